@@ -1,0 +1,26 @@
+import ngeohash from 'ngeohash'
+
+const iso = (tst: number) => new Date(tst * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+/** The Recorder's time fields: `isotst` 2015-08-24T08:40:01Z and `disptst` 2015-08-24 08:40:01. */
+export function timeFields(tst: number): { isotst: string; disptst: string } {
+  const isotst = iso(tst)
+  return { isotst, disptst: isotst.replace('T', ' ').replace('Z', '') }
+}
+
+/** What the Recorder adds to a stored location in `last`: who, where it came from, readable times, geohash. */
+export function enrichLast(loc: Record<string, unknown>, user: string, device: string, topic: string, card?: Record<string, unknown>): Record<string, unknown> {
+  const tst = Number(loc.tst)
+  const out: Record<string, unknown> = { ...loc, username: user, device, topic, ...timeFields(tst) }
+  if (typeof loc.lat === 'number' && typeof loc.lon === 'number') out.ghash = ngeohash.encode(loc.lat, loc.lon, 7)
+  if (card?.name !== undefined) out.name = card.name
+  if (card?.face !== undefined) out.face = card.face
+  return out
+}
+
+export function pick(o: Record<string, unknown>, fields: string[] | undefined): Record<string, unknown> {
+  if (!fields) return o
+  const out: Record<string, unknown> = {}
+  for (const f of fields) if (f in o) out[f] = o[f]
+  return out
+}

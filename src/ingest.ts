@@ -1,0 +1,50 @@
+import type { Logger } from './log.js'
+import { decodePayload } from './owntracks/decode.js'
+import { parseDeviceTopic } from './owntracks/topics.js'
+import type { Stats } from './stats.js'
+import type { HistoryStore } from './store/types.js'
+
+/** Types worth keeping. `configuration` holds the phone's passwords and `cmd` is transient: neither is kept. */
+const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
+
+export type IngestOutcome =
+  | { kind: 'stored'; type: string }
+  | { kind: 'ignored' } // not an OwnTracks device topic, or a type we do not keep
+  | { kind: 'invalid'; reason: string }
+
+/**
+ * decode → store, for MQTT publishes and HTTP-mode posts alike. Resolves once the history write
+ * has committed; a rejection means nothing was stored and the publisher must not be acknowledged.
+ * An invalid payload is logged and counted here, and the caller still delivers it unchanged.
+ */
+export class Ingest {
+  constructor(
+    private readonly history: HistoryStore,
+    private readonly base: string,
+    private readonly stats: Stats,
+    private readonly log: Logger,
+  ) {}
+
+  async handle(topic: string, payload: Buffer, from: string): Promise<IngestOutcome> {
+    const dt = parseDeviceTopic(topic, this.base)
+    // An empty publish clears a retained message: not a payload to judge.
+    if (!dt || payload.length === 0) return { kind: 'ignored' }
+    const res = decodePayload(payload)
+    if (!res.ok) {
+      this.stats.decodeFailures++
+      this.log.warn(`Invalid OwnTracks payload from ${from} on '${topic}': ${res.reason} (delivered, not stored)`)
+      return { kind: 'invalid', reason: res.reason }
+    }
+    const type = res.message._type
+    if (!KEPT.has(type)) return { kind: 'ignored' }
+    try {
+      await this.history.write([{ user: dt.user, device: dt.device, message: res.message, topic }])
+    } catch (err) {
+      this.stats.storeFailures++
+      this.log.error(`History write failed for '${topic}' from ${from}: ${(err as Error).message}; not acknowledged`)
+      throw err
+    }
+    this.stats.stored++
+    return { kind: 'stored', type }
+  }
+}

@@ -1,0 +1,91 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { Aedes, type Client } from 'aedes'
+import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import { Level } from 'level'
+import type { Logger } from '../log.js'
+import type { Stats } from '../stats.js'
+import { peerOf } from './describe.js'
+import { createHooks, type HookDeps } from './hooks.js'
+import { orderPublishes } from './ordered-publish.js'
+
+export interface BrokerOptions extends Omit<HookDeps, 'drop'> {
+  /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
+  stateDir: string
+  drainTimeout: number
+}
+
+/**
+ * The general MQTT 3.1/3.1.1 broker: aedes with LevelDB persistence, our policy hooks, Mosquitto-style
+ * connection logs, and the ordering fix. Listeners (TCP, TLS, WebSocket) hand it their connections.
+ */
+export class Broker {
+  readonly aedes: Aedes
+  readonly hooks: ReturnType<typeof createHooks>
+  private readonly db: Level<string, Buffer>
+  private readonly servers: Server[] = []
+
+  private constructor(aedes: Aedes, db: Level<string, Buffer>, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats) {
+    this.aedes = aedes
+    this.db = db
+    this.hooks = hooks
+  }
+
+  static async start(o: BrokerOptions): Promise<Broker> {
+    const db = new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
+    await db.open()
+    const drop = new WeakSet<object>()
+    const hooks = createHooks({ ...o, drop })
+    const aedes = await Aedes.createBroker({
+      persistence: new AsyncLevelPersistence(db),
+      drainTimeout: o.drainTimeout,
+      ...hooks,
+    } as never)
+    orderPublishes(aedes, drop)
+    const b = new Broker(aedes, db, hooks, o.log, o.stats)
+    b.logEvents()
+    return b
+  }
+
+  private logEvents(): void {
+    const a = this.aedes
+    a.on('client', (client: Client) => {
+      const i = this.hooks.connectInfo(client)
+      this.stats.connections++
+      this.log.info(`New client connected from ${peerOf(client)} as ${client.id} (p${i?.p ?? client.version}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
+    })
+    a.on('clientDisconnect', (client: Client) => this.log.info(`Client ${client.id} disconnected.`))
+    a.on('clientError', (client: Client, err: Error) => this.log.info(`Client ${client.id} connection closed: ${err.message}.`))
+    a.on('connectionError', (client: Client, err: Error & { errorCode?: number }) => {
+      if (err.message !== 'not authorised') this.log.info(`Connection from ${peerOf(client)} closed: ${err.message}.`)
+    })
+  }
+
+  /** Listens for plain MQTT on a TCP port; resolves with the bound address (port 0 picks one). */
+  listenTcp(port: number, host: string): Promise<AddressInfo> {
+    return this.track(createServer((sock) => this.accept(sock)), port, host)
+  }
+
+  /** Hands a socket from any listener to aedes, logging it as Mosquitto does. */
+  accept(sock: Socket): void {
+    this.log.info(`New connection from ${peerOf({ conn: sock } as unknown as Client)} on port ${sock.localPort}.`)
+    this.aedes.handle(sock)
+  }
+
+  track(server: Server, port: number, host: string): Promise<AddressInfo> {
+    this.servers.push(server)
+    return new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve(server.address() as AddressInfo)
+      })
+    })
+  }
+
+  /** Stops accepting, closes clients (wills of vanished clients stay persisted for the next start), closes the DB. */
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))))
+    await new Promise<void>((r) => this.aedes.close(() => r()))
+    await this.db.close()
+  }
+}

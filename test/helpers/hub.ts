@@ -1,0 +1,135 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+/** dist/src/cli.js, next to the compiled tests. */
+export const CLI = resolve(fileURLToPath(new URL('../../src/cli.js', import.meta.url)))
+
+export interface RunningHub {
+  dataDir: string
+  aclDir: string
+  mqttPort: number
+  httpPort: number
+  adminPassword: string
+  proc: ChildProcess
+  /** Everything the hub printed so far. */
+  logs(): string
+  /** Resolves when a log line matching `re` has appeared (after `since` chars of the log). */
+  waitForLog(re: RegExp, timeoutMs?: number, since?: number): Promise<string>
+  stop(): Promise<void>
+  /** SIGKILL, as a power cut of the process would. */
+  kill9(): Promise<void>
+  /** Starts again on the same data and ports. */
+  restart(): Promise<RunningHub>
+  http(path: string, init?: RequestInit & { user?: string; password?: string }): Promise<Response>
+}
+
+export function tempDir(prefix = 'othub-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix))
+}
+
+export interface StartOptions {
+  dataDir?: string
+  aclDir?: string
+  args?: string[]
+  env?: Record<string, string>
+  mqttPort?: number
+  httpPort?: number
+}
+
+/** Starts `owntracks-hub serve` as a child process on free loopback ports with a temp data dir. */
+export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
+  const root = o.dataDir ? undefined : tempDir()
+  const dataDir = o.dataDir ?? join(root!, 'data')
+  const aclDir = o.aclDir ?? join(root ?? dataDir, 'acl')
+  mkdirSync(aclDir, { recursive: true })
+  const args = [CLI, 'serve', '--data', dataDir, '--acl-dir', aclDir, '--host', '127.0.0.1',
+    '--mqtt-port', String(o.mqttPort ?? 0), '--http-port', String(o.httpPort ?? 0), '--mqtts-port', '0', ...(o.args ?? [])]
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const waiters = new Set<() => void>()
+  const onData = (b: Buffer) => { out += b.toString(); for (const w of waiters) w() }
+  proc.stdout!.on('data', onData)
+  proc.stderr!.on('data', onData)
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => { for (const w of waiters) w(); r(code) }))
+
+  const waitForLog = (re: RegExp, timeoutMs = 10_000, since = 0) => new Promise<string>((resolveP, reject) => {
+    const check = () => {
+      const m = re.exec(out.slice(since))
+      if (m) { cleanup(); resolveP(m[0]); return true }
+      if (proc.exitCode !== null || proc.signalCode !== null) { cleanup(); reject(new Error(`hub exited (${proc.exitCode ?? proc.signalCode}) before logging ${re}:\n${out}`)); return true }
+      return false
+    }
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`timed out waiting for ${re} in hub log:\n${out}`)) }, timeoutMs)
+    const cleanup = () => { clearTimeout(timer); waiters.delete(w) }
+    const w = () => { check() }
+    if (!check()) waiters.add(w)
+  })
+
+  const mqttLine = await waitForLog(/listening mqtt 127\.0\.0\.1:(\d+)/)
+  const httpLine = await waitForLog(/listening http 127\.0\.0\.1:(\d+)/)
+  await waitForLog(/running; data in/)
+  const mqttPort = Number(/:(\d+)$/.exec(mqttLine)![1])
+  const httpPort = Number(/:(\d+)$/.exec(httpLine)![1])
+  let adminPassword = ''
+  try { adminPassword = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim() } catch { /* changed by the test */ }
+
+  const hub: RunningHub = {
+    dataDir, aclDir, mqttPort, httpPort, adminPassword, proc,
+    logs: () => out,
+    waitForLog,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited }
+      if (root) rmSync(root, { recursive: true, force: true })
+    },
+    async kill9() {
+      proc.kill('SIGKILL')
+      await exited
+    },
+    async restart() {
+      if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited }
+      const again = await startHub({ ...o, dataDir, aclDir, mqttPort, httpPort })
+      const stopAgain = again.stop
+      again.stop = async () => { await stopAgain(); if (root) rmSync(root, { recursive: true, force: true }) }
+      return again
+    },
+    http(path, init = {}) {
+      const headers = new Headers(init.headers)
+      const user = init.user ?? 'admin'
+      const password = init.password ?? (user === 'admin' ? adminPassword : '')
+      if (init.user !== '') headers.set('authorization', 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64'))
+      return fetch(`http://127.0.0.1:${httpPort}${path}`, { ...init, headers })
+    },
+  }
+  return hub
+}
+
+export interface CliResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs `owntracks-hub ARGS…` to completion. */
+export function runCli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolveP) => {
+    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    p.stdout.on('data', (b: Buffer) => (stdout += b))
+    p.stderr.on('data', (b: Buffer) => (stderr += b))
+    p.stdin.end(opts.input ?? '')
+    p.on('close', (code) => resolveP({ code, stdout, stderr }))
+  })
+}
+
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
+  const start = Date.now()
+  let last: unknown
+  while (Date.now() - start < timeoutMs) {
+    try {
+      const v = await fn()
+      if (v) return v as NonNullable<T>
+    } catch (err) { last = err }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`)
+}
