@@ -20,27 +20,32 @@ Commands:
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
 
+/** Command words → their spec and runner. A group ('user') takes a sub-command word. */
+type Runner = (p: ReturnType<typeof parseCommand>) => Promise<void>
+const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<string, { spec: CommandSpec; run: Runner }>> = {
+  serve: { spec: serveSpec, run: serve },
+  user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd, ...rest] = argv
   if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { process.stdout.write(MAIN_HELP); return }
   if (cmd === '--version' || cmd === '-v') { console.log(VERSION); return }
-  let spec: CommandSpec
-  let run: (p: ReturnType<typeof parseCommand>) => Promise<void>
+  const entry = COMMANDS[cmd]
+  if (!entry) throw new UsageError(`unknown command '${cmd}' (known: ${Object.keys(COMMANDS).join(', ')})`)
   let args = rest
-  if (cmd === 'serve') { spec = serveSpec; run = serve }
-  else if (cmd === 'user') {
+  let found = entry as { spec: CommandSpec; run: Runner }
+  if (!('spec' in entry)) {
     const sub = rest[0]
     if (sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(MAIN_HELP); return }
-    if (!(sub in userSpecs)) throw new UsageError(`unknown command 'user ${sub}' (known: ${Object.keys(userSpecs).map((s) => 'user ' + s).join(', ')})`)
-    spec = userSpecs[sub]
-    run = (p) => user(sub, p)
+    const group = entry as Record<string, { spec: CommandSpec; run: Runner }>
+    if (!(sub in group)) throw new UsageError(`unknown command '${cmd} ${sub}' (known: ${Object.keys(group).map((s) => `${cmd} ${s}`).join(', ')})`)
+    found = group[sub]
     args = rest.slice(1)
-  } else {
-    throw new UsageError(`unknown command '${cmd}'`)
   }
-  const parsed = parseCommand(spec, args)
-  if (parsed.help) { process.stdout.write(helpText(spec)); return }
-  await run(parsed)
+  const parsed = parseCommand(found.spec, args)
+  if (parsed.help) { process.stdout.write(helpText(found.spec)); return }
+  await found.run(parsed)
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {

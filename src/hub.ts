@@ -4,7 +4,9 @@ import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { AccessControl } from './access/access.js'
 import type { Config } from './config.js'
+import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
+import { UpgradeRouter } from './http/upgrade.js'
 import { Ingest } from './ingest.js'
 import type { Logger } from './log.js'
 import { Broker } from './mqtt/broker.js'
@@ -27,6 +29,11 @@ export class Hub {
   history!: LevelHistory
   broker!: Broker
   listening!: Listening
+  ingest!: Ingest
+  /** cmds waiting for HTTP-mode phones. */
+  readonly commands = new CommandQueue()
+  /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
+  readonly upgrades = new UpgradeRouter()
   private http?: ServerType
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
@@ -39,7 +46,7 @@ export class Hub {
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log)
     this.access.load()
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
-    const ingest = new Ingest(this.history, cfg.topicBase, this.stats, log)
+    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log)
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
@@ -51,6 +58,7 @@ export class Hub {
       const server = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, (info) => resolve(info as AddressInfo))
       server.once('error', reject)
       this.http = server
+      this.upgrades.attach(server as import('node:http').Server)
     })
     log.info(`listening http ${http.address}:${http.port}`)
     this.users.watch()
@@ -75,7 +83,9 @@ export class Hub {
   async stop(): Promise<void> {
     this.users?.close()
     this.access?.close()
-    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()))
+    const http = this.http as import('node:http').Server | undefined
+    http?.closeIdleConnections()
+    await new Promise<void>((r) => (http ? http.close(() => r()) : r()))
     await this.broker?.close()
     await this.history?.close()
   }

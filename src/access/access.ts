@@ -20,6 +20,18 @@ export interface Decision {
   rule?: AclRule
 }
 
+/**
+ * How one viewer sees one device: what every delivered or served message of that device goes through
+ * (precision blur, stripped fields), and how far back the viewer may read its history.
+ */
+export interface DeviceView {
+  transform(m: Record<string, unknown>): Record<string, unknown>
+  /** Earliest tst (epoch s) the viewer may query back; 0 = all history; Infinity = live only. */
+  historyFrom: number
+}
+
+const FULL_VIEW: DeviceView = { transform: (m) => m, historyFrom: 0 }
+
 const EMPTY: AclFile = { anonymous: [], users: new Map(), patterns: [] }
 
 /**
@@ -64,6 +76,19 @@ export class AccessControl {
   close(): void { this.stop?.() }
 
   canRead(who: Identity, topic: string): boolean { return this.decide(who, topic, 'read').allowed }
+
+  /** The viewer's view of `<base>/<user>/<device>`, or null when they may not see it at all. */
+  viewOf(who: Identity, user: string, device: string): DeviceView | null {
+    return this.canRead(who, `${this.base}/${user}/${device}`) ? FULL_VIEW : null
+  }
+
+  /**
+   * The packet `who` receives for a delivery on `topic`: the same object, a changed copy (never mutate:
+   * other receivers share it), or null when it must not reach them.
+   */
+  forward<P extends { topic: string; payload: Buffer | string }>(who: Identity, packet: P): P | null {
+    return this.canRead(who, packet.topic) ? packet : null
+  }
   canWrite(who: Identity, topic: string): boolean { return this.decide(who, topic, 'write').allowed }
 
   decide(who: Identity, topic: string, want: 'read' | 'write'): Decision {

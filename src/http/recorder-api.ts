@@ -34,7 +34,10 @@ async function param(c: Context<Env>, name: string): Promise<string | undefined>
 export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   const api = new Hono<Env>()
   const topicOf = (user: string, device: string) => `${d.base}/${user}/${device}`
-  const visible = (c: Context<Env>) => d.history.devices().filter((x) => d.access.canRead(c.get('who'), topicOf(x.user, x.device)))
+  const visible = (c: Context<Env>) => d.history.devices().flatMap((x) => {
+    const view = d.access.viewOf(c.get('who'), x.user, x.device)
+    return view ? [{ ...x, view }] : []
+  })
 
   api.get('/version', (c) => c.json({ version: d.version }))
 
@@ -56,7 +59,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const out = visible(c)
       .filter((x) => x.last && (user === undefined || x.user === user) && (device === undefined || x.device === device))
       .sort((a, b) => (a.user + '/' + a.device).localeCompare(b.user + '/' + b.device))
-      .map((x) => pick(enrichLast(x.last!, x.user, x.device, x.lastTopic ?? topicOf(x.user, x.device), x.card), fields))
+      .map((x) => pick(enrichLast(x.view.transform(x.last!), x.user, x.device, x.lastTopic ?? topicOf(x.user, x.device), x.card && x.view.transform(x.card)), fields))
     return c.json(out)
   })
 
@@ -75,11 +78,10 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const to = rawTo ? parseTime('to', rawTo, true) : now
     const from = rawFrom ? parseTime('from', rawFrom, false) : limit !== undefined ? 0 : to - 6 * 3600
     if (from > to) throw new ParamError(`parameters 'from'/'to': from (${rawFrom}) is after to (${rawTo ?? 'now'})`)
-    if (!d.access.canRead(c.get('who'), topicOf(user, device))) {
-      return c.json({ error: `you may not read ${user}/${device}`, status: 403 }, 403)
-    }
-    const points = d.history.locations(user, device, { from, to, limit })
-    return streamJson(c, points, (loc) => pick({ ...loc, ...timeFields(Number(loc.tst)) }, fields))
+    const view = d.access.viewOf(c.get('who'), user, device)
+    if (!view) return c.json({ error: `you may not read ${user}/${device}`, status: 403 }, 403)
+    const points = d.history.locations(user, device, { from: Math.max(from, view.historyFrom), to, limit })
+    return streamJson(c, points, (loc) => pick({ ...view.transform(loc), ...timeFields(Number(loc.tst)) }, fields))
   })
 
   return api

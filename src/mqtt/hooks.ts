@@ -109,12 +109,13 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     authorizeForward(client, packet: AedesPublishPacket) {
       const who = identities.get(client)
       if (!who) return null
-      if (!d.access.canRead(who, packet.topic)) {
+      const out = d.access.forward(who, packet)
+      if (!out) {
         d.stats.deniedDelivery++
         return null
       }
-      if (debug()) d.log.debug(`Sending PUBLISH to ${client.id} ${describePublish(packet as PublishPacket)}`)
-      return packet
+      if (debug()) d.log.debug(`Sending PUBLISH to ${client.id} ${describePublish(out as PublishPacket)}`)
+      return out
     },
   }
 }
