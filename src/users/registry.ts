@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, readFileSync, unlinkSync, writeFileSync, renameSync } from 'node:fs'
-import { join } from 'node:path'
+import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync, renameSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import type { Logger } from '../log.js'
 import { pollFiles } from '../watch.js'
@@ -61,6 +61,8 @@ export class UserRegistry {
     validateUserName(user)
     this.reload()
     this.hashes.set(user, await hashPassword(password))
+    mkdirSync(dirname(this.passwordFile), { recursive: true })
+    mkdirSync(dirname(this.adminsFile), { recursive: true })
     await writePasswdFile(this.passwordFile, this.hashes)
     if (admin !== undefined) this.setAdmin(user, admin)
   }

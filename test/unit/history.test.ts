@@ -1,0 +1,58 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LevelHistory } from '../../src/store/history-level.js'
+import type { OwnTracksMessage } from '../../src/owntracks/types.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'othub-hist-'))
+let h: LevelHistory
+before(async () => { h = await LevelHistory.open(join(dir, 'history')) })
+after(async () => { await h.close(); rmSync(dir, { recursive: true, force: true }) })
+
+const loc = (tst: number, extra: Record<string, unknown> = {}): OwnTracksMessage => ({ _type: 'location', lat: 1, lon: 2, tst, ...extra })
+const rec = (message: OwnTracksMessage, device = 'phone') => ({ user: 'jane', device, message, topic: `owntracks/jane/${device}` })
+const all = async (it: AsyncIterable<Record<string, unknown>>) => { const out = []; for await (const x of it) out.push(x); return out }
+
+test('an offline backlog arriving late reads back in tst order, and the last location stays the newest', async () => {
+  await h.write([rec(loc(1000)), rec(loc(3000))])
+  await h.write([rec(loc(2000)), rec(loc(1500))]) // the phone's queue, flushed after reconnecting
+  const got = await all(h.locations('jane', 'phone', { from: 0, to: 10_000 }))
+  assert.deepEqual(got.map((l) => l.tst), [1000, 1500, 2000, 3000])
+  assert.equal(h.device('jane', 'phone')!.last!.tst, 3000)
+})
+
+test('a QoS 1 redelivery is stored once; a different message with the same tst is kept too', async () => {
+  await h.write([rec(loc(5000, { batt: 50 }), 'tab')])
+  await h.write([rec(loc(5000, { batt: 50 }), 'tab')])
+  await h.write([rec(loc(5000, { batt: 49 }), 'tab')])
+  const got = await all(h.locations('jane', 'tab', { from: 0, to: 10_000 }))
+  assert.deepEqual(got.map((l) => l.batt).sort(), [49, 50])
+})
+
+test('ranges are inclusive, limit gives the newest N ascending, months are listed', async () => {
+  const w = 'watch'
+  const base = Date.UTC(2024, 0, 31, 23, 59, 0) / 1000
+  await h.write([0, 60, 120, 180].map((d) => rec(loc(base + d), w)))
+  assert.deepEqual((await all(h.locations('jane', w, { from: base + 60, to: base + 120 }))).map((l) => l.tst), [base + 60, base + 120])
+  assert.deepEqual((await all(h.locations('jane', w, { from: 0, to: base + 1000, limit: 2 }))).map((l) => l.tst), [base + 120, base + 180])
+  assert.deepEqual(h.device('jane', w)!.months, ['2024-01', '2024-02'])
+})
+
+test('other types are kept apart from locations; a card becomes the device card', async () => {
+  await h.write([rec({ _type: 'transition', event: 'enter', desc: 'Home', tst: 7000 }, 'car'), rec({ _type: 'card', name: 'Jane' }, 'car')])
+  assert.equal((await all(h.locations('jane', 'car', { from: 0, to: 1e10 }))).length, 0)
+  assert.equal((await all(h.records('jane', 'car', 'transition', { from: 0, to: 1e10 })))[0].desc, 'Home')
+  assert.equal(h.device('jane', 'car')!.card!.name, 'Jane')
+})
+
+test('device summaries and history survive reopening; deleteDevice removes one device only', async () => {
+  await h.close()
+  h = await LevelHistory.open(join(dir, 'history'))
+  assert.equal(h.device('jane', 'phone')!.last!.tst, 3000)
+  assert.equal(await h.deleteDevice('jane', 'phone'), 4)
+  assert.equal(h.device('jane', 'phone'), undefined)
+  assert.equal((await all(h.locations('jane', 'phone', { from: 0, to: 1e10 }))).length, 0)
+  assert.ok(h.device('jane', 'tab'))
+})
