@@ -5,7 +5,7 @@
  *
  * Decoding never decides delivery: MQTT subscribers always get the payload as published. It only
  * decides what history stores, so rejecting is cheap and accepting garbage is not (a bad `tst`
- * sorts a track wrong forever). NORMALISATION.md says the same for users; keep the two in step.
+ * sorts a track wrong forever). README.md ("Payloads: what the hub stores") says the same for users; keep the two in step.
  *
  * Rejected (reason in quotes):
  *   - empty payload ("empty payload": an empty retained publish is how MQTT clears a retained
