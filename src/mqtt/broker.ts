@@ -54,7 +54,9 @@ export class Broker {
       this.log.info(`New client connected from ${peerOf(client)} as ${client.id} (p${i?.p ?? client.version}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
     })
     a.on('clientDisconnect', (client: Client) => this.log.info(`Client ${client.id} disconnected.`))
-    a.on('clientError', (client: Client, err: Error) => this.log.info(`Client ${client.id} connection closed: ${err.message}.`))
+    a.on('clientError', (client: Client, err: Error) => {
+      if (err.message !== 'not authorised') this.log.info(`Client ${client.id} connection closed: ${err.message}.`)
+    })
     a.on('connectionError', (client: Client, err: Error & { errorCode?: number }) => {
       if (err.message !== 'not authorised') this.log.info(`Connection from ${peerOf(client)} closed: ${err.message}.`)
     })
