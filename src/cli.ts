@@ -3,6 +3,8 @@ import { ConfigError } from './config.js'
 import { UsageError, helpText, parseCommand, type CommandSpec } from './commands/args.js'
 import { serve, serveSpec } from './commands/serve.js'
 import { user, userSpecs } from './commands/user.js'
+import { backup, backupSpec, restore, restoreSpec } from './commands/backup.js'
+import { configExample, configExampleSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
 import { VERSION } from './hub.js'
 
 const MAIN_HELP = `owntracks-hub ${VERSION}: one self-hosted service for OwnTracks phones — MQTT broker, location
@@ -16,6 +18,10 @@ Commands:
   user passwd NAME          change a password
   user del NAME             remove a user
   user list                 list users
+  backup DIR                write a consistent backup (also while the hub runs)
+  restore DIR [--force]     put a backup back (hub stopped)
+  healthcheck               exit 0 when the local hub answers /healthz (Docker)
+  config example            print a config file with every key and its default
 
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
@@ -25,6 +31,10 @@ type Runner = (p: ReturnType<typeof parseCommand>) => Promise<void>
 const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<string, { spec: CommandSpec; run: Runner }>> = {
   serve: { spec: serveSpec, run: serve },
   user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
+  backup: { spec: backupSpec, run: backup },
+  restore: { spec: restoreSpec, run: restore },
+  healthcheck: { spec: healthcheckSpec, run: healthcheck },
+  config: { example: { spec: configExampleSpec, run: configExample } },
 }
 
 async function main(argv: string[]): Promise<void> {

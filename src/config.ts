@@ -32,6 +32,15 @@ export const OPTIONS = {
   logFormat: { kind: 'format', default: 'text', scope: 'all', help: "'text' (Mosquitto-style lines) or 'json' (one JSON object per line)" },
   drainTimeout: { kind: 'int', default: 30000, scope: 'serve', help: 'ms a subscriber may keep its socket full before it is disconnected' },
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
+  // Operations: limits, $SYS, metrics, stopping (docs/operations.md)
+  maxConnections: { kind: 'int', default: 10000, scope: 'serve', help: 'MQTT connections held at once; more are closed at once and logged (0 = no limit)' },
+  maxPayload: { kind: 'int', default: 2097152, scope: 'serve', help: 'largest PUBLISH payload in bytes; a bigger one is acknowledged and dropped, as Mosquitto\'s message_size_limit (0 = no limit)' },
+  publishRate: { kind: 'int', default: 500, scope: 'serve', help: 'publishes per second one client may send; faster ones are slowed down, not dropped (0 = no limit)' },
+  maxQueuedBytes: { kind: 'int', default: 1048576, scope: 'serve', help: 'bytes waiting to be sent to one subscriber before it is disconnected as too slow (its persistent session keeps the rest; 0 = no limit)' },
+  authThrottleMax: { kind: 'int', default: 8000, scope: 'serve', help: 'ms: after failed logins an address is answered later and later, doubling from 250 ms up to this (0 = off)' },
+  sysInterval: { kind: 'int', default: 10, scope: 'serve', help: 'seconds between $SYS/broker/... updates, which only admins receive (0 = off)' },
+  metricsPublic: { kind: 'bool', default: false, scope: 'serve', help: 'serve /metrics without authentication (otherwise it needs an admin, HTTP Basic)' },
+  stopTimeout: { kind: 'int', default: 10000, scope: 'serve', help: 'ms a graceful stop waits for open HTTP requests before closing them (history writes always finish)' },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -51,6 +60,14 @@ export interface Config {
   logFormat: 'text' | 'json'
   drainTimeout: number
   fsync: boolean
+  maxConnections: number
+  maxPayload: number
+  publishRate: number
+  maxQueuedBytes: number
+  authThrottleMax: number
+  sysInterval: number
+  metricsPublic: boolean
+  stopTimeout: number
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */

@@ -13,6 +13,11 @@ import { Broker } from './mqtt/broker.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
 import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
+import { ControlServer, controlPath } from './control/server.js'
+import { takeBackup } from './ops/backup.js'
+import { createMetrics } from './ops/metrics.js'
+import { SysTopics } from './ops/sys-topics.js'
+import { guardWrites, type WriteGuard } from './store/write-guard.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -35,8 +40,14 @@ export class Hub {
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
   private http?: ServerType
+  /** Operations (docs/operations.md): the local control socket, $SYS, the disk-full guards. */
+  readonly control: ControlServer
+  private sys?: SysTopics
+  private guards: WriteGuard[] = []
 
-  constructor(readonly cfg: Config, readonly log: Logger) {}
+  constructor(readonly cfg: Config, readonly log: Logger) {
+    this.control = new ControlServer(controlPath(cfg.data), log)
+  }
 
   async start(): Promise<Listening> {
     const { cfg, log } = this
@@ -46,14 +57,19 @@ export class Hub {
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log)
     this.access.load()
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
+    this.guards.push(guardWrites(this.history.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log)
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
+      limits: cfg, authThrottleMax: cfg.authThrottleMax,
     })
+    this.guards.push(guardWrites(this.broker.level, 'broker', log))
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
-    const app = createApp({ users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log })
+    const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
+    const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })
+    const app = createApp({ users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, ops: { metrics, metricsPublic: cfg.metricsPublic, trouble } })
     const http = await new Promise<AddressInfo>((resolve, reject) => {
       const server = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, (info) => resolve(info as AddressInfo))
       server.once('error', reject)
@@ -64,6 +80,14 @@ export class Hub {
     this.users.watch()
     this.access.watch()
     this.listening = { mqtt, http }
+    this.sys = new SysTopics({ aedes: this.broker.aedes, stats: this.stats, connections: this.broker.connections, countRetained: () => this.broker.countRetained(), version: VERSION, log }, cfg.sysInterval)
+    this.sys.start()
+    this.control.handle('ping', async () => ({ version: VERSION }))
+    this.control.handle('backup', (args, progress) => takeBackup({
+      dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
+      databases: [{ name: 'history', db: this.history.level }, { name: 'broker', db: this.broker.level }],
+    }, String(args.dir), progress))
+    await this.control.listen()
     if (initial) this.announceAdmin(initial, mqtt)
     log.info(`owntracks-hub ${VERSION} running; data in ${cfg.data}, rules in ${cfg.aclDir}`)
     return this.listening
@@ -80,13 +104,24 @@ export class Hub {
     this.log.warn(`Try: mosquitto_sub -h ${host} -p ${mqtt.port} -u admin -P '${a.password}' -v -t 'owntracks/#'`)
   }
 
+  /**
+   * Graceful stop: stop accepting on every port, disconnect the clients (their wills stay stored: see
+   * Broker.close), let requests finish for up to stopTimeout, let every history write that was started
+   * commit, then close the databases.
+   */
   async stop(): Promise<void> {
+    this.sys?.stop()
+    await this.control.close()
     this.users?.close()
     this.access?.close()
     const http = this.http as import('node:http').Server | undefined
+    const httpClosed = new Promise<void>((r) => (http ? http.close(() => r()) : r()))
     http?.closeIdleConnections()
-    await new Promise<void>((r) => (http ? http.close(() => r()) : r()))
+    const force = setTimeout(() => http?.closeAllConnections(), this.cfg.stopTimeout)
     await this.broker?.close()
+    await Promise.race([httpClosed, new Promise((r) => setTimeout(r, this.cfg.stopTimeout + 1000).unref())])
+    clearTimeout(force)
+    for (const g of this.guards) g.stop()
     await this.history?.close()
   }
 }

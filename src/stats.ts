@@ -1,4 +1,6 @@
-/** Counters every part bumps; exposed by logs now, by /metrics and $SYS later. */
+import { Histogram } from 'prom-client'
+
+/** Counters every part bumps; read by $SYS (ops/sys-topics.ts) and /metrics (ops/metrics.ts). */
 export class Stats {
   connections = 0
   authFailures = 0
@@ -8,5 +10,18 @@ export class Stats {
   stored = 0
   storeFailures = 0
   messagesIn = 0
+  // Operations (ops/, mqtt/limits.ts): what was delivered, and what the limits turned away.
+  messagesOut = 0
+  connectionsRefused = 0
+  droppedTooLarge = 0
+  publishesThrottled = 0
+  slowConsumers = 0
+  bytesIn = 0
+  bytesOut = 0
+  /** History group commits (one LevelDB batch for every write that arrived meanwhile) and how long each took. */
+  readonly commitSeconds = new Histogram({
+    name: 'othub_history_commit_seconds', help: 'Duration of history group commits (one LevelDB batch each)',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [],
+  })
   readonly started = Date.now()
 }

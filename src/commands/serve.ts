@@ -1,17 +1,24 @@
 import { loadConfig } from '../config.js'
 import { Hub } from '../hub.js'
 import { createLogger } from '../log.js'
+import { describeConfig } from '../ops/config-file.js'
 import type { CommandSpec, Parsed } from './args.js'
 
 export const serveSpec: CommandSpec = {
   name: 'serve',
   usage: 'serve [options]',
   summary: 'Runs the hub: the MQTT broker, the location history and the HTTP API.',
-  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync'],
+  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync',
+    'maxConnections', 'maxPayload', 'publishRate', 'maxQueuedBytes', 'authThrottleMax', 'sysInterval', 'metricsPublic', 'stopTimeout'],
+  extra: { 'check-config': { type: 'boolean', help: 'check the configuration (flags, environment, config file), print the settings and exit: 0 when valid, 1 naming the bad key' } },
 }
 
 export async function serve(p: Parsed): Promise<void> {
   const cfg = loadConfig(p.flags, process.env)
+  if (p.extra['check-config']) {
+    process.stdout.write(`Configuration OK${cfg.config ? ` (${cfg.config})` : ''}:\n${describeConfig(cfg)}`)
+    return
+  }
   const log = createLogger(cfg)
   const hub = new Hub(cfg, log)
   try {
@@ -28,7 +35,10 @@ export async function serve(p: Parsed): Promise<void> {
   }
   let stopping = false
   const stop = (sig: string) => {
-    if (stopping) return
+    if (stopping) {
+      log.warn(`${sig} received again: exiting now, without waiting for the stop to finish.`)
+      process.exit(1)
+    }
     stopping = true
     log.info(`${sig} received, stopping: no new connections, finishing writes.`)
     hub.stop().then(() => { log.info('Stopped.'); process.exit(0) }, (err: Error) => { log.error(`Stop failed: ${err.message}`); process.exit(1) })

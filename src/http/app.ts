@@ -4,6 +4,7 @@ import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Logger } from '../log.js'
 import { basicAuth, type Env } from './auth.js'
+import { opsRoutes, requestId, type OpsHttpDeps } from './ops-routes.js'
 import { ParamError } from './params.js'
 import { recorderApi } from './recorder-api.js'
 
@@ -14,17 +15,19 @@ export interface AppDeps {
   base: string
   version: string
   log: Logger
+  /** /healthz, /metrics, request ids (ops-routes.ts). */
+  ops?: Omit<OpsHttpDeps, 'users' | 'log'>
 }
 
 /** The HTTP side: /healthz open, everything else behind the same users and access decisions as MQTT. */
 export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
-  app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  opsRoutes(app, { ...d.ops, users: d.users, log: d.log })
   app.use('/api/*', basicAuth(d.users))
   app.route('/api/0', recorderApi(d))
   app.onError((err, c) => {
     if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
-    d.log.error(`HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
+    d.log.error({ rid: requestId(c) }, `HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
     return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
   })
   return app

@@ -6,12 +6,14 @@ import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
 import { createHooks, type HookDeps } from './hooks.js'
+import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
 
 export interface BrokerOptions extends Omit<HookDeps, 'drop'> {
   /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
   stateDir: string
   drainTimeout: number
+  limits: Limits
 }
 
 /**
@@ -23,6 +25,8 @@ export class Broker {
   readonly hooks: ReturnType<typeof createHooks>
   private readonly db: Level<string, Buffer>
   private readonly servers: Server[] = []
+  /** Open connections and their bytes, for $SYS and /metrics. */
+  connections!: ConnectionCounts
 
   private constructor(aedes: Aedes, db: Level<string, Buffer>, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats) {
     this.aedes = aedes
@@ -39,9 +43,12 @@ export class Broker {
       persistence: new AsyncLevelPersistence(db),
       drainTimeout: o.drainTimeout,
       ...hooks,
+      authorizePublish: limitPublishes(hooks.authorizePublish, o.limits, drop, o.stats, o.log),
+      authorizeForward: countForwards(hooks.authorizeForward, o.stats),
     } as never)
     orderPublishes(aedes, drop)
     const b = new Broker(aedes, db, hooks, o.log, o.stats)
+    b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
     b.logEvents()
     return b
   }
@@ -51,9 +58,11 @@ export class Broker {
     a.on('client', (client: Client) => {
       const i = this.hooks.connectInfo(client)
       this.stats.connections++
-      this.log.info(`New client connected from ${peerOf(client)} as ${client.id} (p${i?.p ?? client.version}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
+      this.log.info({ conn: connId(client) }, `New client connected from ${peerOf(client)} as ${client.id} (p${i?.p ?? client.version}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
     })
-    a.on('clientDisconnect', (client: Client) => this.log.info(`Client ${client.id} disconnected.`))
+    a.on('clientDisconnect', (client: Client) => this.log.info({ conn: connId(client) }, `Client ${client.id} disconnected.`))
+    // Persistence failures (a full disk) surface here; without a listener they would end the process.
+    ;(a as unknown as NodeJS.EventEmitter).on('error', (err: Error) => this.log.error(`Broker: ${err.message}`))
     a.on('clientError', (client: Client, err: Error) => {
       if (err.message !== 'not authorised') this.log.info(`Client ${client.id} connection closed: ${err.message}.`)
     })
@@ -84,10 +93,29 @@ export class Broker {
     })
   }
 
-  /** Stops accepting, closes clients (wills of vanished clients stay persisted for the next start), closes the DB. */
+  /** The broker's own database, for backups and the write guard (store/write-guard.ts). */
+  get level(): Level<string, Buffer> { return this.db }
+
+  /** Retained messages stored now, $SYS included (a key scan: no values are read). */
+  async countRetained(): Promise<number> {
+    let n = 0
+    for await (const _ of this.db.keys({ gte: 'retained:', lt: 'retained;' })) n++
+    return n
+  }
+
+  /**
+   * Stops accepting, closes clients, closes the DB. A stop is not the phones' doing, so no will is
+   * published now (friends would see every phone go offline at each restart); the wills stay stored,
+   * and after the next start aedes publishes those of the clients that have not come back within four
+   * heartbeats (4 minutes).
+   */
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))))
+    // server.close() calls back only once its connections are gone, which aedes.close() brings about.
+    const stopped = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))))
+    const clients = (this.aedes as unknown as { clients: Record<string, { will: unknown }> }).clients
+    for (const c of Object.values(clients)) c.will = null
     await new Promise<void>((r) => this.aedes.close(() => r()))
+    await stopped
     await this.db.close()
   }
 }

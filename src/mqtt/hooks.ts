@@ -14,6 +14,8 @@ export interface HookDeps {
   stats: Stats
   log: Logger
   allowAnonymous: boolean
+  /** Longest delay (ms) for answering an address with failed logins; 0 = no throttling. */
+  authThrottleMax?: number
   /** Publishes refused by access: acknowledged, then discarded by orderPublishes. */
   drop: WeakSet<object>
 }
@@ -30,17 +32,18 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
 } {
   const identities = new WeakMap<Client, Identity>()
   const connects = new WeakMap<Client, ConnectInfo>()
-  const throttle = new AuthThrottle()
+  const throttle = new AuthThrottle(250, d.authThrottleMax ?? 8000)
   const debug = () => d.log.isLevelEnabled('debug')
 
   const refuse = (client: Client, why: string, done: (e: AuthenticateError | null, ok: boolean | null) => void) => {
     d.stats.authFailures++
     const addr = peerOf(client).replace(/:\d+$/, '')
     throttle.failed(addr)
-    d.log.info(`Client ${clientName(client)} disconnected, not authorised (${why}).`)
+    const delay = throttle.delayFor(addr)
+    d.log.info(`Client ${clientName(client)} disconnected, not authorised (${why}).${delay > 250 ? ` Answered after ${delay} ms: repeated failures from ${addr}.` : ''}`)
     const err = new Error('not authorised') as AuthenticateError
     err.returnCode = 5
-    setTimeout(() => done(err, null), throttle.delayFor(addr))
+    setTimeout(() => done(err, null), delay)
   }
 
   return {

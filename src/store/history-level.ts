@@ -167,6 +167,9 @@ export class LevelHistory implements HistoryStore {
     return count
   }
 
+  /** The database itself, for backups and the write guard (store/write-guard.ts). */
+  get level(): Level<string, string> { return this.db }
+
   async close(): Promise<void> {
     while (this.flushing) await new Promise((r) => setTimeout(r, 5))
     await this.db.close()

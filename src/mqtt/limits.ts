@@ -1,0 +1,181 @@
+import type { Socket } from 'node:net'
+import type { Aedes, AedesOptions, Client, PublishPacket } from 'aedes'
+import type { Logger } from '../log.js'
+import type { Stats } from '../stats.js'
+import { clientName, describePublish, peerOf } from './describe.js'
+
+/** The broker's limits (config keys of the same names; 0 switches one off). */
+export interface Limits {
+  maxConnections: number
+  maxPayload: number
+  publishRate: number
+  maxQueuedBytes: number
+}
+
+/** Connections held now, and what they carried (closed ones included). */
+export interface ConnectionCounts {
+  open(): number
+  bytes(): { in: number; out: number }
+}
+
+type Deliver = (packet: { brokerId?: string | null }, cb: () => void) => void
+interface AedesClient {
+  conn: Socket
+  deliver0: Deliver
+  deliverQoS: Deliver
+  _parser: { packet: { cmd?: string; length: number }; _parseLength(): boolean; _emitError(e: Error): void }
+}
+
+/** The largest PUBLISH that can still carry a payload of `maxPayload`: fixed header, 64 kB topic, message id. */
+const packetCeiling = (maxPayload: number) => maxPayload + 2 + 65_535 + 2
+
+const ids = new WeakMap<object, number>()
+let nextId = 0
+
+/** The connection's number, for log lines that must be tied together (`conn=17`). */
+export function connId(client: Client): number | undefined {
+  return ids.get(client)
+}
+
+/**
+ * Applies the per-connection limits where aedes creates its client for a new connection, so every
+ * listener (TCP, TLS, WebSocket) gets them:
+ *  - max connections: a connection over the limit is closed before it is read;
+ *  - packet size: a packet too big to be a PUBLISH within max-payload closes the connection as soon as
+ *    its length is known, before it is buffered;
+ *  - slow subscribers: aedes waits for each receiver's socket before it moves on to the next message
+ *    (up to drainTimeout), so one frozen subscriber stalled every other one. Live deliveries are handed
+ *    to the socket and released at once instead; a receiver with more than max-queued-bytes waiting is
+ *    disconnected (a persistent session keeps what it has not acknowledged). Retained messages sent on
+ *    SUBSCRIBE (no brokerId) keep aedes' own backpressure: they are that receiver's business only.
+ */
+export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log: Logger): ConnectionCounts {
+  const live = new Set<Socket>()
+  let closedIn = 0
+  let closedOut = 0
+  let lastRefusalLog = 0
+  let refusedSinceLog = 0
+  const handle = aedes.handle.bind(aedes) as (conn: Socket, req?: { socket?: Socket }) => Client
+
+  ;(aedes as unknown as { handle: typeof handle }).handle = (conn, req) => {
+    const sock = req?.socket ?? conn
+    if (limits.maxConnections > 0 && live.size >= limits.maxConnections) {
+      stats.connectionsRefused++
+      refusedSinceLog++
+      // A flood of refusals must not flood the log: one line per 10 s says how many.
+      if (Date.now() - lastRefusalLog > 10_000) {
+        log.warn(`Refused ${refusedSinceLog} connection(s), the last from ${peerOf({ conn: sock } as unknown as Client)}: ${live.size} are open, the max-connections limit; raise it with --max-connections.`)
+        lastRefusalLog = Date.now()
+        refusedSinceLog = 0
+      }
+      conn.destroy()
+      return undefined as unknown as Client
+    }
+    live.add(sock)
+    sock.once('close', () => {
+      live.delete(sock)
+      closedIn += sock.bytesRead ?? 0
+      closedOut += sock.bytesWritten ?? 0
+    })
+    const client = handle(conn, req)
+    ids.set(client, ++nextId)
+    const c = client as unknown as AedesClient
+    if (limits.maxPayload > 0) limitPacketSize(c, limits.maxPayload)
+    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats)
+    return client
+  }
+
+  return {
+    open: () => live.size,
+    bytes: () => {
+      let i = closedIn
+      let o = closedOut
+      for (const s of live) { i += s.bytesRead ?? 0; o += s.bytesWritten ?? 0 }
+      return { in: i, out: o }
+    },
+  }
+}
+
+function limitPacketSize(c: AedesClient, maxPayload: number): void {
+  const parser = c._parser
+  const parseLength = parser._parseLength
+  const ceiling = packetCeiling(maxPayload)
+  parser._parseLength = function (this: AedesClient['_parser']) {
+    const ok = parseLength.call(this)
+    if (ok && this.packet.length > ceiling) {
+      this._emitError(new Error(`a ${this.packet.cmd ?? ''} packet of ${this.packet.length} bytes, more than max-payload ${maxPayload} allows`))
+    }
+    return ok
+  }
+}
+
+function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats): void {
+  const noop = () => {}
+  const wrap = (inner: Deliver): Deliver => (packet, cb) => {
+    if (!packet.brokerId) return inner(packet, cb)
+    const waiting = c.conn.writableLength
+    if (maxQueued > 0 && waiting > maxQueued) {
+      if (!c.conn.destroyed) {
+        stats.slowConsumers++
+        c.conn.destroy(new Error(`${waiting} bytes waiting to be sent, more than max-queued-bytes ${maxQueued}: a frozen or too slow subscriber (a persistent session keeps the rest)`))
+      }
+      return cb()
+    }
+    inner(packet, noop)
+    cb()
+  }
+  c.deliver0 = wrap(c.deliver0)
+  c.deliverQoS = wrap(c.deliverQoS)
+}
+
+type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>
+type AuthorizeForward = NonNullable<AedesOptions['authorizeForward']>
+
+/**
+ * The publish limits, in front of the access/ingest hook:
+ *  - max-payload: like Mosquitto's message_size_limit, a bigger payload is acknowledged and dropped,
+ *    so a phone does not send it again forever;
+ *  - publish-rate: a client publishing faster is answered later (a token bucket allowing one second's
+ *    burst). Its next packets are read only after this one is handled, so TCP slows it down and nothing
+ *    is lost. Wills (no client) are never limited.
+ */
+export function limitPublishes(inner: AuthorizePublish, limits: Limits, drop: WeakSet<object>, stats: Stats, log: Logger): AuthorizePublish {
+  const buckets = new WeakMap<Client, { due: number; warned: number }>()
+  const interval = limits.publishRate > 0 ? 1000 / limits.publishRate : 0
+  return (client, packet, done) => {
+    if (!client) return inner(client, packet, done)
+    const size = packet.payload ? (typeof packet.payload === 'string' ? Buffer.byteLength(packet.payload) : packet.payload.length) : 0
+    if (limits.maxPayload > 0 && size > limits.maxPayload) {
+      stats.droppedTooLarge++
+      log.warn(`Dropped too large PUBLISH from ${clientName(client)} ${describePublish(packet as PublishPacket)}: more than max-payload ${limits.maxPayload} bytes.`)
+      drop.add(packet)
+      return done(null)
+    }
+    if (interval === 0) return inner(client, packet, done)
+    const now = performance.now()
+    let b = buckets.get(client)
+    if (!b) { b = { due: now, warned: -Infinity }; buckets.set(client, b) }
+    b.due = Math.max(b.due, now) + interval
+    const wait = b.due - now - 1000
+    if (wait <= 0) return inner(client, packet, done)
+    stats.publishesThrottled++
+    if (now - b.warned > 60_000) {
+      b.warned = now
+      log.warn(`Client ${clientName(client)} publishes faster than publish-rate ${limits.publishRate}/s: slowing it down (nothing is dropped).`)
+    }
+    setTimeout(() => inner(client, packet, done), wait)
+  }
+}
+
+/**
+ * Counts deliveries, and hides aedes' own `$SYS/<broker id>/…` topics (client ids coming and going,
+ * heartbeats, which aedes uses among brokers of a cluster): the hub's $SYS tree is `$SYS/broker/…`.
+ */
+export function countForwards(inner: AuthorizeForward, stats: Stats): AuthorizeForward {
+  return (client, packet) => {
+    if (packet.topic.startsWith('$SYS/') && !packet.topic.startsWith('$SYS/broker/')) return null
+    const out = inner(client, packet)
+    if (out) stats.messagesOut++
+    return out
+  }
+}
