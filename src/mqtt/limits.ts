@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import type { Aedes, AedesOptions, Client, PublishPacket } from 'aedes'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
+import { topicMatches } from '../access/topic-match.js'
 import { clientName, describePublish, peerOf } from './describe.js'
 
 /** The broker's limits (config keys of the same names; 0 switches one off). */
@@ -168,12 +169,20 @@ export function limitPublishes(inner: AuthorizePublish, limits: Limits, drop: We
 }
 
 /**
- * Counts deliveries, and hides aedes' own `$SYS/<broker id>/…` topics (client ids coming and going,
- * heartbeats, which aedes uses among brokers of a cluster): the hub's $SYS tree is `$SYS/broker/…`.
+ * Counts deliveries, and keeps `$` topics where they belong:
+ *  - aedes' own `$SYS/<broker id>/…` topics (client ids coming and going, heartbeats, used among the
+ *    brokers of a cluster) reach nobody: the hub's $SYS tree is `$SYS/broker/…`;
+ *  - a `$` topic reaches only a subscription that names it without a leading wildcard (MQTT-4.7.2-1).
+ *    aedes applies that rule to live messages but not to retained ones sent on SUBSCRIBE, so a
+ *    subscription to `#` received the whole retained $SYS tree.
  */
 export function countForwards(inner: AuthorizeForward, stats: Stats): AuthorizeForward {
   return (client, packet) => {
-    if (packet.topic.startsWith('$SYS/') && !packet.topic.startsWith('$SYS/broker/')) return null
+    if (packet.topic.startsWith('$')) {
+      if (packet.topic.startsWith('$SYS/') && !packet.topic.startsWith('$SYS/broker/')) return null
+      const subs = Object.keys((client as unknown as { subscriptions: object }).subscriptions)
+      if (!subs.some((f) => f[0] !== '#' && f[0] !== '+' && topicMatches(f, packet.topic))) return null
+    }
     const out = inner(client, packet)
     if (out) stats.messagesOut++
     return out

@@ -1,0 +1,214 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { connect } from 'node:net'
+import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
+import { client, collect, location, phone } from '../helpers/phone.js'
+import { wire } from '../helpers/wire.js'
+
+async function addUser(hub: RunningHub, name: string, ...flags: string[]): Promise<void> {
+  const since = hub.logs().length
+  assert.equal((await runCli(['user', 'add', name, '--password', `${name}-pw`, '--data', hub.dataDir, ...flags])).code, 0)
+  await hub.waitForLog(/Reloaded users/, 3000, since)
+}
+
+describe('$SYS and /metrics', () => {
+  let hub: RunningHub
+  before(async () => { hub = await startHub({ args: ['--sys-interval', '1'] }); await addUser(hub, 'jane') })
+  after(async () => { await hub?.stop() })
+
+  test("an admin subscribed to $SYS/# gets Mosquitto's $SYS/broker tree, and nothing of aedes' own $SYS topics", async () => {
+    const admin = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    const got = collect(admin)
+    await admin.subscribeAsync('$SYS/#', { qos: 0 })
+    await waitFor('$SYS/broker/clients/connected', () => got.find((m) => m.topic === '$SYS/broker/clients/connected'), 5000)
+    const topics = new Set(got.map((m) => m.topic))
+    for (const t of ['version', 'uptime', 'clients/total', 'messages/received', 'messages/sent', 'subscriptions/count', 'retained messages/count', 'load/messages/received/1min']) {
+      assert.ok(topics.has(`$SYS/broker/${t}`), `$SYS/broker/${t} missing in ${[...topics].join(', ')}`)
+    }
+    assert.match(got.find((m) => m.topic === '$SYS/broker/version')!.payload, /^owntracks-hub \d/)
+    // a new client connecting makes aedes publish $SYS/<its id>/new/clients: it must not show
+    const other = await client(hub.mqttPort, 'jane', 'jane-pw')
+    await waitFor('clients/connected to count 2', () => got.some((m) => m.topic === '$SYS/broker/clients/connected' && m.payload === '2'), 5000)
+    assert.deepEqual([...new Set(got.map((m) => m.topic))].filter((t) => !t.startsWith('$SYS/broker/')), [])
+    await Promise.all([admin.endAsync(), other.endAsync()])
+  })
+
+  test('a user who is not an admin receives no $SYS topic, neither on $SYS/# nor on #; nobody may publish to $SYS', async () => {
+    const jane = await client(hub.mqttPort, 'jane', 'jane-pw')
+    const got = collect(jane)
+    await jane.subscribeAsync(['$SYS/#', '#'], { qos: 0 })
+    const admin = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    const adminGot = collect(admin)
+    await admin.subscribeAsync('#', { qos: 0 })
+    await admin.publishAsync('$SYS/broker/uptime', 'forged', { qos: 1 })
+    await new Promise((r) => setTimeout(r, 2500)) // two $SYS rounds
+    assert.deepEqual(got.filter((m) => m.topic.startsWith('$')).map((m) => m.topic), [])
+    assert.deepEqual(adminGot.filter((m) => m.topic.startsWith('$')).map((m) => m.topic), [], "'#' does not match $SYS topics (MQTT-4.7.2-1)")
+    assert.match(hub.logs(), /Denied PUBLISH from \S+ \(d0, q1, r0, m\d+, '\$SYS\/broker\/uptime'/)
+    await Promise.all([jane.endAsync(), admin.endAsync()])
+  })
+
+  test('/metrics is for admins, counts MQTT and HTTP traffic and history writes; every response has an X-Request-Id', async () => {
+    const jane = await phone(hub.mqttPort, 'jane', 'jane-pw')
+    await jane.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tst: 1_700_000_000 })), { qos: 1 })
+    await jane.publishAsync('owntracks/jane/phone', '{"_type":"location"', { qos: 1 })
+    await jane.endAsync()
+    assert.equal((await hub.http('/metrics', { user: '' })).status, 401)
+    assert.equal((await hub.http('/metrics', { user: 'jane', password: 'jane-pw' })).status, 403)
+    const res = await hub.http('/metrics')
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('x-request-id') ?? '', /^\w+-\w+$/)
+    const text = await res.text()
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+    assert.ok(value('othub_mqtt_messages_received_total') >= 2)
+    assert.equal(value('othub_history_writes_total'), 1)
+    assert.equal(value('othub_decode_failures_total'), 1)
+    assert.ok(value('othub_history_commit_seconds_count') >= 1)
+    assert.ok(value('othub_mqtt_connections_total') >= 1)
+    assert.equal(value('othub_history_writable'), 1)
+    assert.match(text, /^othub_http_requests_total\{method="GET",route="\/metrics",status="403"\} 1$/m)
+    assert.match(text, /^process_resident_memory_bytes \d+/m)
+    const given = await hub.http('/healthz', { headers: { 'x-request-id': 'trace-42' } })
+    assert.equal(given.headers.get('x-request-id'), 'trace-42')
+  })
+})
+
+describe('limits', () => {
+  let hub: RunningHub
+  before(async () => {
+    hub = await startHub({ args: ['--max-payload', '1000', '--max-connections', '5', '--publish-rate', '20', '--auth-throttle-max', '0'] })
+    await addUser(hub, 'jane')
+  })
+  after(async () => { await hub?.stop() })
+
+  test('a payload over max-payload is acknowledged and dropped, like Mosquitto; a packet far too big closes that connection only', async () => {
+    const watcher = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    const got = collect(watcher)
+    await watcher.subscribeAsync('owntracks/#', { qos: 1 })
+    const jane = await phone(hub.mqttPort, 'jane', 'jane-pw')
+    await jane.publishAsync('owntracks/jane/phone', JSON.stringify(location({ face: 'x'.repeat(2000) })), { qos: 1 })
+    await hub.waitForLog(/Dropped too large PUBLISH from janephone \(d0, q1, r0, m\d+, 'owntracks\/jane\/phone', \.\.\. \(\d+ bytes\)\): more than max-payload 1000 bytes/)
+    await jane.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tst: 1_700_000_001 })), { qos: 1 })
+    await waitFor('the small one', () => got.length >= 1)
+    assert.equal(got.length, 1, 'only the small publish was delivered')
+    assert.equal(JSON.parse(got[0].payload).tst, 1_700_000_001)
+
+    // A header announcing 100 kB: refused as soon as the length is read
+    const closed = await new Promise<boolean>((resolve) => {
+      const s = connect(hub.mqttPort, '127.0.0.1', () => {
+        s.write(wire.connect({ clientId: 'big', username: 'jane', password: 'jane-pw' }))
+        s.write(Buffer.concat([Buffer.from([0x30, 0xa0, 0x8d, 0x06]), Buffer.alloc(1000)]))
+      })
+      s.on('close', () => resolve(true))
+      s.on('error', () => {})
+    })
+    assert.ok(closed)
+    await hub.waitForLog(/closed: a publish packet of 100000 bytes, more than max-payload 1000 allows/)
+    assert.equal(jane.connected, true)
+    await Promise.all([jane.endAsync(), watcher.endAsync()])
+  })
+
+  test('connections over max-connections are closed at once and logged; the ones held keep working', async () => {
+    const held = await Promise.all(Array.from({ length: 5 }, (_, i) => client(hub.mqttPort, 'jane', 'jane-pw', { clientId: `held${i}` })))
+    await assert.rejects(client(hub.mqttPort, 'jane', 'jane-pw', { clientId: 'sixth', connectTimeout: 2000 }))
+    await hub.waitForLog(/Refused 1 connection\(s\), the last from 127\.0\.0\.1:\d+: 5 are open, the max-connections limit/)
+    await held[0].publishAsync('owntracks/jane/x', 'still fine', { qos: 1 })
+    await Promise.all(held.map((c) => c.endAsync()))
+    const again = await waitFor('a connection once others left', () => client(hub.mqttPort, 'jane', 'jane-pw').catch(() => undefined), 5000)
+    await again.endAsync()
+  })
+
+  test('a client over publish-rate is slowed down and logged, and everything it sent arrives', async () => {
+    const watcher = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    const got = collect(watcher)
+    await watcher.subscribeAsync('owntracks/jane/+', { qos: 1 })
+    const jane = await phone(hub.mqttPort, 'jane', 'jane-pw')
+    await Promise.all(Array.from({ length: 40 }, (_, i) => jane.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tst: 1_700_000_100 + i })), { qos: 1 })))
+    await hub.waitForLog(/Client janephone publishes faster than publish-rate 20\/s: slowing it down \(nothing is dropped\)/)
+    await waitFor('40 deliveries', () => got.length >= 40, 10_000)
+    assert.deepEqual(got.map((m) => JSON.parse(m.payload).tst), Array.from({ length: 40 }, (_, i) => 1_700_000_100 + i), 'all, in order')
+    await Promise.all([jane.endAsync(), watcher.endAsync()])
+  })
+
+  test('with --auth-throttle-max 0 failed logins are not slowed down', async () => {
+    for (let i = 0; i < 4; i++) await assert.rejects(client(hub.mqttPort, 'jane', `wrong${i}`))
+    assert.doesNotMatch(hub.logs(), /Answered after/)
+  })
+})
+
+describe('a frozen subscriber', () => {
+  /** Subscribes to `topic` over a raw socket and then never reads again. */
+  const frozen = (port: number, topic: string) => new Promise<ReturnType<typeof connect>>((resolve) => {
+    const s = connect(port, '127.0.0.1', () => {
+      s.write(wire.connect({ clientId: 'frozen', username: 'admin', password: hub.adminPassword }))
+      s.write(wire.subscribe(1, topic, 1))
+    })
+    s.on('error', () => {})
+    s.once('data', () => { s.pause(); resolve(s) }) // CONNACK (and SUBACK) read, then nothing more
+  })
+  let hub: RunningHub
+  after(async () => { await hub?.stop() })
+
+  test('does not stall a live subscriber, even when nothing disconnects it', async () => {
+    hub = await startHub({ args: ['--max-queued-bytes', '0', '--drain-timeout', '600000', '--publish-rate', '0'] })
+    const stuck = await frozen(hub.mqttPort, 'load/#')
+    const live = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    let received = 0
+    live.on('message', () => { received++ })
+    await live.subscribeAsync('load/#', { qos: 1 })
+    const pub = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    // 48 MB: far more than the kernel buffers of the frozen connection take, so the hub has to hold it.
+    // Without the fix this stalls until drain-timeout (here 10 min) cuts the frozen one off.
+    const N = 3000
+    const payload = Buffer.alloc(16_384, 'x')
+    const run = (async () => {
+      for (let i = 0; i < N; i += 50) await Promise.all(Array.from({ length: 50 }, () => pub.publishAsync('load/x', payload, { qos: 1 })))
+      await waitFor(`${N} messages at the live subscriber`, () => received >= N, 60_000)
+    })()
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([run, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`the live subscriber stalled: ${received} of ${N} after 60 s`)), 60_000) })])
+    clearTimeout(timer)
+    assert.equal(stuck.destroyed, false, 'the frozen one is still connected: it was not what unblocked the other')
+    stuck.destroy()
+    await Promise.all([pub.endAsync(), live.endAsync()])
+    await hub.stop()
+  })
+
+  test('is disconnected once more than max-queued-bytes wait for it, and that is logged', async () => {
+    hub = await startHub({ args: ['--max-queued-bytes', '100000', '--publish-rate', '0'] })
+    const stuck = await frozen(hub.mqttPort, 'load/#')
+    const pub = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    const payload = Buffer.alloc(16_384, 'x')
+    for (let i = 0; i < 1000 && !stuck.destroyed; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, () => pub.publishAsync('load/x', payload, { qos: 1 })))
+    }
+    await hub.waitForLog(/Client frozen connection closed: \d+ bytes waiting to be sent, more than max-queued-bytes 100000: a frozen or too slow subscriber/, 10_000)
+    stuck.destroy()
+    await pub.endAsync()
+  })
+})
+
+describe('configuration', () => {
+  test('serve --check-config prints the settings and exits 0, or exits 1 naming the bad key', async () => {
+    const dir = tempDir()
+    const ok = await runCli(['serve', '--check-config', '--data', dir, '--mqtt-port', '1999'], { env: { OTHUB_SYS_INTERVAL: '30' } })
+    assert.equal(ok.code, 0, ok.stderr)
+    assert.match(ok.stdout, /^Configuration OK/)
+    assert.match(ok.stdout, /^mqttPort: 1999$/m)
+    assert.match(ok.stdout, /^sysInterval: 30$/m)
+    const bad = await runCli(['serve', '--check-config', '--data', dir], { env: { OTHUB_MAX_PAYLOAD: 'lots' } })
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /OTHUB_MAX_PAYLOAD: maxPayload must be a whole number/)
+  })
+
+  test('healthcheck exits 0 against a running hub and 1 when none answers', async () => {
+    const hub = await startHub()
+    try {
+      const ok = await runCli(['healthcheck', '--http-port', String(hub.httpPort), '--host', '127.0.0.1'])
+      assert.equal(ok.code, 0, ok.stderr)
+    } finally { await hub.stop() }
+    const down = await runCli(['healthcheck', '--http-port', String(hub.httpPort), '--host', '127.0.0.1'])
+    assert.equal(down.code, 1)
+    assert.match(down.stderr, /^unhealthy: /)
+  })
+})

@@ -1,0 +1,172 @@
+import { connect, type Socket } from 'node:net'
+
+/**
+ * MQTT 3.1.1 on the wire, by hand: the fuzz and idle-connection tests need packets no library would
+ * send, and the benchmark needs thousands of connections cheaper than MQTT.js clients.
+ */
+
+function varint(n: number): Buffer {
+  const out: number[] = []
+  do {
+    let b = n % 128
+    n = Math.floor(n / 128)
+    if (n > 0) b |= 0x80
+    out.push(b)
+  } while (n > 0)
+  return Buffer.from(out)
+}
+
+const str = (s: string | Buffer) => {
+  const b = typeof s === 'string' ? Buffer.from(s) : s
+  const len = Buffer.alloc(2)
+  len.writeUInt16BE(b.length)
+  return Buffer.concat([len, b])
+}
+const u16 = (n: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b }
+const packet = (first: number, body: Buffer) => Buffer.concat([Buffer.from([first]), varint(body.length), body])
+
+export interface ConnectOptions {
+  clientId: string
+  username?: string
+  password?: string
+  keepalive?: number
+  clean?: boolean
+  will?: { topic: string; payload: string; qos?: number; retain?: boolean }
+}
+
+export const wire = {
+  connect(o: ConnectOptions): Buffer {
+    let flags = o.clean === false ? 0 : 0x02
+    if (o.will) flags |= 0x04 | ((o.will.qos ?? 0) << 3) | (o.will.retain ? 0x20 : 0)
+    if (o.username !== undefined) flags |= 0x80
+    if (o.password !== undefined) flags |= 0x40
+    const parts: Buffer[] = [str('MQTT'), Buffer.from([4, flags]), u16(o.keepalive ?? 60), str(o.clientId)]
+    if (o.will) parts.push(str(o.will.topic), str(o.will.payload))
+    if (o.username !== undefined) parts.push(str(o.username))
+    if (o.password !== undefined) parts.push(str(o.password))
+    return packet(0x10, Buffer.concat(parts))
+  },
+  publish(topic: string, payload: Buffer | string, qos = 0, retain = false, id = 1, dup = false): Buffer {
+    const body: Buffer[] = [str(topic)]
+    if (qos > 0) body.push(u16(id))
+    body.push(typeof payload === 'string' ? Buffer.from(payload) : payload)
+    return packet(0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), Buffer.concat(body))
+  },
+  puback: (id: number) => packet(0x40, u16(id)),
+  subscribe: (id: number, topic: string, qos = 0) => packet(0x82, Buffer.concat([u16(id), str(topic), Buffer.from([qos])])),
+  unsubscribe: (id: number, topic: string) => packet(0xa2, Buffer.concat([u16(id), str(topic)])),
+  pingreq: () => Buffer.from([0xc0, 0]),
+  disconnect: () => Buffer.from([0xe0, 0]),
+}
+
+export interface Packet { type: number; flags: number; body: Buffer }
+
+/** Splits a byte stream into MQTT packets. */
+export class PacketReader {
+  private buf: Buffer = Buffer.alloc(0)
+  push(chunk: Buffer, onPacket: (p: Packet) => void): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk
+    for (;;) {
+      if (this.buf.length < 2) return
+      let len = 0
+      let mul = 1
+      let i = 1
+      for (;; i++) {
+        if (i >= this.buf.length) return
+        const b = this.buf[i]
+        len += (b & 0x7f) * mul
+        mul *= 128
+        if (!(b & 0x80)) break
+      }
+      const end = i + 1 + len
+      if (this.buf.length < end) return
+      onPacket({ type: this.buf[0] >> 4, flags: this.buf[0] & 0x0f, body: this.buf.subarray(i + 1, end) })
+      this.buf = this.buf.subarray(end)
+    }
+  }
+}
+
+export interface Message { topic: string; payload: Buffer; qos: number; retain: boolean }
+
+/** A connection speaking the packets above: QoS 1 publishes resolve at their PUBACK. */
+export class WireClient {
+  private readonly reader = new PacketReader()
+  private readonly acks = new Map<number, (acked: boolean) => void>()
+  private nextId = 1
+  private ping?: NodeJS.Timeout
+  onMessage: (m: Message) => void = () => {}
+  closed: Promise<void>
+
+  private constructor(readonly sock: Socket) {
+    this.closed = new Promise((r) => sock.once('close', () => r()))
+  }
+
+  /** Connects and resolves after CONNACK 0; rejects with the return code otherwise. */
+  static open(port: number, o: ConnectOptions & { host?: string }): Promise<WireClient> {
+    return new Promise((resolve, reject) => {
+      const sock = connect(port, o.host ?? '127.0.0.1')
+      sock.setNoDelay(true)
+      const c = new WireClient(sock)
+      let connected = false
+      sock.on('error', (err) => { if (!connected) reject(err) })
+      sock.on('close', () => {
+        if (!connected) reject(new Error('closed before CONNACK'))
+        for (const ack of c.acks.values()) ack(false) // nothing more will come
+        c.acks.clear()
+        clearInterval(c.ping)
+      })
+      sock.on('connect', () => sock.write(wire.connect(o)))
+      sock.on('data', (b) => c.reader.push(b, (p) => {
+        if (p.type === 2) {
+          if (p.body[1] !== 0) { reject(new Error(`CONNACK ${p.body[1]}`)); sock.destroy(); return }
+          connected = true
+          if (o.keepalive) c.ping = setInterval(() => sock.write(wire.pingreq()), (o.keepalive * 1000) / 2)
+          resolve(c)
+        } else c.handle(p)
+      }))
+    })
+  }
+
+  private handle(p: Packet): void {
+    if (p.type === 4 || p.type === 9) { // PUBACK, SUBACK
+      const id = p.body.readUInt16BE(0)
+      const ack = this.acks.get(id)
+      this.acks.delete(id)
+      ack?.(true)
+    } else if (p.type === 3) { // PUBLISH
+      const qos = (p.flags >> 1) & 3
+      const tlen = p.body.readUInt16BE(0)
+      const topic = p.body.toString('utf8', 2, 2 + tlen)
+      let off = 2 + tlen
+      if (qos > 0) { this.sock.write(wire.puback(p.body.readUInt16BE(off))); off += 2 }
+      this.onMessage({ topic, payload: p.body.subarray(off), qos, retain: (p.flags & 1) === 1 })
+    }
+  }
+
+  private id(): number {
+    const id = this.nextId
+    this.nextId = id >= 65535 ? 1 : id + 1
+    return id
+  }
+
+  /** QoS 0 resolves true once written; QoS 1 true at its PUBACK, false if the connection closes first. */
+  publish(topic: string, payload: Buffer | string, qos = 1, retain = false): Promise<boolean> {
+    if (qos === 0) { this.sock.write(wire.publish(topic, payload, 0, retain)); return Promise.resolve(true) }
+    const id = this.id()
+    return new Promise((resolve) => {
+      this.acks.set(id, resolve)
+      this.sock.write(wire.publish(topic, payload, qos, retain, id))
+    })
+  }
+
+  subscribe(topic: string, qos = 1): Promise<void> {
+    const id = this.id()
+    return new Promise((resolve) => { this.acks.set(id, () => resolve()); this.sock.write(wire.subscribe(id, topic, qos)) })
+  }
+
+  close(): Promise<void> {
+    clearInterval(this.ping)
+    if (!this.sock.destroyed) this.sock.end(wire.disconnect())
+    return this.closed
+  }
+}
