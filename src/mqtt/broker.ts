@@ -1,6 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { Aedes, type Client } from 'aedes'
-import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
@@ -8,6 +7,7 @@ import { peerOf } from './describe.js'
 import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
+import { brokerPersistence } from './persistence.js'
 
 export interface BrokerOptions extends Omit<HookDeps, 'drop'> {
   /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
@@ -40,7 +40,7 @@ export class Broker {
     const drop = new WeakSet<object>()
     const hooks = createHooks({ ...o, drop })
     const aedes = await Aedes.createBroker({
-      persistence: new AsyncLevelPersistence(db),
+      persistence: brokerPersistence(db),
       drainTimeout: o.drainTimeout,
       ...hooks,
       authorizePublish: limitPublishes(hooks.authorizePublish, o.limits, drop, o.stats, o.log),

@@ -112,6 +112,10 @@ function limitPacketSize(c: AedesClient, maxPayload: number): void {
 
 function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats): void {
   const noop = () => {}
+  // aedes writes each delivery in its own setImmediate, so each became a syscall of its own. Corked
+  // until after the deliveries queued in this turn, a busy subscriber gets them in one write.
+  let corked = false
+  const uncork = () => { corked = false; c.conn.uncork() }
   const wrap = (inner: Deliver): Deliver => (packet, cb) => {
     if (!packet.brokerId) return inner(packet, cb)
     const waiting = c.conn.writableLength
@@ -123,6 +127,7 @@ function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats):
       return cb()
     }
     inner(packet, noop)
+    if (!corked) { corked = true; c.conn.cork(); setImmediate(uncork) }
     cb()
   }
   c.deliver0 = wrap(c.deliver0)

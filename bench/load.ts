@@ -1,0 +1,151 @@
+import { WireClient } from '../test/helpers/wire.js'
+import { USERS, usage, type Target } from './targets.js'
+
+/** A phone's location, with the send time (`bt`, ms on this process's clock) for the latency. */
+const payload = (tst: number) => `{"_type":"location","tid":"bp","lat":52.5163,"lon":13.3777,"alt":38,"acc":9,"vac":3,"batt":77,"bs":1,"conn":"m","tst":${tst},"bt":${performance.now().toFixed(3)}}`
+const sentAt = (p: Buffer) => { const s = p.toString('latin1'); return Number(s.slice(s.lastIndexOf('"bt":') + 5, -1)) }
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+interface Phone { c: WireClient; topic: string }
+
+async function connectPhones(t: Target, n: number, opts: { subscribeCmd?: boolean; keepalive?: number } = {}): Promise<Phone[]> {
+  const phones: Phone[] = []
+  for (let i = 0; i < n; i += 200) {
+    phones.push(...await Promise.all(Array.from({ length: Math.min(200, n - i) }, async (_, k) => {
+      const user = USERS[(i + k) % USERS.length]
+      const device = `d${i + k}`
+      const c = await WireClient.open(t.mqttPort, { clientId: `${user}${device}`, username: user, password: t.password, clean: false, keepalive: opts.keepalive ?? 60 })
+      if (opts.subscribeCmd) await c.subscribe(`owntracks/${user}/${device}/cmd`, 1)
+      return { c, topic: `owntracks/${user}/${device}` }
+    })))
+  }
+  return phones
+}
+
+async function subscribers(t: Target, n: number, onMessage: (p: Buffer) => void): Promise<WireClient[]> {
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const c = await WireClient.open(t.mqttPort, { clientId: `bench-sub-${i}`, username: t.admin.user, password: t.admin.password, keepalive: 60 })
+    c.onMessage = (m) => onMessage(m.payload)
+    await c.subscribe('owntracks/#', 1)
+    return c
+  }))
+}
+
+export interface ThroughputResult {
+  phones: number
+  window: number
+  seconds: number
+  ackedPerS: number
+  acked: number
+  delivered: number
+  expected: number
+  p50: number; p95: number; p99: number
+  peakRssMb: number
+  cpuPct: number
+  http?: { requests: number; p50: number; p95: number }
+}
+
+/**
+ * N phones, each with `window` retained QoS 1 publishes in flight, and `subs` subscribers on
+ * owntracks/#; measures over `seconds` after a warm-up. With an HTTP port, one client keeps asking
+ * /api/0/last and a page of /api/0/locations meanwhile.
+ */
+export async function throughput(t: Target, o: { phones: number; window: number; seconds: number; subs: number }): Promise<ThroughputResult> {
+  let delivered = 0
+  const lat: number[] = []
+  let measuring = false
+  const subs = await subscribers(t, o.subs, (p) => { delivered++; if (measuring) lat.push(performance.now() - sentAt(p)) })
+  const phones = await connectPhones(t, o.phones)
+  let acked = 0
+  let ackedInWindow = 0
+  let stop = false
+  let tst = 1_700_000_000
+  const loops = phones.flatMap((p) => Array.from({ length: o.window }, async () => {
+    while (!stop) {
+      if (!await p.c.publish(p.topic, payload(tst++), 1, true)) return
+      acked++
+      if (measuring) ackedInWindow++
+    }
+  }))
+  const http: number[] = []
+  const httpLoop = t.httpPort ? (async () => {
+    const auth = 'Basic ' + Buffer.from(`${t.admin.user}:${t.admin.password}`).toString('base64')
+    const paths = ['/api/0/last', `/api/0/locations?user=${USERS[0]}&device=d0&limit=100`]
+    for (let i = 0; !stop; i++) {
+      const t0 = performance.now()
+      const res = await fetch(`http://127.0.0.1:${t.httpPort}${paths[i % 2]}`, { headers: { authorization: auth } })
+      await res.arrayBuffer()
+      if (measuring) http.push(performance.now() - t0)
+    }
+  })() : Promise.resolve()
+  await new Promise((r) => setTimeout(r, 2000)) // warm-up
+  const u0 = usage(t.proc.pid!)
+  const t0 = performance.now()
+  measuring = true
+  await new Promise((r) => setTimeout(r, o.seconds * 1000))
+  measuring = false
+  const wall = (performance.now() - t0) / 1000
+  const u1 = usage(t.proc.pid!)
+  stop = true
+  await Promise.all([...loops, httpLoop])
+  const expected = acked * o.subs
+  for (let last = -1; delivered < expected && delivered !== last;) { last = delivered; await new Promise((r) => setTimeout(r, 1000)) }
+  await Promise.all([...phones.map((p) => p.c.close()), ...subs.map((s) => s.close())])
+  lat.sort((a, b) => a - b)
+  http.sort((a, b) => a - b)
+  return {
+    phones: o.phones, window: o.window, seconds: o.seconds, ackedPerS: ackedInWindow / wall, acked, delivered, expected,
+    p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
+    peakRssMb: usage(t.proc.pid!).peakKb / 1024, cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100,
+    http: t.httpPort ? { requests: http.length, p50: percentile(http, 50), p95: percentile(http, 95) } : undefined,
+  }
+}
+
+export interface SteadyResult { phones: number; rate: number; sent: number; delivered: number; p50: number; p95: number; p99: number; cpuPct: number; rssMb: number }
+
+/** `phones` connections publishing `rate` msg/s in total, evenly spread; one subscriber on owntracks/#. */
+export async function steady(t: Target, o: { phones: number; rate: number; seconds: number }): Promise<SteadyResult> {
+  const lat: number[] = []
+  const subs = await subscribers(t, 1, (p) => lat.push(performance.now() - sentAt(p)))
+  const phones = await connectPhones(t, o.phones)
+  await new Promise((r) => setTimeout(r, 1000))
+  let sent = 0
+  let next = 0
+  let tst = 1_710_000_000
+  const u0 = usage(t.proc.pid!)
+  const t0 = performance.now()
+  await new Promise<void>((resolve) => {
+    const tick = setInterval(() => {
+      const due = Math.floor(((performance.now() - t0) / 1000) * o.rate)
+      for (; sent < due; sent++) {
+        const p = phones[next++ % phones.length]
+        void p.c.publish(p.topic, payload(tst++), 1, true)
+      }
+      if (performance.now() - t0 >= o.seconds * 1000) { clearInterval(tick); resolve() }
+    }, 2)
+  })
+  const u1 = usage(t.proc.pid!)
+  const wall = (performance.now() - t0) / 1000
+  for (let last = -1; lat.length < sent && lat.length !== last;) { last = lat.length; await new Promise((r) => setTimeout(r, 1000)) }
+  const rssMb = u1.rssKb / 1024
+  await Promise.all([...phones.map((p) => p.c.close()), ...subs.map((s) => s.close())])
+  lat.sort((a, b) => a - b)
+  return { phones: o.phones, rate: o.rate, sent, delivered: lat.length, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100, rssMb }
+}
+
+export interface IdleResult { phones: number; idleRssMb: number; withPhonesRssMb: number; perPhoneKb: number }
+
+/** RSS of the idle target, then with `n` phones connected (persistent sessions, each subscribed to its cmd). */
+export async function idle(t: Target, n: number): Promise<IdleResult> {
+  await new Promise((r) => setTimeout(r, 1000))
+  const before = usage(t.proc.pid!).rssKb
+  const phones = await connectPhones(t, n, { subscribeCmd: true })
+  await new Promise((r) => setTimeout(r, 3000))
+  const after = usage(t.proc.pid!).rssKb
+  await Promise.all(phones.map((p) => p.c.close()))
+  return { phones: n, idleRssMb: before / 1024, withPhonesRssMb: after / 1024, perPhoneKb: (after - before) / n }
+}

@@ -1,0 +1,43 @@
+import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import type { Level } from 'level'
+
+type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }
+
+/**
+ * aedes-persistence-level with two costs taken off the per-message path (bench/RESULTS.md has the profiles):
+ *  - every PUBACK made a LevelDB read (outgoingClearMessageId), also from clean-session clients, which
+ *    never have anything stored: aedes keeps outgoing messages only for persistent sessions;
+ *  - every retained publish was a LevelDB write of its own. Writes issued in the same turn of the event
+ *    loop now go to disk as one batch, in the order they were issued: puts, dels and batches share one
+ *    queue, so a del that clears a retained message after a put still wins.
+ */
+export function brokerPersistence(db: Level<string, Buffer>): AsyncLevelPersistence {
+  coalesceWrites(db)
+  const p = new AsyncLevelPersistence(db) as AsyncLevelPersistence & { outgoingClearMessageId(c: { clean: boolean }, packet: unknown): Promise<unknown> }
+  const clear = p.outgoingClearMessageId.bind(p)
+  p.outgoingClearMessageId = (client, packet) => (client.clean ? Promise.resolve(undefined) : clear(client, packet))
+  return p
+}
+
+function coalesceWrites(db: Level<string, Buffer>): void {
+  const batch = db.batch.bind(db) as (ops: Op[]) => Promise<void>
+  let ops: Op[] = []
+  let waiters: { resolve: () => void; reject: (e: Error) => void }[] = []
+  const flush = () => {
+    const mine = ops
+    const them = waiters
+    ops = []
+    waiters = []
+    batch(mine).then(() => { for (const w of them) w.resolve() }, (err: Error) => { for (const w of them) w.reject(err) })
+  }
+  const queue = (more: Op[]) => new Promise<void>((resolve, reject) => {
+    if (ops.length === 0) setImmediate(flush)
+    ops.push(...more)
+    waiters.push({ resolve, reject })
+  })
+  const d = db as unknown as Record<string, unknown>
+  d.put = (key: string, value: Buffer) => queue([{ type: 'put', key, value }])
+  d.del = (key: string) => queue([{ type: 'del', key }])
+  // Without arguments batch() is the chained form (a builder): left as it is.
+  d.batch = (...a: unknown[]) => (a.length === 0 ? (batch as unknown as () => unknown)() : queue(a[0] as Op[]))
+}
