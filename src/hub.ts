@@ -84,8 +84,12 @@ export class Hub {
     this.users?.close()
     this.access?.close()
     const http = this.http as import('node:http').Server | undefined
+    const httpClosed = new Promise<void>((r) => (http ? http.close(() => r()) : r()))
     http?.closeIdleConnections()
-    await new Promise<void>((r) => (http ? http.close(() => r()) : r()))
+    // a request still streaming gets a moment to finish; then its connection is cut
+    const cut = setTimeout(() => http?.closeAllConnections(), 2000)
+    await httpClosed
+    clearTimeout(cut)
     await this.broker?.close()
     await this.history?.close()
   }

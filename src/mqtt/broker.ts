@@ -84,10 +84,15 @@ export class Broker {
     })
   }
 
-  /** Stops accepting, closes clients (wills of vanished clients stay persisted for the next start), closes the DB. */
+  /**
+   * Stops accepting, then closes the clients (a net.Server only reports closed once its connections are
+   * gone, so waiting for it first would wait forever), then the DB. Wills of clients that vanished stay
+   * persisted and are published on the next start.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))))
+    const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())))
     await new Promise<void>((r) => this.aedes.close(() => r()))
+    await Promise.all(closed)
     await this.db.close()
   }
 }
