@@ -70,6 +70,11 @@ export function shareId(item: unknown, explicit: string | undefined, taken: Set<
   return id
 }
 
+/** A key with a value: `shares:` alone (null) counts as absent, so a list can be emptied to nothing. */
+function given(p: Pair | undefined): p is Pair {
+  return !!p && p.value != null && !(isScalar(p.value) && p.value.value === null)
+}
+
 class Reader {
   private known = new Set<string>()
   private groupNames = new Set<string>()
@@ -102,7 +107,7 @@ class Reader {
     this.known = new Set([...rules.people, ...(this.o.users ?? [])])
 
     const groups = top.get('groups')
-    if (groups?.value != null) {
+    if (given(groups)) {
       if (!isMap(groups.value)) this.fail(groups, "'groups' maps a group name to its members, e.g. family: [jane, fred]")
       for (const g of groups.value.items) this.groupNames.add(this.scalarKey(g))
       for (const g of groups.value.items) this.group(g, rules)
@@ -110,13 +115,13 @@ class Reader {
     for (const n of this.names(top.get('admins'), 'admins')) rules.admins.set(this.person(n.node, n.name), this.where(n.node))
 
     const shares = top.get('shares')
-    if (shares?.value != null) {
+    if (given(shares)) {
       if (!isSeq(shares.value)) this.fail(shares, "'shares' is a list; start each share with '- from: NAME'")
       const ids = new Set<string>()
       for (const item of shares.value.items) rules.shares.push(this.share(item as Node, ids))
     }
     const commands = top.get('commands')
-    if (commands?.value != null) {
+    if (given(commands)) {
       if (!isSeq(commands.value)) this.fail(commands, "'commands' is a list; start each entry with '- from: NAME'")
       for (const item of commands.value.items) rules.commands.push(this.command(item as Node))
     }
@@ -141,7 +146,7 @@ class Reader {
 
   /** A name or a list of names (`fred` or `[fred, jane]`). */
   private names(p: Pair | undefined, what: string): { name: string; node: Node }[] {
-    if (!p || p.value == null || (isScalar(p.value) && p.value.value === null)) return []
+    if (!given(p)) return []
     const v = p.value as Node
     const items = isSeq(v) ? (v.items as Node[]) : [v]
     return items.map((n) => {
