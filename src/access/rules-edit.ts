@@ -114,7 +114,10 @@ export function removeShare(text: string, file: string, id: string): string | nu
   const doc = load(text, file)
   const found = findShare(doc, id)
   if (!found) return null
-  found.list.items.splice(found.index, 1)
+  const { list, index, node } = found
+  // yaml hangs the comment above the first entry on the list itself; it belongs to that entry.
+  if (index === 0 && !node.commentBefore) list.commentBefore = undefined
+  list.items.splice(index, 1)
   return doc.toString(OUT)
 }
 

@@ -51,7 +51,7 @@ interface View { include: Part[]; precision: Precision | null; history: HistoryL
 /** Parses YAML text into a document whose nodes know their lines; YAML syntax errors become RulesError. */
 export function parseRulesDocument(text: string, file: string): { doc: Document; lines: LineCounter } {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true })
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false })
   const err = doc.errors[0]
   if (err) throw new RulesError(file, err.linePos?.[0].line ?? 1, `not valid YAML: ${err.message.split('\n')[0]}`)
   return { doc, lines }
@@ -109,7 +109,11 @@ class Reader {
     const groups = top.get('groups')
     if (given(groups)) {
       if (!isMap(groups.value)) this.fail(groups, "'groups' maps a group name to its members, e.g. family: [jane, fred]")
-      for (const g of groups.value.items) this.groupNames.add(this.scalarKey(g))
+      for (const g of groups.value.items) {
+        const name = this.scalarKey(g)
+        if (this.groupNames.has(name)) this.fail(g, `group '${name}' is defined twice; keep one`)
+        this.groupNames.add(name)
+      }
       for (const g of groups.value.items) this.group(g, rules)
     }
     for (const n of this.names(top.get('admins'), 'admins')) rules.admins.set(this.person(n.node, n.name), this.where(n.node))
@@ -134,6 +138,7 @@ class Reader {
     for (const p of map.items) {
       const k = this.scalarKey(p)
       if (!allowed.includes(k)) this.fail(p, `unknown key '${k}' in ${what} (known: ${allowed.join(', ')})`)
+      if (out.has(k)) this.fail(p, `'${k}' appears twice in ${what}; keep one`)
       out.set(k, p)
     }
     return out
