@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import type { Logger } from '../log.js'
 import { filesIn, pollFiles } from '../watch.js'
 import { aclDecision, grantsFor } from './acl-eval.js'
@@ -57,6 +57,12 @@ export interface AccessOptions {
 
 const EMPTY: AclFile = { anonymous: [], users: new Map(), patterns: [] }
 
+/** A path as people know it: `acl/sharing.yml` when it is below the working directory. */
+function shown(path: string): string {
+  const r = relative(process.cwd(), path)
+  return r.startsWith('..') || r === '' ? path : r
+}
+
 /**
  * The one place that decides who may read and write which topic, and how a reader sees it; every MQTT
  * hook and every HTTP endpoint asks here. The rules (acl/sharing.yml and acl/*.acl, see
@@ -94,7 +100,7 @@ export class AccessControl {
     let rules: CompiledTable['rules'] = null
     let files: AclFile
     try {
-      files = mergeAclFiles(filesIn(this.aclDir, ['.acl']).map((f) => parseAclFile(readFileSync(f, 'utf8'), f)))
+      files = mergeAclFiles(filesIn(this.aclDir, ['.acl']).map((f) => parseAclFile(readFileSync(f, 'utf8'), shown(f))))
       if (existsSync(this.rulesFile)) {
         const text = readFileSync(this.rulesFile, 'utf8')
         const now = this.now()
@@ -103,7 +109,7 @@ export class AccessControl {
         if (stamped !== null) {
           writeAtomic(this.rulesFile, stamped)
           rules = this.check(stamped)
-          this.log?.info(`${this.rulesFile}: wrote 'created:' beside 'for:' so the time box counts from now, also after a restart`)
+          this.log?.info(`${shown(this.rulesFile)}: wrote 'created:' beside 'for:' so the time box counts from now, also after a restart`)
         }
       }
     } catch (err) {
@@ -120,7 +126,7 @@ export class AccessControl {
 
   /** Parses a would-be rules file exactly as load() would; throws RulesError naming the line. */
   check(text: string): SharingRules {
-    return parseRules(text, this.rulesFile, { users: this.opts.users?.list().map((u) => u.name), now: this.now() })
+    return parseRules(text, shown(this.rulesFile), { users: this.opts.users?.list().map((u) => u.name), now: this.now() })
   }
 
   /** Replaces the rules file atomically (keeping its mode) and applies it at once. */
