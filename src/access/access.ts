@@ -79,6 +79,9 @@ export class AccessControl {
   private cache = new Map<string, Map<string, Decision>>()
   private views = new Map<string, ViewSpec>()
   private blurred = new WeakMap<object, Map<string, Buffer | null>>()
+  private deliveries = new WeakMap<Identity, { generation: number; views: Map<string, ViewSpec | null> }>()
+  /** Bumped whenever the table changes: every per-connection cache built before is stale. */
+  private generation = 0
   private error: string | undefined
   private stop?: () => void
   private timer?: NodeJS.Timeout
@@ -156,6 +159,7 @@ export class AccessControl {
         this.log?.info(`Share ended: ${describeShare(s)}; its deliveries stop now`)
       }
     }
+    this.generation++
     this.cache.clear()
     this.views.clear()
     this.blurred = new WeakMap()
@@ -195,8 +199,21 @@ export class AccessControl {
    * other receivers share it), or null when it must not reach them.
    */
   forward<P extends { topic: string; payload: Buffer | string }>(who: Identity, packet: P): P | null {
-    if (!this.canRead(who, packet.topic)) return null
-    const p = this.viewSpec(who, packet.topic).precision
+    if (this.now() >= this.compiled.nextChange) this.recompile()
+    // Per connection (hooks keep one Identity object per client): one map lookup per delivery.
+    let mine = this.deliveries.get(who)
+    if (!mine || mine.generation !== this.generation) {
+      mine = { generation: this.generation, views: new Map() }
+      this.deliveries.set(who, mine)
+    }
+    let view = mine.views.get(packet.topic)
+    if (view === undefined) {
+      view = this.canRead(who, packet.topic) ? this.viewSpec(who, packet.topic) : null
+      if (mine.views.size > 10_000) mine.views.clear()
+      mine.views.set(packet.topic, view)
+    }
+    if (view === null) return null
+    const p = view.precision
     if (!p) return packet
     // One published message fans out to many receivers; blur it once per precision.
     let perPacket = this.blurred.get(packet)
