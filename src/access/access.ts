@@ -75,7 +75,7 @@ export class AccessControl {
   readonly rulesFile: string
   private files: AclFile = EMPTY
   private rules: CompiledTable['rules'] = null
-  private compiled: CompiledTable = compile(null, EMPTY, '', 0)
+  private compiled: CompiledTable
   private cache = new Map<string, Map<string, Decision>>()
   private views = new Map<string, ViewSpec>()
   private blurred = new WeakMap<object, Map<string, Buffer | null>>()

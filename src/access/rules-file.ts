@@ -267,6 +267,7 @@ class Reader {
     if (fromList.length !== 1) this.fail(m.get('from') ?? item, "'from' names the one person whose devices are shared")
     const from = this.person(fromList[0].node, fromList[0].name)
     const to = this.audienceOf(m.get('to'), item, 'to').filter((x) => x !== from)
+    if (to.length === 0) this.fail(m.get('to'), `'to' names only ${from}, who sees their own devices anyway`)
     const idPair = m.get('id')
     const explicit = idPair ? String((idPair.value as { value?: unknown } | null)?.value ?? '') : undefined
     if (explicit !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(explicit)) this.fail(idPair, `id: '${explicit}' may use letters, digits, '-' and '_' only`)
@@ -294,6 +295,8 @@ class Reader {
     const toList = this.names(m.get('to'), 'to')
     if (toList.length !== 1) this.fail(m.get('to') ?? item, "'to' names the one person whose devices receive the commands")
     const to = this.person(toList[0].node, toList[0].name)
-    return { from: from.filter((x) => x !== to), to, devices: this.devices(m.get('devices')), where: this.where(item) }
+    const senders = from.filter((x) => x !== to)
+    if (senders.length === 0) this.fail(m.get('from'), `'from' names only ${to}, who may command their own devices anyway`)
+    return { from: senders, to, devices: this.devices(m.get('devices')), where: this.where(item) }
   }
 }

@@ -79,6 +79,8 @@ shares:
       ['shares:\n  - from: jane\n    to: fred\n    include: [location, events]\n    precision: 1km\n', 4, /events \(region transitions\) name the place/],
       ['shares:\n  - from: [jane, fred]\n    to: kid\n', 2, /'from' names the one person/],
       ['shares:\n  - from: jane\n', 2, /'to' is missing/],
+      ['shares:\n  - from: jane\n    to: jane\n', 3, /'to' names only jane, who sees their own devices anyway/],
+      ['commands:\n  - from: kid\n    to: kid\n', 2, /'from' names only kid/],
       ['shares:\n  from: jane\n', 1, /'shares' is a list/],
       ['groups:\n  fred: [jane, kid]\n', 2, /group 'fred' has the name of a person/],
       ['groups:\n  solo: [jane]\n', 2, /needs at least two members/],
