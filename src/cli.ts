@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError } from './config.js'
 import { UsageError, helpText, parseCommand, type CommandSpec } from './commands/args.js'
+import { acl, aclSpecs } from './commands/acl.js'
 import { serve, serveSpec } from './commands/serve.js'
 import { user, userSpecs } from './commands/user.js'
 import { VERSION } from './hub.js'
@@ -16,6 +17,10 @@ Commands:
   user passwd NAME          change a password
   user del NAME             remove a user
   user list                 list users
+  acl show [--user U]       print the access rules in force as a Mosquitto acl_file
+  acl check USER TOPIC read|write
+                            say whether USER may read/write TOPIC, and which rule decides
+  acl import FILE           turn a Mosquitto acl_file into sharing rules (acl/sharing.yml)
 
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
@@ -25,6 +30,7 @@ type Runner = (p: ReturnType<typeof parseCommand>) => Promise<void>
 const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<string, { spec: CommandSpec; run: Runner }>> = {
   serve: { spec: serveSpec, run: serve },
   user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
+  acl: Object.fromEntries(Object.entries(aclSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => acl(sub, p) }])),
 }
 
 async function main(argv: string[]): Promise<void> {

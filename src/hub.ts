@@ -43,7 +43,7 @@ export class Hub {
     mkdirSync(cfg.data, { recursive: true })
     this.users = UserRegistry.forData(cfg.data, cfg.passwordFile, log)
     const initial = await ensureInitialAdmin(this.users, cfg.data)
-    this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log)
+    this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
     this.access.load()
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log)
@@ -61,7 +61,8 @@ export class Hub {
       this.upgrades.attach(server as import('node:http').Server)
     })
     log.info(`listening http ${http.address}:${http.port}`)
-    this.users.watch()
+    // Admins and the names a rule may use come from the users too: re-check the rules when they change.
+    this.users.watch(() => this.access.load())
     this.access.watch()
     this.listening = { mqtt, http }
     if (initial) this.announceAdmin(initial, mqtt)

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js'
 import { basicAuth, type Env } from './auth.js'
 import { ParamError } from './params.js'
 import { recorderApi } from './recorder-api.js'
+import { sharingApi } from './sharing-api.js'
 
 export interface AppDeps {
   users: UserRegistry
@@ -22,6 +23,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
   app.use('/api/*', basicAuth(d.users))
   app.route('/api/0', recorderApi(d))
+  app.route('/api/sharing', sharingApi(d))
   app.onError((err, c) => {
     if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
     d.log.error(`HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)

@@ -80,7 +80,9 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     if (from > to) throw new ParamError(`parameters 'from'/'to': from (${rawFrom}) is after to (${rawTo ?? 'now'})`)
     const view = d.access.viewOf(c.get('who'), user, device)
     if (!view) return c.json({ error: `you may not read ${user}/${device}`, status: 403 }, 403)
-    const points = d.history.locations(user, device, { from: Math.max(from, view.historyFrom), to, limit })
+    const since = Math.max(from, view.historyFrom)
+    // A live-only view (historyFrom = Infinity) reads nothing: never hand the store an infinite key.
+    const points = since > to ? (async function* () {})() : d.history.locations(user, device, { from: since, to, limit })
     return streamJson(c, points, (loc) => pick({ ...view.transform(loc), ...timeFields(Number(loc.tst)) }, fields))
   })
 

@@ -109,10 +109,14 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     authorizeForward(client, packet: AedesPublishPacket) {
       const who = identities.get(client)
       if (!who) return null
-      const out = d.access.forward(who, packet)
+      let out = d.access.forward(who, packet)
       if (!out) {
         d.stats.deniedDelivery++
         return null
+      }
+      if (out !== packet && isQueuedReplay(packet)) {
+        packet.payload = out.payload
+        out = packet
       }
       if (debug()) d.log.debug(`Sending PUBLISH to ${client.id} ${describePublish(out as PublishPacket)}`)
       return out
@@ -121,3 +125,16 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
 }
 
 const toBuffer = (p: Buffer | string | undefined): Buffer => (p === undefined ? Buffer.alloc(0) : typeof p === 'string' ? Buffer.from(p) : p)
+
+/**
+ * A message replayed from a persistent session's offline queue on reconnect. aedes 1.x
+ * (lib/handlers/connect.js, emptyQueueFilter) asks authorizeForward only yes or no there and then
+ * writes the packet it asked about, so a changed copy (a blurred location) would be ignored and the
+ * exact one sent. That packet is this client's own copy, freshly read from persistence (a QoSPacket,
+ * the only kind that already has its writeCallback when authorizeForward sees it), so the view's
+ * change is applied to it in place. Live and retained deliveries pass a shared packet and build the
+ * delivery from what authorizeForward returns: they keep getting a copy.
+ */
+function isQueuedReplay(packet: object): boolean {
+  return Object.prototype.hasOwnProperty.call(packet, 'writeCallback')
+}
