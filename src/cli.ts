@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { ConfigError } from './config.js'
 import { UsageError, helpText, parseCommand, type CommandSpec } from './commands/args.js'
+import { exportCmd, exportSpec } from './commands/export.js'
+import { importCmd, importSpecs } from './commands/import.js'
 import { serve, serveSpec } from './commands/serve.js'
 import { user, userSpecs } from './commands/user.js'
 import { VERSION } from './hub.js'
@@ -16,6 +18,9 @@ Commands:
   user passwd NAME          change a password
   user del NAME             remove a user
   user list                 list users
+  import recorder DIR       import an OwnTracks Recorder store (rec/, last/, cards/, waypoints/)
+  import gpx FILE           import a GPX track as one device's locations (--user, --device)
+  export                    write a device's history as gpx, geojson, csv or json
 
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
@@ -25,6 +30,8 @@ type Runner = (p: ReturnType<typeof parseCommand>) => Promise<void>
 const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<string, { spec: CommandSpec; run: Runner }>> = {
   serve: { spec: serveSpec, run: serve },
   user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
+  import: Object.fromEntries(Object.entries(importSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => importCmd(sub, p) }])),
+  export: { spec: exportSpec, run: exportCmd },
 }
 
 async function main(argv: string[]): Promise<void> {
