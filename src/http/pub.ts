@@ -57,8 +57,7 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
     const device = c.req.header('x-limit-d') || c.req.query('d') || ''
     const refused = (status: 400 | 403, why: string) => refuse(c, d.log, status, why, user, device)
     if (!device) return refused(400, "no device given: set the app's Device ID (sent as X-Limit-D) or add ?d=DEVICE to the URL")
-    const base = deviceTopic(user, device, '', d.base)
-    if (!parseDeviceTopic(base, d.base)) return refused(400, `'${user}/${device}' cannot name a device: user and device may not be empty or contain '/', '+' or '#'`)
+    if (!parseDeviceTopic(deviceTopic(user, device, '', d.base), d.base)) return refused(400, `'${user}/${device}' cannot name a device: user and device may not be empty or contain '/', '+' or '#'`)
     if (user !== who.user && !who.admin) return refused(403, `authenticated as '${who.user}', not '${user}': only admins may post for others`)
 
     const payload = Buffer.from(await c.req.arrayBuffer())
@@ -100,8 +99,9 @@ function typeOf(payload: Buffer): { type: string; subtopic: string } | { error: 
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { error: `body is JSON but not an object (got ${Array.isArray(obj) ? 'array' : obj === null ? 'null' : typeof obj})` }
   const type = (obj as Record<string, unknown>)._type
   if (typeof type !== 'string') return { error: 'no _type in the message' }
-  const subtopic = subtopicForType(type as OwnTracksType)
-  if (subtopic === undefined) return { error: `unknown _type '${type.slice(0, 32).replace(/[^\x20-\x7e]/g, '?')}'` }
+  // A lookup table answers 'constructor' or 'toString' too: only a string is a subtopic.
+  const subtopic: unknown = subtopicForType(type as OwnTracksType)
+  if (typeof subtopic !== 'string') return { error: `unknown _type '${type.slice(0, 32).replace(/[^\x20-\x7e]/g, '?')}'` }
   return { type, subtopic }
 }
 

@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono'
 import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Monitor } from '../monitor.js'
-import { deviceTopic } from '../owntracks/topics.js'
+import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { crossSiteReason } from './cross-site.js'
@@ -44,7 +44,9 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const mine = devs.filter((x) => x.user === user)
     if (device === undefined) return c.json({ results: mine.map((x) => x.device).sort() })
     const dev = mine.find((x) => x.device === device)
-    return c.json({ results: dev ? dev.months : [] })
+    // Only months the viewer's history reaches into: a month is listed if it ends after historyFrom.
+    const reached = (m: string) => Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)), 1) / 1000 > (dev?.view.historyFrom ?? Infinity)
+    return c.json({ results: dev ? dev.months.filter(reached) : [] })
   })
 
   api.on(['GET', 'POST'], '/last', async (c) => {
@@ -79,7 +81,11 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
 
   api.on(['GET', 'POST'], '/monitor', (c) => {
     const who = c.get('who')
-    const seen = d.monitor.latest((topic) => d.access.canRead(who, topic))
+    // A device's topics are visible when the device is (its view); anything else by the topic's ACL.
+    const seen = d.monitor.latest((topic) => {
+      const dt = parseDeviceTopic(topic, d.base)
+      return dt ? d.access.viewOf(who, dt.user, dt.device) !== null : d.access.canRead(who, topic)
+    })
     if (!seen) return c.text('nothing received yet\n', 404)
     return c.text(`${seen.at} ${seen.topic}\n`)
   })

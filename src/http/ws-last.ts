@@ -108,7 +108,11 @@ export class WsLast {
 
   close(): void {
     clearInterval(this.timer)
-    for (const ws of this.clients.keys()) ws.close(1001, 'hub stopping')
+    for (const ws of this.clients.keys()) {
+      ws.close(1001, 'hub stopping')
+      // a client that does not answer the close must not hold the HTTP server's shutdown
+      setTimeout(() => ws.terminate(), 1000).unref()
+    }
     this.wss.close()
   }
 }

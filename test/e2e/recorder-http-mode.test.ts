@@ -125,6 +125,7 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
       ['[1,2]', /^body is JSON but not an object \(got array\)/],
       ['{"lat":1}', /^no _type in the message/],
       ['{"_type":"pizza"}', /^unknown _type 'pizza'/],
+      ['{"_type":"constructor"}', /^unknown _type 'constructor'/],
     ]
     for (const [body, why] of cases) {
       const res = await post(body)
