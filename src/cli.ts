@@ -2,6 +2,8 @@
 import { ConfigError } from './config.js'
 import { UsageError, helpText, parseCommand, type CommandSpec } from './commands/args.js'
 import { acl, aclSpecs } from './commands/acl.js'
+import { exportCmd, exportSpec } from './commands/export.js'
+import { importCmd, importSpecs } from './commands/import.js'
 import { serve, serveSpec } from './commands/serve.js'
 import { user, userSpecs } from './commands/user.js'
 import { VERSION } from './hub.js'
@@ -21,6 +23,9 @@ Commands:
   acl check USER TOPIC read|write
                             say whether USER may read/write TOPIC, and which rule decides
   acl import FILE           turn a Mosquitto acl_file into sharing rules (acl/sharing.yml)
+  import recorder DIR       import an OwnTracks Recorder store (rec/, last/, cards/, waypoints/)
+  import gpx FILE           import a GPX track as one device's locations (--user, --device)
+  export                    write a device's history as gpx, geojson, csv or json
 
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
@@ -31,6 +36,8 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<strin
   serve: { spec: serveSpec, run: serve },
   user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
   acl: Object.fromEntries(Object.entries(aclSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => acl(sub, p) }])),
+  import: Object.fromEntries(Object.entries(importSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => importCmd(sub, p) }])),
+  export: { spec: exportSpec, run: exportCmd },
 }
 
 async function main(argv: string[]): Promise<void> {

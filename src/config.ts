@@ -32,6 +32,8 @@ export const OPTIONS = {
   logFormat: { kind: 'format', default: 'text', scope: 'all', help: "'text' (Mosquitto-style lines) or 'json' (one JSON object per line)" },
   drainTimeout: { kind: 'int', default: 30000, scope: 'serve', help: 'ms a subscriber may keep its socket full before it is disconnected' },
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
+  docroot: { kind: 'string', default: undefined, scope: 'serve', help: "serve this directory's web app at / instead of the built-in map (e.g. a built OwnTracks Frontend), behind the same login" },
+  retentionDays: { kind: 'int', default: 0, scope: 'serve', help: 'delete history older than this many days, checked hourly (0 keeps everything)' },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -51,6 +53,8 @@ export interface Config {
   logFormat: 'text' | 'json'
   drainTimeout: number
   fsync: boolean
+  docroot: string | undefined
+  retentionDays: number
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -132,5 +136,6 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   out.data = resolve(out.data as string)
   out.aclDir = resolve(out.aclDir as string)
   out.passwordFile = out.passwordFile ? resolve(out.passwordFile as string) : resolve(out.data as string, 'passwd')
+  if (out.docroot) out.docroot = resolve(out.docroot as string)
   return out as unknown as Config
 }

@@ -1,17 +1,22 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { AccessControl } from './access/access.js'
-import type { Config } from './config.js'
+import { ConfigError, type Config } from './config.js'
 import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
+import { startControl, type Control } from './http/control.js'
+import { aedesPublisher } from './http/pub.js'
+import { WsLast } from './http/ws-last.js'
 import { UpgradeRouter } from './http/upgrade.js'
 import { Ingest } from './ingest.js'
 import type { Logger } from './log.js'
+import { Monitor } from './monitor.js'
 import { Broker } from './mqtt/broker.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
+import { scheduleRetention, type Retention } from './store/retention.js'
 import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -35,11 +40,17 @@ export class Hub {
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
   private http?: ServerType
+  // The Recorder's extras (issue 4): live feed, `monitor`, the control socket for import/export, retention.
+  readonly monitor = new Monitor()
+  private wsLast?: WsLast
+  private control?: Control
+  private retention?: Retention
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
 
   async start(): Promise<Listening> {
     const { cfg, log } = this
+    if (cfg.docroot && !statSync(cfg.docroot, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`--docroot ${cfg.docroot} is not a directory: give the folder holding the web app's index.html`)
     mkdirSync(cfg.data, { recursive: true })
     this.users = UserRegistry.forData(cfg.data, cfg.passwordFile, log)
     const initial = await ensureInitialAdmin(this.users, cfg.data)
@@ -53,7 +64,14 @@ export class Hub {
     })
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
-    const app = createApp({ users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log })
+    this.monitor.attach(this.broker.aedes)
+    const publish = aedesPublisher(this.broker.aedes)
+    const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
+    const app = createApp({ ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot })
+    this.wsLast = new WsLast({ ...common, events: this.broker.aedes })
+    this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
+    this.control = await startControl(cfg.data, common)
+    this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
     const http = await new Promise<AddressInfo>((resolve, reject) => {
       const server = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, (info) => resolve(info as AddressInfo))
       server.once('error', reject)
@@ -84,6 +102,9 @@ export class Hub {
   async stop(): Promise<void> {
     this.users?.close()
     this.access?.close()
+    this.wsLast?.close()
+    await this.control?.close()
+    await this.retention?.stop()
     const http = this.http as import('node:http').Server | undefined
     const httpClosed = new Promise<void>((r) => (http ? http.close(() => r()) : r()))
     http?.closeIdleConnections()

@@ -5,7 +5,7 @@ import type { Stats } from './stats.js'
 import type { HistoryStore } from './store/types.js'
 
 /** Types worth keeping. `configuration` holds the phone's passwords and `cmd` is transient: neither is kept. */
-const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
+export const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
 
 export type IngestOutcome =
   | { kind: 'stored'; type: string }

@@ -1,10 +1,16 @@
-import { Hono } from 'hono'
+import { Hono, type ErrorHandler } from 'hono'
+import { serveStatic } from '@hono/node-server/serve-static'
 import type { AccessControl } from '../access/access.js'
+import type { CommandQueue } from '../cmd-queue.js'
+import type { Ingest } from '../ingest.js'
+import type { Monitor } from '../monitor.js'
 import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Logger } from '../log.js'
 import { basicAuth, type Env } from './auth.js'
+import { cmdApi } from './cmd-api.js'
 import { ParamError } from './params.js'
+import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
 import { sharingApi } from './sharing-api.js'
 
@@ -15,6 +21,22 @@ export interface AppDeps {
   base: string
   version: string
   log: Logger
+  // The Recorder's extras (issue 4): HTTP-mode phones, commands for them, `monitor`, --docroot.
+  ingest: Ingest
+  commands: CommandQueue
+  publish: Publish
+  monitor: Monitor
+  /** A web app (e.g. a built OwnTracks Frontend) served at / instead of the built-in map. */
+  docroot?: string
+}
+
+/** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
+export function errorHandler(log: Logger): ErrorHandler<Env> {
+  return (err, c) => {
+    if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
+    log.error(`HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
+    return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
+  }
 }
 
 /** The HTTP side: /healthz open, everything else behind the same users and access decisions as MQTT. */
@@ -24,10 +46,15 @@ export function createApp(d: AppDeps): Hono<Env> {
   app.use('/api/*', basicAuth(d.users))
   app.route('/api/0', recorderApi(d))
   app.route('/api/sharing', sharingApi(d))
-  app.onError((err, c) => {
-    if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
-    d.log.error(`HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
-    return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
-  })
+  app.route('/api/0', cmdApi(d))
+  app.use('/pub', basicAuth(d.users))
+  app.route('/pub', httpMode(d))
+  if (d.docroot) {
+    // As the Recorder's --doc-root, but behind the login: the browser asks once, and the app's own
+    // API and /ws/last requests then carry the same credentials.
+    app.use('/*', basicAuth(d.users))
+    app.use('/*', serveStatic({ root: d.docroot }))
+  }
+  app.onError(errorHandler(d.log))
   return app
 }
