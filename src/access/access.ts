@@ -173,7 +173,8 @@ export class AccessControl {
   }
 
   isAdmin(who: Identity): boolean {
-    if (who.user === null) return false
+    // No user name: an anonymous client (admin false) or the hub's own control socket (admin true).
+    if (who.user === null) return who.admin
     const base = this.opts.users ? this.opts.users.isAdmin(who.user) : who.admin
     return base || this.compiled.admins.has(who.user)
   }

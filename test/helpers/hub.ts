@@ -117,7 +117,8 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
     p.stdout.on('data', (b: Buffer) => (stdout += b))
     p.stderr.on('data', (b: Buffer) => (stderr += b))
     p.stdin.end(opts.input ?? '')
-    p.on('close', (code) => resolveP({ code, stdout, stderr }))
+    const t = setTimeout(() => { stderr += `owntracks-hub ${args.join(' ')} did not finish in 60 s`; p.kill('SIGKILL') }, 60_000)
+    p.on('close', (code) => { clearTimeout(t); resolveP({ code, stdout, stderr }) })
   })
 }
 
