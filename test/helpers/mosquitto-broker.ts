@@ -46,6 +46,14 @@ export interface Mosquitto { proc: ChildProcess; aclPort: number; openPort: numb
  * Resolves null if Mosquitto refused the configuration.
  */
 export async function startMosquitto(dir: string, aclText: string, passwdFile?: string): Promise<Mosquitto | null> {
+  // A free port can be taken by a parallel test before Mosquitto binds it: that is no verdict on the config.
+  for (let attempt = 1; ; attempt++) {
+    const r = await startOnce(dir, aclText, passwdFile)
+    if (r !== 'port taken' || attempt === 5) return r === 'port taken' ? null : r
+  }
+}
+
+async function startOnce(dir: string, aclText: string, passwdFile?: string): Promise<Mosquitto | null | 'port taken'> {
   const aclPort = await freePort()
   const openPort = await freePort()
   await writeFile(join(dir, 'acl'), aclText)
@@ -63,7 +71,7 @@ export async function startMosquitto(dir: string, aclText: string, passwdFile?: 
   proc.stderr!.on('data', (b: Buffer) => (log += b))
   const deadline = Date.now() + 5000
   for (;;) {
-    if (proc.exitCode !== null) return null
+    if (proc.exitCode !== null) return /Address already in use/i.test(log) ? 'port taken' : null
     if (await portOpen(openPort) && await portOpen(aclPort)) return { proc, aclPort, openPort, log: () => log }
     if (Date.now() > deadline) { await stop(proc); assert.fail(`mosquitto did not start:\n${log}`) }
     await new Promise((r) => setTimeout(r, 50))
