@@ -2,6 +2,7 @@
 import { ConfigError } from './config.js'
 import { UsageError, helpText, parseCommand, type CommandSpec } from './commands/args.js'
 import { serve, serveSpec } from './commands/serve.js'
+import { tls, tlsSpecs } from './commands/tls.js'
 import { user, userSpecs } from './commands/user.js'
 import { VERSION } from './hub.js'
 
@@ -16,6 +17,10 @@ Commands:
   user passwd NAME          change a password
   user del NAME             remove a user
   user list                 list users
+  user key NAME             set the secret NAME's phones encrypt payloads with
+  tls init                  create a CA and server certificate (--host NAME, --ip ADDR)
+  tls client USER           issue a client certificate for USER
+  tls show                  show the certificates in use
 
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
@@ -25,6 +30,7 @@ type Runner = (p: ReturnType<typeof parseCommand>) => Promise<void>
 const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<string, { spec: CommandSpec; run: Runner }>> = {
   serve: { spec: serveSpec, run: serve },
   user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
+  tls: Object.fromEntries(Object.entries(tlsSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => tls(sub, p) }])),
 }
 
 async function main(argv: string[]): Promise<void> {

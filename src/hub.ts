@@ -1,22 +1,29 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve, type ServerType } from '@hono/node-server'
 import { AccessControl } from './access/access.js'
+import { Bridges } from './bridge/bridges.js'
+import { Cards } from './cards/cards.js'
 import type { Config } from './config.js'
 import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
+import { parseTrustedProxies } from './http/forwarded.js'
+import { closeHttp, listenHttp } from './http/server.js'
 import { UpgradeRouter } from './http/upgrade.js'
 import { Ingest } from './ingest.js'
 import type { Logger } from './log.js'
 import { Broker } from './mqtt/broker.js'
+import { mqttOverWebSocket } from './mqtt/websocket.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
+import { TlsListeners } from './tls/listeners.js'
+import { KeyStore } from './users/keys.js'
 import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-export interface Listening { mqtt: AddressInfo; http: AddressInfo }
+export interface Listening { mqtt: AddressInfo; http: AddressInfo; mqtts?: AddressInfo; https?: AddressInfo }
 
 /**
  * Wires the parts together and owns start and stop. Data flows one way:
@@ -34,7 +41,14 @@ export class Hub {
   readonly commands = new CommandQueue()
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
-  private http?: ServerType
+  /** Payload encryption secrets per user (`user key`). */
+  keys!: KeyStore
+  cards!: Cards
+  /** MQTT over TLS and HTTPS, once certificates exist. */
+  tls!: TlsListeners
+  bridges?: Bridges
+  private http?: HttpServer
+  private closeWebSockets?: () => void
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
 
@@ -46,24 +60,38 @@ export class Hub {
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log)
     this.access.load()
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
-    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log)
+    this.keys = KeyStore.forData(cfg.data, log)
+    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u))
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
+      certUsername: cfg.tlsCertUsername,
     })
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
-    const app = createApp({ users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log })
-    const http = await new Promise<AddressInfo>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, (info) => resolve(info as AddressInfo))
-      server.once('error', reject)
-      this.http = server
-      this.upgrades.attach(server as import('node:http').Server)
+    const publish = this.broker.publish.bind(this.broker)
+    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, publish, log)
+    this.cards.follow(this.broker.aedes)
+    const app = createApp({
+      users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log,
+      transport: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
+      caFile: () => this.tls.caFile(),
+      cards: { cards: this.cards },
+      cmds: { commands: this.commands, publish },
     })
+    this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
+    const web = { fetch: app.fetch, upgrades: this.upgrades, trusted: parseTrustedProxies(cfg.trustProxy) }
+    const { server, address: http } = await listenHttp({ ...web, port: cfg.httpPort, host: cfg.host })
+    this.http = server
     log.info(`listening http ${http.address}:${http.port}`)
+    this.tls = new TlsListeners({ cfg, log, broker: this.broker, http: web })
+    await this.tls.start()
+    this.bridges = new Bridges(cfg.bridgeFile, this.broker, this.stats, log)
+    this.bridges.start()
     this.users.watch()
     this.access.watch()
-    this.listening = { mqtt, http }
+    this.keys.watch()
+    this.listening = { mqtt, http, mqtts: this.tls.mqtts, https: this.tls.https }
     if (initial) this.announceAdmin(initial, mqtt)
     log.info(`owntracks-hub ${VERSION} running; data in ${cfg.data}, rules in ${cfg.aclDir}`)
     return this.listening
@@ -83,9 +111,12 @@ export class Hub {
   async stop(): Promise<void> {
     this.users?.close()
     this.access?.close()
-    const http = this.http as import('node:http').Server | undefined
-    http?.closeIdleConnections()
-    await new Promise<void>((r) => (http ? http.close(() => r()) : r()))
+    this.keys?.close()
+    await this.bridges?.close()
+    // WebSocket connections first: an HTTP server's close() waits for them.
+    this.closeWebSockets?.()
+    await this.tls?.close()
+    await closeHttp(this.http)
     await this.broker?.close()
     await this.history?.close()
   }

@@ -1,0 +1,78 @@
+import { Hono } from 'hono'
+import type { AccessControl } from '../access/access.js'
+import type { HubPublish } from '../cards/cards.js'
+import type { CommandQueue } from '../cmd-queue.js'
+import { deviceTopic } from '../owntracks/topics.js'
+import type { OwnTracksMessage } from '../owntracks/types.js'
+import type { HistoryStore } from '../store/types.js'
+import type { Env } from './auth.js'
+import { ParamError } from './params.js'
+
+export interface CmdApiDeps {
+  access: AccessControl
+  history: HistoryStore
+  commands: CommandQueue
+  publish: HubPublish
+  base: string
+}
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * The `cmd` actions the apps obey (booklet: docs/tech/json.md, _type=cmd) and what each needs.
+ * A check returns a problem, or undefined when the command is complete.
+ */
+const ACTIONS: Record<string, (c: Obj) => string | undefined> = {
+  reportLocation: () => undefined,
+  dump: () => undefined,
+  status: () => undefined,
+  waypoints: () => undefined,
+  clearWaypoints: () => undefined,
+  reportSteps: (c) => (['from', 'to'].some((k) => c[k] !== undefined && typeof c[k] !== 'number') ? "'from' and 'to' are epoch seconds" : undefined),
+  setWaypoints: (c) => (isObj(c.waypoints) && Array.isArray(c.waypoints.waypoints) ? undefined : "needs 'waypoints': {\"_type\":\"waypoints\",\"waypoints\":[…]} (or just the list)"),
+  setConfiguration: (c) => (isObj(c.configuration) ? undefined : "needs 'configuration': {\"_type\":\"configuration\", …settings}"),
+  action: (c) => (['content', 'url', 'notification', 'extern'].some((k) => typeof c[k] === 'string') ? undefined : "needs one of 'content', 'url', 'notification' or 'extern'"),
+}
+
+/**
+ * POST /api/cmd {"user","device","action",…}: sends a command to a device the caller may command, i.e.
+ * may write `<base>/<user>/<device>/cmd` (their own devices; others through an acl rule; admins all).
+ * Published at QoS 1, not retained, for a phone on MQTT, and queued for one in HTTP mode, which picks it
+ * up with the answer to its next POST /pub. The hub cannot know which mode the phone is in, so both.
+ */
+export function cmdApi(d: CmdApiDeps): Hono<Env> {
+  const api = new Hono<Env>()
+  api.post('/cmd', async (c) => {
+    let body: Obj
+    try {
+      const parsed: unknown = await c.req.json()
+      if (!isObj(parsed)) throw new Error()
+      body = parsed
+    } catch {
+      throw new ParamError('send a JSON object: {"user":"jane","device":"phone","action":"reportLocation"}')
+    }
+    const { user: bodyUser, device: bodyDevice, _type, ...fields } = body
+    const user = c.req.query('user') ?? bodyUser
+    const device = c.req.query('device') ?? bodyDevice
+    if (typeof user !== 'string' || user === '') throw new ParamError("'user' is required: whose device")
+    if (typeof device !== 'string' || device === '') throw new ParamError("'device' is required")
+    if (_type !== undefined && _type !== 'cmd') throw new ParamError(`'_type' is '${String(_type)}'; leave it out or use 'cmd'`)
+    const action = fields.action
+    const check = typeof action === 'string' ? ACTIONS[action] : undefined
+    if (!check) throw new ParamError(`'action' must be one of ${Object.keys(ACTIONS).join(', ')}`)
+    if (action === 'setWaypoints' && Array.isArray(fields.waypoints)) fields.waypoints = { _type: 'waypoints', waypoints: fields.waypoints }
+    const problem = check(fields)
+    if (problem) throw new ParamError(`action ${action}: ${problem}`)
+
+    const topic = deviceTopic(user, device, 'cmd', d.base)
+    if (!d.access.canWrite(c.get('who'), topic)) return c.json({ error: `you may not send commands to ${user}/${device}`, status: 403 }, 403)
+    if (!d.history.device(user, device)) return c.json({ error: `no device ${user}/${device} has reported yet`, status: 404 }, 404)
+
+    const cmd = { _type: 'cmd', ...fields } as OwnTracksMessage
+    await d.publish({ topic, payload: Buffer.from(JSON.stringify(cmd)), qos: 1, retain: false }, `http:${c.get('who').user ?? 'anonymous'}`)
+    d.commands.enqueue(user, device, cmd)
+    return c.json({ topic, cmd, published: true, queued: true })
+  })
+  return api
+}
