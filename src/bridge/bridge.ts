@@ -56,11 +56,17 @@ export class Bridge {
       this.broker.aedes.subscribe(filter, fn as never, () => {})
     }
     this.client = mqtt.connect(this.options())
+    if (this.c.tryPrivate) {
+      // Mosquitto's "I am a bridge" bit (protocol byte 0x84): mqtt-packet writes it for `bridgeMode`, which
+      // MQTT.js does not pass on; it emits the CONNECT packet just before writing it, so we add it there.
+      this.client.on('packetsend', (packet) => { if (packet.cmd === 'connect') (packet as { bridgeMode?: boolean }).bridgeMode = true })
+    }
     this.client.on('connect', () => this.connected())
     this.client.on('close', () => this.disconnected())
     this.client.on('error', (err) => this.log.warn(`Bridge ${this.c.name}: ${err.message}${/not authori[sz]ed|bad user/i.test(err.message) ? ' (check remote_username / remote_password)' : ''}.`))
     this.client.on('message', (topic, payload, packet) => this.incoming(topic, payload, packet.qos, packet.retain))
     this.log.info(`Connecting bridge ${this.c.name} to ${this.c.addresses.map((a) => `${a.host}:${a.port}`).join(', ')} as ${this.c.clientId}.`)
+    this.client.connect()
   }
 
   private options(): IClientOptions {
@@ -72,8 +78,8 @@ export class Bridge {
       host: c.addresses[0].host,
       port: c.addresses[0].port,
       protocol: tls ? 'mqtts' : 'mqtt',
-      // 0x80 | 4: MQTT 3.1.1 with Mosquitto's "I am a bridge" bit (try_private); MQTT.js passes the number through.
-      protocolVersion: (c.tryPrivate ? 0x84 : 4) as 4,
+      protocolVersion: 4,
+      manualConnect: true, // so the bridge bit can be set on the very first CONNECT
       clientId: c.clientId,
       clean: c.cleanSession,
       keepalive: c.keepalive,
@@ -116,7 +122,11 @@ export class Bridge {
     const wait = Math.min(cap, base * 2 ** this.attempt) * (0.5 + Math.random() / 2)
     this.attempt++
     clearTimeout(this.retry)
-    this.retry = setTimeout(() => { if (!this.closed) this.client?.reconnect() }, wait * 1000)
+    this.retry = setTimeout(() => {
+      const client = this.client
+      // reconnect() starts with empty stores unless given the old ones, which hold what waits for the remote broker
+      if (client && !this.closed) client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore })
+    }, wait * 1000)
     this.retry.unref()
   }
 
