@@ -185,7 +185,8 @@ export class Bridge {
     clearTimeout(this.retry)
     for (const { filter, fn } of this.local) this.broker.aedes.unsubscribe(filter, fn as never, () => {})
     const client = this.client
-    if (client) await new Promise<void>((r) => client.end(false, {}, () => r()))
+    // A DISCONNECT for the remote broker, but a stop never waits long for one that is unreachable.
+    if (client) await Promise.race([new Promise<void>((r) => client.end(false, {}, () => r())), new Promise<void>((r) => setTimeout(r, 2000).unref())])
     this.notify('0')
   }
 }

@@ -21,7 +21,7 @@ export async function serve(p: Parsed): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }
     const code = e.code ?? e.cause?.code
-    if (code === 'EADDRINUSE') log.error(`Cannot listen: ${e.message}. Another program (a Mosquitto?) uses that port; stop it or pick another with --mqtt-port / --http-port.`)
+    if (code === 'EADDRINUSE') log.error(`Cannot listen: ${e.message}. Another program (a Mosquitto?) uses that port; stop it or pick another with --mqtt-port / --http-port / --mqtts-port / --https-port.`)
     else if (code === 'LEVEL_DATABASE_NOT_OPEN' || /LOCK/.test(String(e.cause?.message ?? e.message))) log.error(`Cannot open the data in ${cfg.data}: another owntracks-hub seems to run on it (${e.cause?.message ?? e.message}).`)
     else if (e instanceof ConfigError || e instanceof TlsFileError) log.error(`Cannot start: ${e.message}`)
     else log.error(`Cannot start: ${e.stack ?? e.message}`)

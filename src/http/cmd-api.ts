@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import type { AccessControl } from '../access/access.js'
 import type { HubPublish } from '../cards/cards.js'
 import type { CommandQueue } from '../cmd-queue.js'
@@ -43,7 +44,9 @@ const ACTIONS: Record<string, (c: Obj) => string | undefined> = {
  */
 export function cmdApi(d: CmdApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  api.post('/cmd', async (c) => {
+  // setConfiguration and setWaypoints carry the most; a megabyte is far beyond either.
+  const limit = bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: 'a command is at most 1 MB', status: 413 }, 413) })
+  api.post('/cmd', limit, async (c) => {
     let body: Obj
     try {
       const parsed: unknown = await c.req.json()

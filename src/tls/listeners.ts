@@ -66,7 +66,7 @@ export class TlsListeners {
       return
     }
     this.mqttServer.setSecureContext(opts)
-    ;(this.httpsServer as unknown as TlsServer).setSecureContext(opts)
+    ;(this.httpsServer as unknown as TlsServer | undefined)?.setSecureContext(opts)
     this.d.log.info(`Reloaded the TLS certificate ${this.sources.cert}: ${this.describe(opts)}`)
   }
 

@@ -191,3 +191,32 @@ describe('TLS comes up when tls init runs while the hub is running', () => {
     assert.equal((await fetch(`http://127.0.0.1:${hub.httpPort}/ca.crt`)).status, 200)
   })
 })
+
+describe("--tls-cert / --tls-key: a certificate from elsewhere (Let's Encrypt)", () => {
+  let hub: RunningHub
+  const elsewhere = join(tempDir(), 'le')
+  before(async () => {
+    assert.equal((await runCli(['tls', 'init', '--data', elsewhere, '--host', 'le.example.org'])).code, 0)
+    hub = await startHub({ args: ['--tls-cert', join(elsewhere, 'tls', 'server.crt'), '--tls-key', join(elsewhere, 'tls', 'server.key')] })
+  })
+  after(async () => { await hub?.stop() })
+
+  test('is served on both TLS ports; no CA of our own, so /ca.crt says why there is none', async () => {
+    const { mqtts, https } = await tlsPorts(hub)
+    const ca = read(join(elsewhere, 'tls', 'ca.crt'))
+    for (const p of [mqtts, https]) assert.equal((await servedCert(p, 'localhost', ca)).checkHost('le.example.org'), 'le.example.org')
+    const res = await fetch(`http://127.0.0.1:${hub.httpPort}/ca.crt`)
+    assert.equal(res.status, 404)
+    assert.match(await res.text(), /public CA such as Let's Encrypt, phones need none/)
+  })
+
+  test('a missing file or a lone --tls-cert stops the start with what to fix', async () => {
+    const data = join(tempDir(), 'data')
+    const missing = await runCli(['serve', '--data', data, '--host', '127.0.0.1', '--mqtt-port', '0', '--http-port', '0', '--tls-cert', '/nonexistent/fullchain.pem', '--tls-key', '/nonexistent/privkey.pem'])
+    assert.equal(missing.code, 1)
+    assert.match(missing.stdout, /Cannot start: cannot read the certificate \/nonexistent\/fullchain\.pem \(ENOENT\)/)
+    const lone = await runCli(['serve', '--data', data, '--tls-cert', '/x.pem'])
+    assert.equal(lone.code, 1)
+    assert.match(lone.stderr, /--tls-cert and --tls-key go together/)
+  })
+})
