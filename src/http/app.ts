@@ -35,7 +35,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   app.use('/api/*', basicAuth(d.users))
   app.route('/api/0', recorderApi(d))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
-  if (d.cmds) app.route('/api', cmdApi({ ...d, ...d.cmds }))
+  if (d.cmds) app.route('/api/0', cmdApi({ ...d, ...d.cmds }))
   app.onError((err, c) => {
     if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
     d.log.error(`HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)

@@ -37,45 +37,44 @@ const ACTIONS: Record<string, (c: Obj) => string | undefined> = {
 }
 
 /**
- * POST /api/cmd {"user","device","action",…}: sends a command to a device the caller may command, i.e.
- * may write `<base>/<user>/<device>/cmd` (their own devices; others through an acl rule; admins all).
- * Published at QoS 1, not retained, for a phone on MQTT, and queued for one in HTTP mode, which picks it
- * up with the answer to its next POST /pub. The hub cannot know which mode the phone is in, so both.
+ * POST /api/0/cmd?user=U&device=D with the `cmd` as the JSON body ({"_type":"cmd","action":"reportLocation"}):
+ * sends a command to a device the caller may command, i.e. may write `<base>/U/D/cmd` (their own devices;
+ * others through an acl rule; admins all). Published at QoS 1, not retained, for a phone on MQTT, and
+ * queued for one in HTTP mode, which gets it with the answer to its next POST /pub. The hub cannot know
+ * which mode the phone is in, so both.
  */
 export function cmdApi(d: CmdApiDeps): Hono<Env> {
   const api = new Hono<Env>()
   // setConfiguration and setWaypoints carry the most; a megabyte is far beyond either.
   const limit = bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: 'a command is at most 1 MB', status: 413 }, 413) })
   api.post('/cmd', limit, async (c) => {
-    let body: Obj
+    const user = c.req.query('user')
+    const device = c.req.query('device')
+    if (!user) throw new ParamError("parameter 'user' is required: whose device")
+    if (!device) throw new ParamError("parameter 'device' is required")
+    let cmd: Obj
     try {
       const parsed: unknown = await c.req.json()
       if (!isObj(parsed)) throw new Error()
-      body = parsed
+      cmd = parsed
     } catch {
-      throw new ParamError('send a JSON object: {"user":"jane","device":"phone","action":"reportLocation"}')
+      throw new ParamError('body: send the command as JSON, e.g. {"_type":"cmd","action":"reportLocation"}')
     }
-    const { user: bodyUser, device: bodyDevice, _type, ...fields } = body
-    const user = c.req.query('user') ?? bodyUser
-    const device = c.req.query('device') ?? bodyDevice
-    if (typeof user !== 'string' || user === '') throw new ParamError("'user' is required: whose device")
-    if (typeof device !== 'string' || device === '') throw new ParamError("'device' is required")
-    if (_type !== undefined && _type !== 'cmd') throw new ParamError(`'_type' is '${String(_type)}'; leave it out or use 'cmd'`)
-    const action = fields.action
+    if (cmd._type !== 'cmd') throw new ParamError(`body: expected a message with _type 'cmd', got ${JSON.stringify(cmd._type ?? null)}`)
+    const action = cmd.action
     const check = typeof action === 'string' ? ACTIONS[action] : undefined
     if (!check) throw new ParamError(`'action' must be one of ${Object.keys(ACTIONS).join(', ')}`)
-    if (action === 'setWaypoints' && Array.isArray(fields.waypoints)) fields.waypoints = { _type: 'waypoints', waypoints: fields.waypoints }
-    const problem = check(fields)
+    if (action === 'setWaypoints' && Array.isArray(cmd.waypoints)) cmd.waypoints = { _type: 'waypoints', waypoints: cmd.waypoints }
+    const problem = check(cmd)
     if (problem) throw new ParamError(`action ${action}: ${problem}`)
 
     const topic = deviceTopic(user, device, 'cmd', d.base)
     if (!d.access.canWrite(c.get('who'), topic)) return c.json({ error: `you may not send commands to ${user}/${device}`, status: 403 }, 403)
     if (!d.history.device(user, device)) return c.json({ error: `no device ${user}/${device} has reported yet`, status: 404 }, 404)
 
-    const cmd = { _type: 'cmd', ...fields } as OwnTracksMessage
     await d.publish({ topic, payload: Buffer.from(JSON.stringify(cmd)), qos: 1, retain: false }, `http:${c.get('who').user ?? 'anonymous'}`)
-    d.commands.enqueue(user, device, cmd)
-    return c.json({ topic, cmd, published: true, queued: true })
+    d.commands.enqueue(user, device, cmd as OwnTracksMessage)
+    return c.json({ status: 200, topic, queued: true })
   })
   return api
 }

@@ -112,7 +112,7 @@ async function hubInProcess(): Promise<{ hub: Hub; mqtt: number; http: (path: st
   return { hub, mqtt: l.mqtt.port, http }
 }
 
-describe('commands: POST /api/cmd reaches an MQTT phone at QoS 1 and waits for an HTTP-mode phone', () => {
+describe('commands: POST /api/0/cmd reaches an MQTT phone at QoS 1 and waits for an HTTP-mode phone', () => {
   let h: Awaited<ReturnType<typeof hubInProcess>>
   before(async () => {
     h = await hubInProcess()
@@ -127,42 +127,42 @@ describe('commands: POST /api/cmd reaches an MQTT phone at QoS 1 and waits for a
     p.on('message', (topic, payload, packet) => got.push({ topic, payload: payload.toString(), qos: packet.qos, retain: packet.retain }))
     await p.subscribeAsync('owntracks/jane/phone/cmd', { qos: 1 })
     await p.publishAsync('owntracks/jane/phone', JSON.stringify(location()), { qos: 1 })
-    const res = await h.http('/api/cmd', 'jane', { user: 'jane', device: 'phone', action: 'reportLocation' })
+    const res = await h.http('/api/0/cmd?user=jane&device=phone', 'jane', { _type: 'cmd', action: 'reportLocation' })
     assert.equal(res.status, 200, await res.clone().text())
     await waitFor('the cmd on the phone', () => got.length === 1)
     assert.deepEqual(got, [{ topic: 'owntracks/jane/phone/cmd', payload: '{"_type":"cmd","action":"reportLocation"}', qos: 1, retain: false }])
     await p.endAsync()
 
-    const w = await h.http('/api/cmd', 'jane', { user: 'jane', device: 'watch', action: 'reportLocation' })
+    const w = await h.http('/api/0/cmd?user=jane&device=watch', 'jane', { _type: 'cmd', action: 'reportLocation' })
     assert.equal(w.status, 200)
     assert.deepEqual(h.hub.commands.take('jane', 'watch'), [{ _type: 'cmd', action: 'reportLocation' }])
     assert.deepEqual(h.hub.commands.take('jane', 'watch'), [], 'handed out once')
   })
 
   test('setWaypoints with a list is sent as the apps expect it', async () => {
-    const res = await h.http('/api/cmd', 'jane', { user: 'jane', device: 'watch', action: 'setWaypoints', waypoints: [{ desc: 'Home', lat: 1, lon: 2, rad: 50, tst: 1700000000 }] })
+    const res = await h.http('/api/0/cmd?user=jane&device=watch', 'jane', { _type: 'cmd', action: 'setWaypoints', waypoints: [{ desc: 'Home', lat: 1, lon: 2, rad: 50, tst: 1700000000 }] })
     assert.equal(res.status, 200)
     assert.deepEqual(h.hub.commands.take('jane', 'watch'), [{ _type: 'cmd', action: 'setWaypoints', waypoints: { _type: 'waypoints', waypoints: [{ desc: 'Home', lat: 1, lon: 2, rad: 50, tst: 1700000000 }] } }])
   })
 
   test("fred may not command jane's devices until an acl rule lets him write her cmd topics", async () => {
-    const denied = await h.http('/api/cmd', 'fred', { user: 'jane', device: 'watch', action: 'reportLocation' })
+    const denied = await h.http('/api/0/cmd?user=jane&device=watch', 'fred', { _type: 'cmd', action: 'reportLocation' })
     assert.equal(denied.status, 403)
     assert.deepEqual(h.hub.commands.take('jane', 'watch'), [])
     mkdirSync(h.hub.cfg.aclDir, { recursive: true })
     writeFileSync(join(h.hub.cfg.aclDir, 'fred.acl'), 'user fred\ntopic write owntracks/jane/+/cmd\n')
     assert.ok(h.hub.access.load())
-    assert.equal((await h.http('/api/cmd', 'fred', { user: 'jane', device: 'watch', action: 'dump' })).status, 200)
+    assert.equal((await h.http('/api/0/cmd?user=jane&device=watch', 'fred', { _type: 'cmd', action: 'dump' })).status, 200)
     assert.deepEqual(h.hub.commands.take('jane', 'watch'), [{ _type: 'cmd', action: 'dump' }])
   })
 
   test('mistakes are named: unknown action, missing fields, unknown device', async () => {
-    const bad = await h.http('/api/cmd', 'jane', { user: 'jane', device: 'watch', action: 'selfDestruct' })
+    const bad = await h.http('/api/0/cmd?user=jane&device=watch', 'jane', { _type: 'cmd', action: 'selfDestruct' })
     assert.equal(bad.status, 400)
     assert.match((await bad.json() as { error: string }).error, /'action' must be one of reportLocation, dump, .*setWaypoints/)
-    const noWp = await h.http('/api/cmd', 'jane', { user: 'jane', device: 'watch', action: 'setWaypoints' })
+    const noWp = await h.http('/api/0/cmd?user=jane&device=watch', 'jane', { _type: 'cmd', action: 'setWaypoints' })
     assert.match((await noWp.json() as { error: string }).error, /action setWaypoints: needs 'waypoints'/)
-    const nobody = await h.http('/api/cmd', 'jane', { user: 'jane', device: 'toaster', action: 'reportLocation' })
+    const nobody = await h.http('/api/0/cmd?user=jane&device=toaster', 'jane', { _type: 'cmd', action: 'reportLocation' })
     assert.equal(nobody.status, 404)
   })
 })

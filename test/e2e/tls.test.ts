@@ -126,7 +126,7 @@ describe('MQTT over TLS as the booklet tests it: mosquitto_pub --cafile ca.crt',
     assert.equal(last.code, 0, last.headers)
     assert.equal(last.status, 200)
     assert.equal((JSON.parse(last.body) as { lat: number }[])[0].lat, 52.52)
-    const posted = await curl(['--cacert', caFile(hub), '-u', 'jane:jane-pw', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ user: 'jane', device: 'phone', action: 'reportLocation' }), `https://127.0.0.1:${https}/api/cmd`])
+    const posted = await curl(['--cacert', caFile(hub), '-u', 'jane:jane-pw', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ _type: 'cmd', action: 'reportLocation' }), `https://127.0.0.1:${https}/api/0/cmd?user=jane&device=phone`])
     assert.equal(posted.status, 200, posted.body)
     assert.equal((JSON.parse(posted.body) as { topic: string }).topic, 'owntracks/jane/phone/cmd')
     const noAuth = await curl(['--cacert', caFile(hub), `https://localhost:${https}/api/0/last`])
