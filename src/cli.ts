@@ -5,6 +5,7 @@ import { acl, aclSpecs } from './commands/acl.js'
 import { exportCmd, exportSpec } from './commands/export.js'
 import { importCmd, importSpecs } from './commands/import.js'
 import { serve, serveSpec } from './commands/serve.js'
+import { tls, tlsSpecs } from './commands/tls.js'
 import { user, userSpecs } from './commands/user.js'
 import { VERSION } from './hub.js'
 
@@ -26,6 +27,10 @@ Commands:
   import recorder DIR       import an OwnTracks Recorder store (rec/, last/, cards/, waypoints/)
   import gpx FILE           import a GPX track as one device's locations (--user, --device)
   export                    write a device's history as gpx, geojson, csv or json
+  user key NAME             set the secret NAME's phones encrypt payloads with
+  tls init                  create a CA and server certificate (--host NAME, --ip ADDR)
+  tls client USER           issue a client certificate for USER
+  tls show                  show the certificates in use
 
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
@@ -38,6 +43,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<strin
   acl: Object.fromEntries(Object.entries(aclSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => acl(sub, p) }])),
   import: Object.fromEntries(Object.entries(importSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => importCmd(sub, p) }])),
   export: { spec: exportSpec, run: exportCmd },
+  tls: Object.fromEntries(Object.entries(tlsSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => tls(sub, p) }])),
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -34,6 +34,16 @@ export const OPTIONS = {
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
   docroot: { kind: 'string', default: undefined, scope: 'serve', help: "serve this directory's web app at / instead of the built-in map (e.g. a built OwnTracks Frontend), behind the same login" },
   retentionDays: { kind: 'int', default: 0, scope: 'serve', help: 'delete history older than this many days, checked hourly (0 keeps everything)' },
+  // TLS, HTTPS, bridges (docs/tls.md)
+  httpsPort: { kind: 'port', default: 8443, scope: 'serve', help: 'HTTPS port (API, map, /pub, wss /mqtt), used once certificates exist' },
+  tlsCert: { kind: 'string', default: undefined, scope: 'serve', help: "server certificate (PEM, chain allowed) instead of <data>/tls/server.crt, e.g. Let's Encrypt's fullchain.pem; re-read when it changes" },
+  tlsKey: { kind: 'string', default: undefined, scope: 'serve', help: 'private key of --tls-cert (PEM)' },
+  tlsCa: { kind: 'string', default: undefined, scope: 'serve', help: 'CA that signs client certificates and is served at /ca.crt (default <data>/tls/ca.crt)' },
+  tlsRequireCert: { kind: 'bool', default: false, scope: 'serve', help: 'MQTT over TLS only for clients with a certificate signed by the CA (Mosquitto require_certificate)' },
+  tlsCertUsername: { kind: 'bool', default: false, scope: 'serve', help: "on the TLS port, a client certificate's CN is the user name, no password needed (Mosquitto use_identity_as_username)" },
+  httpsRedirect: { kind: 'bool', default: false, scope: 'serve', help: 'answer plain HTTP with a redirect to HTTPS (except /ca.crt and /healthz) while HTTPS runs' },
+  trustProxy: { kind: 'string', default: undefined, scope: 'serve', help: 'comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host headers are believed' },
+  bridgeFile: { kind: 'string', default: undefined, scope: 'serve', help: "Mosquitto-style bridge connections (default <data>/bridges.conf; none if it is missing)" },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -55,6 +65,15 @@ export interface Config {
   fsync: boolean
   docroot: string | undefined
   retentionDays: number
+  httpsPort: number
+  tlsCert: string | undefined
+  tlsKey: string | undefined
+  tlsCa: string | undefined
+  tlsRequireCert: boolean
+  tlsCertUsername: boolean
+  httpsRedirect: boolean
+  trustProxy: string | undefined
+  bridgeFile: string
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -137,5 +156,10 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   out.aclDir = resolve(out.aclDir as string)
   out.passwordFile = out.passwordFile ? resolve(out.passwordFile as string) : resolve(out.data as string, 'passwd')
   if (out.docroot) out.docroot = resolve(out.docroot as string)
+  out.bridgeFile = out.bridgeFile ? resolve(out.bridgeFile as string) : resolve(out.data as string, 'bridges.conf')
+  for (const k of ['tlsCert', 'tlsKey', 'tlsCa'] as const) if (out[k]) out[k] = resolve(out[k] as string)
+  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
+    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
+  }
   return out as unknown as Config
 }

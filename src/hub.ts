@@ -1,27 +1,34 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve, type ServerType } from '@hono/node-server'
 import { AccessControl } from './access/access.js'
+import { Bridges } from './bridge/bridges.js'
+import { Cards } from './cards/cards.js'
 import { ConfigError, type Config } from './config.js'
 import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
 import { startControl, type Control } from './http/control.js'
+import { parseTrustedProxies } from './http/forwarded.js'
 import { aedesPublisher } from './http/pub.js'
+import { listenHttp } from './http/server.js'
 import { WsLast } from './http/ws-last.js'
 import { UpgradeRouter } from './http/upgrade.js'
 import { Ingest } from './ingest.js'
 import type { Logger } from './log.js'
 import { Monitor } from './monitor.js'
 import { Broker } from './mqtt/broker.js'
+import { mqttOverWebSocket } from './mqtt/websocket.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
 import { scheduleRetention, type Retention } from './store/retention.js'
+import { TlsListeners } from './tls/listeners.js'
+import { KeyStore } from './users/keys.js'
 import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-export interface Listening { mqtt: AddressInfo; http: AddressInfo }
+export interface Listening { mqtt: AddressInfo; http: AddressInfo; mqtts?: AddressInfo; https?: AddressInfo }
 
 /**
  * Wires the parts together and owns start and stop. Data flows one way:
@@ -39,7 +46,15 @@ export class Hub {
   readonly commands = new CommandQueue()
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
-  private http?: ServerType
+  private http?: HttpServer
+  // TLS, bridges, encryption, cards (issue 6)
+  /** Payload encryption secrets per user (`user key`). */
+  keys!: KeyStore
+  cards!: Cards
+  /** MQTT over TLS and HTTPS, once certificates exist. */
+  tls!: TlsListeners
+  bridges?: Bridges
+  private closeWebSockets?: () => void
   // The Recorder's extras (issue 4): live feed, `monitor`, the control socket for import/export, retention.
   readonly monitor = new Monitor()
   private wsLast?: WsLast
@@ -57,32 +72,44 @@ export class Hub {
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
     this.access.load()
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
-    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log)
+    this.keys = KeyStore.forData(cfg.data, log)
+    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u))
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
+      certUsername: cfg.tlsCertUsername,
     })
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
     this.monitor.attach(this.broker.aedes)
     const publish = aedesPublisher(this.broker.aedes)
     const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
-    const app = createApp({ ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot })
+    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
+    this.cards.follow(this.broker.aedes)
+    const app = createApp({
+      ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot,
+      transport: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
+      caFile: () => this.tls.caFile(),
+      cards: { cards: this.cards },
+    })
     this.wsLast = new WsLast({ ...common, events: this.broker.aedes })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
     this.control = await startControl(cfg.data, common)
     this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
-    const http = await new Promise<AddressInfo>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, (info) => resolve(info as AddressInfo))
-      server.once('error', reject)
-      this.http = server
-      this.upgrades.attach(server as import('node:http').Server)
-    })
+    this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
+    const web = { fetch: app.fetch, upgrades: this.upgrades, trusted: parseTrustedProxies(cfg.trustProxy) }
+    const { server, address: http } = await listenHttp({ ...web, port: cfg.httpPort, host: cfg.host })
+    this.http = server
     log.info(`listening http ${http.address}:${http.port}`)
+    this.tls = new TlsListeners({ cfg, log, broker: this.broker, http: web })
+    await this.tls.start()
+    this.bridges = new Bridges(cfg.bridgeFile, this.broker, this.stats, log)
+    this.bridges.start()
+    this.keys.watch()
     // Admins and the names a rule may use come from the users too: re-check the rules when they change.
     this.users.watch(() => this.access.load())
     this.access.watch()
-    this.listening = { mqtt, http }
+    this.listening = { mqtt, http, mqtts: this.tls.mqtts, https: this.tls.https }
     if (initial) this.announceAdmin(initial, mqtt)
     log.info(`owntracks-hub ${VERSION} running; data in ${cfg.data}, rules in ${cfg.aclDir}`)
     return this.listening
@@ -102,10 +129,15 @@ export class Hub {
   async stop(): Promise<void> {
     this.users?.close()
     this.access?.close()
+    this.keys?.close()
     this.wsLast?.close()
     await this.control?.close()
     await this.retention?.stop()
-    const http = this.http as import('node:http').Server | undefined
+    await this.bridges?.close()
+    // WebSocket connections first: an HTTP server's close() waits for them.
+    this.closeWebSockets?.()
+    await this.tls?.close()
+    const http = this.http
     const httpClosed = new Promise<void>((r) => (http ? http.close(() => r()) : r()))
     http?.closeIdleConnections()
     // a request still streaming gets a moment to finish; then its connection is cut

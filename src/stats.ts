@@ -8,5 +8,10 @@ export class Stats {
   stored = 0
   storeFailures = 0
   messagesIn = 0
+  /** Encrypted payloads opened with the user's secret, and those that would not open (wrong key, garbage). */
+  decrypted = 0
+  decryptFailures = 0
+  /** Per bridge connection (bridge/bridge.ts): whether it is up, and what crossed it. */
+  readonly bridges = new Map<string, { connected: boolean; connects: number; received: number; sent: number; dropped: number }>()
   readonly started = Date.now()
 }

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config.js'
+import { TlsFileError } from '../tls/material.js'
 import { Hub } from '../hub.js'
 import { createLogger } from '../log.js'
 import type { CommandSpec, Parsed } from './args.js'
@@ -7,7 +8,8 @@ export const serveSpec: CommandSpec = {
   name: 'serve',
   usage: 'serve [options]',
   summary: 'Runs the hub: the MQTT broker, the location history and the HTTP API.',
-  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync', 'docroot', 'retentionDays'],
+  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync', 'docroot', 'retentionDays',
+    'httpsPort', 'tlsCert', 'tlsKey', 'tlsCa', 'tlsRequireCert', 'tlsCertUsername', 'httpsRedirect', 'trustProxy', 'bridgeFile'],
 }
 
 export async function serve(p: Parsed): Promise<void> {
@@ -19,8 +21,8 @@ export async function serve(p: Parsed): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }
     const code = e.code ?? e.cause?.code
-    if (err instanceof ConfigError) log.error(`Cannot start: ${e.message}`)
-    else if (code === 'EADDRINUSE') log.error(`Cannot listen: ${e.message}. Another program (a Mosquitto?) uses that port; stop it or pick another with --mqtt-port / --http-port.`)
+    if (err instanceof ConfigError || err instanceof TlsFileError) log.error(`Cannot start: ${e.message}`)
+    else if (code === 'EADDRINUSE') log.error(`Cannot listen: ${e.message}. Another program (a Mosquitto?) uses that port; stop it or pick another with --mqtt-port / --http-port / --mqtts-port / --https-port.`)
     else if (code === 'LEVEL_DATABASE_NOT_OPEN' || /LOCK/.test(String(e.cause?.message ?? e.message))) log.error(`Cannot open the data in ${cfg.data}: another owntracks-hub seems to run on it (${e.cause?.message ?? e.message}).`)
     else log.error(`Cannot start: ${e.stack ?? e.message}`)
     await hub.stop().catch(() => {})

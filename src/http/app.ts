@@ -8,11 +8,14 @@ import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Logger } from '../log.js'
 import { basicAuth, type Env } from './auth.js'
+import { caCertificate } from './ca.js'
+import { cardsApi, type CardsApiDeps } from './cards-api.js'
 import { cmdApi } from './cmd-api.js'
 import { ParamError } from './params.js'
 import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
 import { sharingApi } from './sharing-api.js'
+import { transport, type TransportOptions } from './transport.js'
 
 export interface AppDeps {
   users: UserRegistry
@@ -28,6 +31,11 @@ export interface AppDeps {
   monitor: Monitor
   /** A web app (e.g. a built OwnTracks Frontend) served at / instead of the built-in map. */
   docroot?: string
+  /** HTTPS redirect and Secure cookies (tls). */
+  transport?: TransportOptions
+  /** The CA certificate file phones import, when there is one. */
+  caFile?: () => string | undefined
+  cards?: Pick<CardsApiDeps, 'cards'>
 }
 
 /** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
@@ -42,9 +50,12 @@ export function errorHandler(log: Logger): ErrorHandler<Env> {
 /** The HTTP side: /healthz open, everything else behind the same users and access decisions as MQTT. */
 export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
+  if (d.transport) app.use('*', transport(d.transport))
   app.get('/healthz', (c) => c.json({ status: 'ok' }))
+  if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
   app.use('/api/*', basicAuth(d.users))
   app.route('/api/0', recorderApi(d))
+  if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
   app.route('/api/sharing', sharingApi(d))
   app.route('/api/0', cmdApi(d))
   app.use('/pub', basicAuth(d.users))

@@ -4,6 +4,7 @@ import type { CommandQueue } from '../cmd-queue.js'
 import type { Logger } from '../log.js'
 import { decodePayload } from '../owntracks/decode.js'
 import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
+import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { crossSiteReason } from './cross-site.js'
 import { ParamError, requestParam } from './params.js'
@@ -15,7 +16,28 @@ export interface CmdApiDeps {
   publish: Publish
   base: string
   log: Logger
+  history: HistoryStore
 }
+
+type Obj = Record<string, unknown>
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/**
+ * The `cmd` actions the apps obey (booklet: docs/tech/json.md, _type=cmd) and what each needs.
+ * A check returns a problem, or undefined when the command is complete.
+ */
+const ACTIONS: Record<string, (c: Obj) => string | undefined> = {
+  reportLocation: () => undefined,
+  dump: () => undefined,
+  status: () => undefined,
+  waypoints: () => undefined,
+  clearWaypoints: () => undefined,
+  reportSteps: (c) => (['from', 'to'].some((k) => c[k] !== undefined && typeof c[k] !== 'number') ? "'from' and 'to' are epoch seconds" : undefined),
+  setWaypoints: (c) => (isObj(c.waypoints) && Array.isArray(c.waypoints.waypoints) ? undefined : "needs 'waypoints': {\"_type\":\"waypoints\",\"waypoints\":[…]} (or just the list)"),
+  setConfiguration: (c) => (isObj(c.configuration) ? undefined : "needs 'configuration': {\"_type\":\"configuration\", …settings}"),
+  action: (c) => (['content', 'url', 'notification', 'extern'].some((k) => typeof c[k] === 'string') ? undefined : "needs one of 'content', 'url', 'notification' or 'extern'"),
+}
+
 
 /**
  * POST /api/0/cmd?user=U&device=D with a `cmd` message as the JSON body: sends it to the device both
@@ -40,8 +62,15 @@ export function cmdApi(d: CmdApiDeps): Hono<Env> {
     const res = decodePayload(body)
     if (!res.ok) throw new ParamError(`body: ${res.reason}`)
     if (res.message._type !== 'cmd') throw new ParamError(`body: expected a message with _type 'cmd', got '${res.message._type}'`)
+    const cmd: Obj = res.message
+    const check = typeof cmd.action === 'string' ? ACTIONS[cmd.action] : undefined
+    if (!check) throw new ParamError(`'action' must be one of ${Object.keys(ACTIONS).join(', ')}`)
+    if (cmd.action === 'setWaypoints' && Array.isArray(cmd.waypoints)) cmd.waypoints = { _type: 'waypoints', waypoints: cmd.waypoints }
+    const problem = check(cmd)
+    if (problem) throw new ParamError(`action ${String(cmd.action)}: ${problem}`)
+    if (!d.history.device(user, device)) return c.json({ error: `no device ${user}/${device} has reported yet`, status: 404 }, 404)
     d.commands.enqueue(user, device, res.message)
-    await d.publish(topic, body, false)
+    await d.publish(topic, Buffer.from(JSON.stringify(res.message)), false)
     d.log.info(`Queued cmd '${String(res.message.action)}' for ${user}/${device} from ${who.user ?? who.clientId}`)
     return c.json({ status: 200, topic, queued: true })
   })

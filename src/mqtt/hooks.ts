@@ -1,3 +1,4 @@
+import { TLSSocket } from 'node:tls'
 import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes'
 import type { AccessControl, Identity } from '../access/access.js'
 import type { Ingest } from '../ingest.js'
@@ -14,6 +15,8 @@ export interface HookDeps {
   stats: Stats
   log: Logger
   allowAnonymous: boolean
+  /** On the TLS listener, a valid client certificate's CN is the user (Mosquitto use_identity_as_username). */
+  certUsername?: boolean
   /** Publishes refused by access: acknowledged, then discarded by orderPublishes. */
   drop: WeakSet<object>
 }
@@ -66,6 +69,13 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
         throttle.succeeded(addr)
         identities.set(client, who)
         done(null, true)
+      }
+      const cn = d.certUsername ? certificateUser(client) : undefined
+      if (cn !== undefined) {
+        if (!d.users.has(cn)) return refuse(client, `client certificate for '${cn}', who is not a hub user`, done)
+        const info = connects.get(client)
+        if (info) info.u = cn
+        return finish({ user: cn, admin: d.users.isAdmin(cn), clientId: client.id })
       }
       if (username === undefined || username === '') {
         if (d.allowAnonymous && password === undefined) return finish({ user: null, admin: false, clientId: client.id })
@@ -122,6 +132,14 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
       return out
     },
   }
+}
+
+/** The CN of a client certificate the TLS listener verified against the CA, if the client sent one. */
+function certificateUser(client: Client): string | undefined {
+  const conn = (client as unknown as { conn?: unknown }).conn
+  if (!(conn instanceof TLSSocket) || !conn.authorized) return undefined
+  const cn = conn.getPeerCertificate().subject?.CN as string | string[] | undefined
+  return Array.isArray(cn) ? cn[0] : cn || undefined
 }
 
 const toBuffer = (p: Buffer | string | undefined): Buffer => (p === undefined ? Buffer.alloc(0) : typeof p === 'string' ? Buffer.from(p) : p)

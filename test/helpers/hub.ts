@@ -46,7 +46,7 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
   const aclDir = o.aclDir ?? join(root ?? dataDir, 'acl')
   mkdirSync(aclDir, { recursive: true })
   const args = [CLI, 'serve', '--data', dataDir, '--acl-dir', aclDir, '--host', '127.0.0.1',
-    '--mqtt-port', String(o.mqttPort ?? 0), '--http-port', String(o.httpPort ?? 0), '--mqtts-port', '0', ...(o.args ?? [])]
+    '--mqtt-port', String(o.mqttPort ?? 0), '--http-port', String(o.httpPort ?? 0), '--mqtts-port', '0', '--https-port', '0', ...(o.args ?? [])]
   const proc = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const waiters = new Set<() => void>()
