@@ -129,6 +129,13 @@ describe('MQTT over TLS as the booklet tests it: mosquitto_pub --cafile ca.crt',
     const posted = await curl(['--cacert', caFile(hub), '-u', 'jane:jane-pw', '-H', 'Content-Type: application/json', '-d', JSON.stringify({ _type: 'cmd', action: 'reportLocation' }), `https://127.0.0.1:${https}/api/0/cmd?user=jane&device=phone`])
     assert.equal(posted.status, 200, posted.body)
     assert.equal((JSON.parse(posted.body) as { topic: string }).topic, 'owntracks/jane/phone/cmd')
+    // a phone in HTTP mode, over TLS as the booklet urges
+    const viaPub = JSON.stringify(location({ tid: 'jh', lat: 48.2, lon: 16.37, tst: 1732456800 }))
+    const pubRes = await curl(['--cacert', caFile(hub), '-u', 'jane:jane-pw', '-H', 'Content-Type: application/json', '-H', 'X-Limit-U: jane', '-H', 'X-Limit-D: httpphone', '-d', viaPub, `https://localhost:${https}/pub`])
+    assert.equal(pubRes.status, 200, pubRes.body)
+    assert.ok(Array.isArray(JSON.parse(pubRes.body)), 'the app gets its JSON array back')
+    const stored = await curl(['--cacert', caFile(hub), '-u', 'jane:jane-pw', `https://localhost:${https}/api/0/locations?user=jane&device=httpphone&limit=1`])
+    assert.equal((JSON.parse(stored.body) as { data: { lat: number }[] }).data[0].lat, 48.2)
     const noAuth = await curl(['--cacert', caFile(hub), `https://localhost:${https}/api/0/last`])
     assert.equal(noAuth.status, 401)
     const wrongCa = await curl([`https://localhost:${https}/api/0/version`])
