@@ -5,6 +5,7 @@ FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
+COPY acl ./acl
 COPY scripts/build-image.sh ./scripts/
 RUN sh scripts/build-image.sh /src /app
 

@@ -57,13 +57,12 @@ export async function historyTargets(dataDir: string): Promise<HistoryResult> {
     await timed(t, '/api/0/version')
     const day = await repeat(t, '/api/0/locations?user=year&device=phone&from=2025-06-01&to=2025-06-01', 20)
     const last = await repeat(t, '/api/0/last', 20)
-    // GeoJSON arrives with the Recorder API work; until then the year is streamed as format=json.
-    const year = await timed(t, '/api/0/locations?user=year&device=phone&from=2025-01-01&to=2025-12-31&format=json')
-    const points = (JSON.parse(year.body) as { count: number }).count
+    const year = await timed(t, '/api/0/locations?user=year&device=phone&from=2025-01-01&to=2025-12-31&format=geojson')
+    const points = (JSON.parse(year.body) as { features: unknown[] }).features.length
     return {
       startupMs: t.startupMs,
       dayMs: { p50: day.p50, p95: day.p95, points: (JSON.parse(day.body) as { count: number }).count },
-      year: { seconds: year.ms / 1000, points, perS: points / (year.ms / 1000), peakRssMb: usage(t.proc.pid!).peakKb / 1024, format: 'json' },
+      year: { seconds: year.ms / 1000, points, perS: points / (year.ms / 1000), peakRssMb: usage(t.proc.pid!).peakKb / 1024, format: 'geojson' },
       lastMs: { p50: last.p50, p95: last.p95, devices: (JSON.parse(last.body) as unknown[]).length },
     }
   } finally {

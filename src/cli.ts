@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 import { ConfigError } from './config.js'
 import { UsageError, helpText, parseCommand, type CommandSpec } from './commands/args.js'
+import { acl, aclSpecs } from './commands/acl.js'
+import { exportCmd, exportSpec } from './commands/export.js'
+import { importCmd, importSpecs } from './commands/import.js'
 import { serve, serveSpec } from './commands/serve.js'
+import { tls, tlsSpecs } from './commands/tls.js'
 import { user, userSpecs } from './commands/user.js'
 import { backup, backupSpec, restore, restoreSpec } from './commands/backup.js'
 import { configExample, configExampleSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
@@ -18,6 +22,17 @@ Commands:
   user passwd NAME          change a password
   user del NAME             remove a user
   user list                 list users
+  acl show [--user U]       print the access rules in force as a Mosquitto acl_file
+  acl check USER TOPIC read|write
+                            say whether USER may read/write TOPIC, and which rule decides
+  acl import FILE           turn a Mosquitto acl_file into sharing rules (acl/sharing.yml)
+  import recorder DIR       import an OwnTracks Recorder store (rec/, last/, cards/, waypoints/)
+  import gpx FILE           import a GPX track as one device's locations (--user, --device)
+  export                    write a device's history as gpx, geojson, csv or json
+  user key NAME             set the secret NAME's phones encrypt payloads with
+  tls init                  create a CA and server certificate (--host NAME, --ip ADDR)
+  tls client USER           issue a client certificate for USER
+  tls show                  show the certificates in use
   backup DIR                write a consistent backup (also while the hub runs)
   restore DIR [--force]     put a backup back (hub stopped)
   healthcheck               exit 0 when the local hub answers /healthz (Docker)
@@ -31,6 +46,10 @@ type Runner = (p: ReturnType<typeof parseCommand>) => Promise<void>
 const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<string, { spec: CommandSpec; run: Runner }>> = {
   serve: { spec: serveSpec, run: serve },
   user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
+  acl: Object.fromEntries(Object.entries(aclSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => acl(sub, p) }])),
+  import: Object.fromEntries(Object.entries(importSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => importCmd(sub, p) }])),
+  export: { spec: exportSpec, run: exportCmd },
+  tls: Object.fromEntries(Object.entries(tlsSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => tls(sub, p) }])),
   backup: { spec: backupSpec, run: backup },
   restore: { spec: restoreSpec, run: restore },
   healthcheck: { spec: healthcheckSpec, run: healthcheck },

@@ -32,6 +32,18 @@ export const OPTIONS = {
   logFormat: { kind: 'format', default: 'text', scope: 'all', help: "'text' (Mosquitto-style lines) or 'json' (one JSON object per line)" },
   drainTimeout: { kind: 'int', default: 30000, scope: 'serve', help: 'ms a subscriber may keep its socket full before it is disconnected' },
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
+  docroot: { kind: 'string', default: undefined, scope: 'serve', help: "serve this directory's web app at / instead of the built-in map (e.g. a built OwnTracks Frontend), behind the same login" },
+  retentionDays: { kind: 'int', default: 0, scope: 'serve', help: 'delete history older than this many days, checked hourly (0 keeps everything)' },
+  // TLS, HTTPS, bridges (docs/tls.md)
+  httpsPort: { kind: 'port', default: 8443, scope: 'serve', help: 'HTTPS port (API, map, /pub, wss /mqtt), used once certificates exist' },
+  tlsCert: { kind: 'string', default: undefined, scope: 'serve', help: "server certificate (PEM, chain allowed) instead of <data>/tls/server.crt, e.g. Let's Encrypt's fullchain.pem; re-read when it changes" },
+  tlsKey: { kind: 'string', default: undefined, scope: 'serve', help: 'private key of --tls-cert (PEM)' },
+  tlsCa: { kind: 'string', default: undefined, scope: 'serve', help: 'CA that signs client certificates and is served at /ca.crt (default <data>/tls/ca.crt)' },
+  tlsRequireCert: { kind: 'bool', default: false, scope: 'serve', help: 'MQTT over TLS only for clients with a certificate signed by the CA (Mosquitto require_certificate)' },
+  tlsCertUsername: { kind: 'bool', default: false, scope: 'serve', help: "on the TLS port, a client certificate's CN is the user name, no password needed (Mosquitto use_identity_as_username)" },
+  httpsRedirect: { kind: 'bool', default: false, scope: 'serve', help: 'answer plain HTTP with a redirect to HTTPS (except /ca.crt and /healthz) while HTTPS runs' },
+  trustProxy: { kind: 'string', default: undefined, scope: 'serve', help: 'comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host headers are believed' },
+  bridgeFile: { kind: 'string', default: undefined, scope: 'serve', help: "Mosquitto-style bridge connections (default <data>/bridges.conf; none if it is missing)" },
   // Operations: limits, $SYS, metrics, stopping (docs/operations.md)
   maxConnections: { kind: 'int', default: 10000, scope: 'serve', help: 'MQTT connections held at once; more are closed at once and logged (0 = no limit)' },
   maxPayload: { kind: 'int', default: 2097152, scope: 'serve', help: 'largest PUBLISH payload in bytes; a bigger one is acknowledged and dropped, as Mosquitto\'s message_size_limit (0 = no limit)' },
@@ -60,6 +72,17 @@ export interface Config {
   logFormat: 'text' | 'json'
   drainTimeout: number
   fsync: boolean
+  docroot: string | undefined
+  retentionDays: number
+  httpsPort: number
+  tlsCert: string | undefined
+  tlsKey: string | undefined
+  tlsCa: string | undefined
+  tlsRequireCert: boolean
+  tlsCertUsername: boolean
+  httpsRedirect: boolean
+  trustProxy: string | undefined
+  bridgeFile: string
   maxConnections: number
   maxPayload: number
   publishRate: number
@@ -149,5 +172,11 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   out.data = resolve(out.data as string)
   out.aclDir = resolve(out.aclDir as string)
   out.passwordFile = out.passwordFile ? resolve(out.passwordFile as string) : resolve(out.data as string, 'passwd')
+  if (out.docroot) out.docroot = resolve(out.docroot as string)
+  out.bridgeFile = out.bridgeFile ? resolve(out.bridgeFile as string) : resolve(out.data as string, 'bridges.conf')
+  for (const k of ['tlsCert', 'tlsKey', 'tlsCa'] as const) if (out[k]) out[k] = resolve(out[k] as string)
+  if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
+    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
+  }
   return out as unknown as Config
 }

@@ -1,27 +1,38 @@
-import { mkdirSync, readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve, type ServerType } from '@hono/node-server'
 import { AccessControl } from './access/access.js'
-import type { Config } from './config.js'
+import { Bridges } from './bridge/bridges.js'
+import { Cards } from './cards/cards.js'
+import { ConfigError, type Config } from './config.js'
 import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
+import { startControl, type Control } from './http/control.js'
+import { parseTrustedProxies } from './http/forwarded.js'
+import { aedesPublisher } from './http/pub.js'
+import { listenHttp } from './http/server.js'
+import { WsLast } from './http/ws-last.js'
 import { UpgradeRouter } from './http/upgrade.js'
 import { Ingest } from './ingest.js'
 import type { Logger } from './log.js'
+import { Monitor } from './monitor.js'
 import { Broker } from './mqtt/broker.js'
+import { mqttOverWebSocket } from './mqtt/websocket.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
+import { scheduleRetention, type Retention } from './store/retention.js'
+import { TlsListeners } from './tls/listeners.js'
+import { KeyStore } from './users/keys.js'
 import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
-import { ControlServer, controlPath } from './control/server.js'
-import { takeBackup } from './ops/backup.js'
+import { backupRoute } from './http/backup-route.js'
 import { createMetrics } from './ops/metrics.js'
 import { SysTopics } from './ops/sys-topics.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-export interface Listening { mqtt: AddressInfo; http: AddressInfo }
+export interface Listening { mqtt: AddressInfo; http: AddressInfo; mqtts?: AddressInfo; https?: AddressInfo }
 
 /**
  * Wires the parts together and owns start and stop. Data flows one way:
@@ -39,55 +50,83 @@ export class Hub {
   readonly commands = new CommandQueue()
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
-  private http?: ServerType
-  /** Operations (docs/operations.md): the local control socket, $SYS, the disk-full guards. */
-  readonly control: ControlServer
+  private http?: HttpServer
+  // TLS, bridges, encryption, cards (issue 6)
+  /** Payload encryption secrets per user (`user key`). */
+  keys!: KeyStore
+  cards!: Cards
+  /** MQTT over TLS and HTTPS, once certificates exist. */
+  tls!: TlsListeners
+  bridges?: Bridges
+  private closeWebSockets?: () => void
+  // The Recorder's extras (issue 4): live feed, `monitor`, the control socket for import/export, retention.
+  readonly monitor = new Monitor()
+  private wsLast?: WsLast
+  private control?: Control
+  private retention?: Retention
+  // Operations (issue 7, docs/operations.md): $SYS, the disk-full guards of both databases.
   private sys?: SysTopics
-  private guards: WriteGuard[] = []
+  private readonly guards: WriteGuard[] = []
 
-  constructor(readonly cfg: Config, readonly log: Logger) {
-    this.control = new ControlServer(controlPath(cfg.data), log)
-  }
+  constructor(readonly cfg: Config, readonly log: Logger) {}
 
   async start(): Promise<Listening> {
     const { cfg, log } = this
+    if (cfg.docroot && !statSync(cfg.docroot, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`--docroot ${cfg.docroot} is not a directory: give the folder holding the web app's index.html`)
     mkdirSync(cfg.data, { recursive: true })
     this.users = UserRegistry.forData(cfg.data, cfg.passwordFile, log)
     const initial = await ensureInitialAdmin(this.users, cfg.data)
-    this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log)
+    this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
     this.access.load()
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
     this.guards.push(guardWrites(this.history.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
-    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log)
+    this.keys = KeyStore.forData(cfg.data, log)
+    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u))
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
-      limits: cfg, authThrottleMax: cfg.authThrottleMax,
+      certUsername: cfg.tlsCertUsername, limits: cfg, authThrottleMax: cfg.authThrottleMax,
     })
     this.guards.push(guardWrites(this.broker.level, 'broker', log))
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
+    this.monitor.attach(this.broker.aedes)
+    const publish = aedesPublisher(this.broker.aedes)
+    const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
+    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
+    this.cards.follow(this.broker.aedes)
     const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
     const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })
-    const app = createApp({ users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, ops: { metrics, metricsPublic: cfg.metricsPublic, trouble } })
-    const http = await new Promise<AddressInfo>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, (info) => resolve(info as AddressInfo))
-      server.once('error', reject)
-      this.http = server
-      this.upgrades.attach(server as import('node:http').Server)
+    const app = createApp({
+      ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot,
+      ops: { metrics, metricsPublic: cfg.metricsPublic, trouble },
+      transport: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
+      caFile: () => this.tls.caFile(),
+      cards: { cards: this.cards },
     })
-    log.info(`listening http ${http.address}:${http.port}`)
-    this.users.watch()
-    this.access.watch()
-    this.listening = { mqtt, http }
-    this.sys = new SysTopics({ aedes: this.broker.aedes, stats: this.stats, connections: this.broker.connections, countRetained: () => this.broker.countRetained(), version: VERSION, log }, cfg.sysInterval)
-    this.sys.start()
-    this.control.handle('ping', async () => ({ version: VERSION }))
-    this.control.handle('backup', (args, progress) => takeBackup({
+    this.wsLast = new WsLast({ ...common, events: this.broker.aedes })
+    this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
+    this.control = await startControl(cfg.data, common, (control) => backupRoute(control, {
       dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
       databases: [{ name: 'history', db: this.history.level }, { name: 'broker', db: this.broker.level }],
-    }, String(args.dir), progress))
-    await this.control.listen()
+    }))
+    this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
+    this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
+    const web = { fetch: app.fetch, upgrades: this.upgrades, trusted: parseTrustedProxies(cfg.trustProxy) }
+    const { server, address: http } = await listenHttp({ ...web, port: cfg.httpPort, host: cfg.host })
+    this.http = server
+    log.info(`listening http ${http.address}:${http.port}`)
+    this.tls = new TlsListeners({ cfg, log, broker: this.broker, http: web })
+    await this.tls.start()
+    this.bridges = new Bridges(cfg.bridgeFile, this.broker, this.stats, log)
+    this.bridges.start()
+    this.keys.watch()
+    // Admins and the names a rule may use come from the users too: re-check the rules when they change.
+    this.users.watch(() => this.access.load())
+    this.access.watch()
+    this.listening = { mqtt, http, mqtts: this.tls.mqtts, https: this.tls.https }
+    this.sys = new SysTopics({ aedes: this.broker.aedes, stats: this.stats, connections: this.broker.connections, countRetained: () => this.broker.countRetained(), version: VERSION, log }, cfg.sysInterval)
+    this.sys.start()
     if (initial) this.announceAdmin(initial, mqtt)
     log.info(`owntracks-hub ${VERSION} running; data in ${cfg.data}, rules in ${cfg.aclDir}`)
     return this.listening
@@ -105,23 +144,36 @@ export class Hub {
   }
 
   /**
-   * Graceful stop: stop accepting on every port, disconnect the clients (their wills stay stored: see
-   * Broker.close), let requests finish for up to stopTimeout, let every history write that was started
-   * commit, then close the databases.
+   * Graceful stop: stop accepting on every port, let open requests finish for up to stopTimeout,
+   * disconnect the clients (their wills stay stored: see Broker.close), let every history write that was
+   * started commit, then close the databases.
    */
+  /** What a stop is waiting for, for the log when it takes too long (serve.ts). */
+  stopStep = ''
+
   async stop(): Promise<void> {
+    const step = (what: string) => { this.stopStep = what }
     this.sys?.stop()
-    await this.control.close()
     this.users?.close()
     this.access?.close()
-    const http = this.http as import('node:http').Server | undefined
+    this.keys?.close()
+    this.wsLast?.close()
+    step('control socket'); await this.control?.close()
+    step('retention'); await this.retention?.stop()
+    step('bridges'); await this.bridges?.close()
+    // WebSocket connections first: an HTTP server's close() waits for them.
+    this.closeWebSockets?.()
+    step('TLS listeners'); await this.tls?.close()
+    const http = this.http
     const httpClosed = new Promise<void>((r) => (http ? http.close(() => r()) : r()))
     http?.closeIdleConnections()
-    const force = setTimeout(() => http?.closeAllConnections(), this.cfg.stopTimeout)
-    await this.broker?.close()
-    await Promise.race([httpClosed, new Promise((r) => setTimeout(r, this.cfg.stopTimeout + 1000).unref())])
-    clearTimeout(force)
+    // a request still streaming gets a moment to finish; then its connection is cut
+    const cut = setTimeout(() => http?.closeAllConnections(), this.cfg.stopTimeout)
+    // MQTT stops accepting now too, while HTTP requests finish
+    step('MQTT clients and the broker database'); await this.broker?.close()
+    step('HTTP requests'); await httpClosed
+    clearTimeout(cut)
     for (const g of this.guards) g.stop()
-    await this.history?.close()
+    step('history writes'); await this.history?.close()
   }
 }

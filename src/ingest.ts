@@ -1,11 +1,12 @@
 import type { Logger } from './log.js'
+import { openEncrypted } from './owntracks/crypto.js'
 import { decodePayload } from './owntracks/decode.js'
 import { parseDeviceTopic } from './owntracks/topics.js'
 import type { Stats } from './stats.js'
 import type { HistoryStore } from './store/types.js'
 
 /** Types worth keeping. `configuration` holds the phone's passwords and `cmd` is transient: neither is kept. */
-const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
+export const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
 
 export type IngestOutcome =
   | { kind: 'stored'; type: string }
@@ -23,7 +24,11 @@ export class Ingest {
     private readonly base: string,
     private readonly stats: Stats,
     private readonly log: Logger,
+    /** The user's payload encryption secret (`owntracks-hub user key`), if one is set. */
+    private readonly secretOf: (user: string) => string | undefined = () => undefined,
   ) {}
+
+  private readonly warnedNoKey = new Set<string>()
 
   async handle(topic: string, payload: Buffer, from: string): Promise<IngestOutcome> {
     const dt = parseDeviceTopic(topic, this.base)
@@ -35,10 +40,28 @@ export class Ingest {
       this.log.warn(`Invalid OwnTracks payload from ${from} on '${topic}': ${res.reason} (delivered, not stored)`)
       return { kind: 'invalid', reason: res.reason }
     }
-    const type = res.message._type
+    let message = res.message
+    if (message._type === 'encrypted') {
+      // Subscribers still get the ciphertext as published: only what history keeps is decrypted.
+      const secret = this.secretOf(dt.user)
+      if (secret !== undefined) {
+        const opened = openEncrypted(String(message.data), secret)
+        if (!opened.ok) {
+          this.stats.decryptFailures++
+          this.log.warn(`Cannot decrypt the payload from ${from} on '${topic}': ${opened.reason}. The secret set with 'owntracks-hub user key ${dt.user}' must equal the app's encryption key (delivered, not stored)`)
+          return { kind: 'invalid', reason: opened.reason }
+        }
+        this.stats.decrypted++
+        message = opened.message
+      } else if (!this.warnedNoKey.has(dt.user)) {
+        this.warnedNoKey.add(dt.user)
+        this.log.info(`${dt.user} publishes encrypted payloads; they are stored encrypted until you set the same secret with 'owntracks-hub user key ${dt.user}'`)
+      }
+    }
+    const type = message._type
     if (!KEPT.has(type)) return { kind: 'ignored' }
     try {
-      await this.history.write([{ user: dt.user, device: dt.device, message: res.message, topic }])
+      await this.history.write([{ user: dt.user, device: dt.device, message, topic }])
     } catch (err) {
       this.stats.storeFailures++
       this.log.error(`History write failed for '${topic}' from ${from}: ${(err as Error).message}; not acknowledged`)

@@ -10,14 +10,17 @@ export class Stats {
   stored = 0
   storeFailures = 0
   messagesIn = 0
+  /** Encrypted payloads opened with the user's secret, and those that would not open (wrong key, garbage). */
+  decrypted = 0
+  decryptFailures = 0
+  /** Per bridge connection (bridge/bridge.ts): whether it is up, and what crossed it. */
+  readonly bridges = new Map<string, { connected: boolean; connects: number; received: number; sent: number; dropped: number }>()
   // Operations (ops/, mqtt/limits.ts): what was delivered, and what the limits turned away.
   messagesOut = 0
   connectionsRefused = 0
   droppedTooLarge = 0
   publishesThrottled = 0
   slowConsumers = 0
-  bytesIn = 0
-  bytesOut = 0
   /** History group commits (one LevelDB batch for every write that arrived meanwhile) and how long each took. */
   readonly commitSeconds = new Histogram({
     name: 'othub_history_commit_seconds', help: 'Duration of history group commits (one LevelDB batch each)',

@@ -162,3 +162,20 @@ export function aclDecision(acl: AclFile, user: string | null, clientId: string,
   if (hasWildcard(clientId)) return { allowed: false, reason: `client id '${clientId}' contains '+' or '#'` }
   return scan(patternsFor(c, user, clientId), topic, bit) ?? NO_RULE
 }
+
+/**
+ * Every line that would grant `want` on `topic` to this client, ignoring denies and order: the user's
+ * own lines, then the patterns. Not a decision (use aclDecision); it tells what else grants a topic
+ * the decision already allowed, e.g. whether some grant is less restricted than the one that decided.
+ */
+export function grantsFor(acl: AclFile, user: string | null, clientId: string, topic: string, want: Want): AclRule[] {
+  const c = compile(acl)
+  const bit = want === 'read' ? READ : WRITE
+  const out: AclRule[] = []
+  const own = user === null ? c.anonymous : c.users.get(user)
+  for (const e of own ?? []) if (e.mask & bit && topicMatches(e.topic, topic)) out.push(e.decision.rule!)
+  if (!(user !== null && hasWildcard(user)) && !hasWildcard(clientId)) {
+    for (const e of c.patterns.length ? patternsFor(c, user, clientId) : []) if (e.mask & bit && topicMatches(e.topic, topic)) out.push(e.decision.rule!)
+  }
+  return out
+}

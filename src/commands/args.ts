@@ -11,7 +11,7 @@ export interface CommandSpec {
   /** Config options (from OPTIONS) this command takes besides the ones every command takes. */
   options: OptionKey[]
   /** Command-specific flags. */
-  extra?: Record<string, { type: 'string' | 'boolean'; help: string; multiple?: boolean }>
+  extra?: Record<string, { type: 'string' | 'boolean'; help: string; multiple?: boolean; short?: string }>
 }
 
 export interface Parsed {
@@ -27,7 +27,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   const keys = [...new Set([...COMMON, ...spec.options])]
   const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } }
   for (const k of keys) options[flagName(k)] = { type: OPTIONS[k].kind === 'bool' ? 'boolean' : 'string' }
-  for (const [name, o] of Object.entries(spec.extra ?? {})) options[name] = o.multiple ? { type: o.type, multiple: true } : { type: o.type }
+  for (const [name, o] of Object.entries(spec.extra ?? {})) options[name] = { type: o.type, ...(o.multiple ? { multiple: true } : {}), ...(o.short ? { short: o.short } : {}) }
   let values: Record<string, unknown>
   let positionals: string[]
   try {
@@ -45,7 +45,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
 export function helpText(spec: CommandSpec): string {
   const keys = [...new Set([...spec.options, ...COMMON])]
   const rows: [string, string][] = []
-  for (const [name, o] of Object.entries(spec.extra ?? {})) rows.push([`--${name}${o.type === 'string' ? ' VALUE' : ''}`, o.help])
+  for (const [name, o] of Object.entries(spec.extra ?? {})) rows.push([`${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'string' ? ' VALUE' : ''}`, o.help])
   for (const k of keys) {
     const o = OPTIONS[k]
     const def = o.default === undefined ? '' : ` (default ${o.default}; env ${envName(k)})`

@@ -1,11 +1,11 @@
 import { join, resolve } from 'node:path'
 import { Level } from 'level'
 import { loadConfig } from '../config.js'
-import { NoHubError, callControl } from '../control/client.js'
-import { controlPath } from '../control/server.js'
+import { controlSocketPath } from '../http/control.js'
 import { VERSION } from '../hub.js'
 import { restoreBackup, takeBackup, type Manifest } from '../ops/backup.js'
 import { UsageError, type CommandSpec, type Parsed } from './args.js'
+import { call } from './hub-link.js'
 
 export const backupSpec: CommandSpec = {
   name: 'backup',
@@ -28,14 +28,41 @@ export async function backup(p: Parsed): Promise<void> {
   const cfg = loadConfig(p.flags, process.env)
   if (!p.positionals[0]) throw new UsageError('backup needs a directory to write to: owntracks-hub backup DIR')
   const dest = resolve(p.positionals[0])
-  let m: Manifest
-  try {
-    m = await callControl(controlPath(cfg.data), 'backup', { dir: dest }, say) as Manifest
-  } catch (err) {
-    if (!(err instanceof NoHubError)) throw err
-    m = await offlineBackup(cfg.data, cfg.aclDir, dest)
-  }
+  const m = (await backupByHub(controlSocketPath(cfg.data), dest)) ?? (await offlineBackup(cfg.data, cfg.aclDir, dest))
   say(`Backup done: ${Object.entries(m.databases).map(([n, d]) => `${n} ${d.keys} keys`).join(', ')}, files: ${m.files.join(' ') || 'none'}${m.acl.length ? `, rules: ${m.acl.join(' ')}` : ''}.`)
+}
+
+/** Is a hub running on the data? It answers on its control socket. */
+async function hubAnswers(socket: string): Promise<boolean> {
+  try {
+    const res = await call(socket, 'GET', '/api/0/version')
+    res.resume()
+    return true
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') return false
+    throw new Error(`cannot reach the hub at ${socket}: ${(err as Error).message}`)
+  }
+}
+
+/** The running hub takes the backup; undefined when no hub runs. */
+async function backupByHub(socket: string, dest: string): Promise<Manifest | undefined> {
+  if (!(await hubAnswers(socket))) return undefined
+  say(`The running hub writes the backup (asked through ${socket}).`)
+  const res = await call(socket, 'POST', '/backup', JSON.stringify({ dir: dest }))
+  let buf = ''
+  for await (const chunk of res) {
+    buf += chunk
+    let nl: number
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const msg = JSON.parse(buf.slice(0, nl)) as { progress?: string; ok?: boolean; result?: Manifest; error?: string }
+      buf = buf.slice(nl + 1)
+      if (msg.progress !== undefined) say(msg.progress)
+      else if (msg.ok && msg.result) return msg.result
+      else throw new Error(msg.error ?? `the hub answered ${res.statusCode}`)
+    }
+  }
+  throw new Error(`the hub answered ${res.statusCode} without a result${buf ? `: ${buf}` : ''}`)
 }
 
 /** No hub runs on the data: open the databases ourselves (their locks tell if someone else holds them). */
@@ -45,7 +72,7 @@ async function offlineBackup(data: string, aclDir: string, dest: string): Promis
     for (const d of dbs) {
       await d.db.open().catch((err: Error & { cause?: Error }) => {
         const why = err.cause?.message ?? err.message
-        throw new Error(/LOCK/.test(why) ? `${join(data, d.name)} is held by a running hub that does not answer on ${controlPath(data)}` : `cannot open ${join(data, d.name)}: ${why}`)
+        throw new Error(/LOCK/.test(why) ? `${join(data, d.name)} is held by a running hub that does not answer on ${controlSocketPath(data)}` : `cannot open ${join(data, d.name)}: ${why}`)
       })
     }
     return await takeBackup({ dataDir: data, aclDir, databases: dbs, version: VERSION }, dest, say)
@@ -57,11 +84,7 @@ async function offlineBackup(data: string, aclDir: string, dest: string): Promis
 export async function restore(p: Parsed): Promise<void> {
   const cfg = loadConfig(p.flags, process.env)
   if (!p.positionals[0]) throw new UsageError('restore needs the backup directory: owntracks-hub restore DIR')
-  const running = await callControl(controlPath(cfg.data), 'ping', {}).then(() => true, (err: Error) => {
-    if (err instanceof NoHubError) return false
-    throw err
-  })
-  if (running) throw new Error(`a hub is running on ${cfg.data}: stop it first, then restore`)
+  if (await hubAnswers(controlSocketPath(cfg.data))) throw new Error(`a hub is running on ${cfg.data}: stop it first, then restore`)
   const r = restoreBackup(resolve(p.positionals[0]), cfg.data, cfg.aclDir, p.extra.force === true, say)
   say(`Restored the backup of ${r.manifest.created} (hub ${r.manifest.hub}). Start the hub as usual.`)
 }

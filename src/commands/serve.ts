@@ -1,4 +1,5 @@
-import { loadConfig } from '../config.js'
+import { ConfigError, loadConfig } from '../config.js'
+import { TlsFileError } from '../tls/material.js'
 import { Hub } from '../hub.js'
 import { createLogger } from '../log.js'
 import { describeConfig } from '../ops/config-file.js'
@@ -8,7 +9,8 @@ export const serveSpec: CommandSpec = {
   name: 'serve',
   usage: 'serve [options]',
   summary: 'Runs the hub: the MQTT broker, the location history and the HTTP API.',
-  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync',
+  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync', 'docroot', 'retentionDays',
+    'httpsPort', 'tlsCert', 'tlsKey', 'tlsCa', 'tlsRequireCert', 'tlsCertUsername', 'httpsRedirect', 'trustProxy', 'bridgeFile',
     'maxConnections', 'maxPayload', 'publishRate', 'maxQueuedBytes', 'authThrottleMax', 'sysInterval', 'metricsPublic', 'stopTimeout'],
   extra: { 'check-config': { type: 'boolean', help: 'check the configuration (flags, environment, config file), print the settings and exit: 0 when valid, 1 naming the bad key' } },
 }
@@ -26,7 +28,8 @@ export async function serve(p: Parsed): Promise<void> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { cause?: NodeJS.ErrnoException }
     const code = e.code ?? e.cause?.code
-    if (code === 'EADDRINUSE') log.error(`Cannot listen: ${e.message}. Another program (a Mosquitto?) uses that port; stop it or pick another with --mqtt-port / --http-port.`)
+    if (err instanceof ConfigError || err instanceof TlsFileError) log.error(`Cannot start: ${e.message}`)
+    else if (code === 'EADDRINUSE') log.error(`Cannot listen: ${e.message}. Another program (a Mosquitto?) uses that port; stop it or pick another with --mqtt-port / --http-port / --mqtts-port / --https-port.`)
     else if (code === 'LEVEL_DATABASE_NOT_OPEN' || /LOCK/.test(String(e.cause?.message ?? e.message))) log.error(`Cannot open the data in ${cfg.data}: another owntracks-hub seems to run on it (${e.cause?.message ?? e.message}).`)
     else log.error(`Cannot start: ${e.stack ?? e.message}`)
     await hub.stop().catch(() => {})
@@ -41,6 +44,11 @@ export async function serve(p: Parsed): Promise<void> {
     }
     stopping = true
     log.info(`${sig} received, stopping: no new connections, finishing writes.`)
+    // A stop that hangs must not hang a container or a service manager forever.
+    setTimeout(() => {
+      log.error(`The stop has taken ${Math.round((cfg.stopTimeout + 20_000) / 1000)} s, waiting for: ${hub.stopStep}; exiting now.`)
+      process.exit(1)
+    }, cfg.stopTimeout + 20_000).unref()
     hub.stop().then(() => { log.info('Stopped.'); process.exit(0) }, (err: Error) => { log.error(`Stop failed: ${err.message}`); process.exit(1) })
   }
   process.on('SIGTERM', () => stop('SIGTERM'))

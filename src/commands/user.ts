@@ -1,6 +1,7 @@
 import { existsSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadConfig } from '../config.js'
+import { KeyStore } from '../users/keys.js'
 import { UserRegistry, validateUserName } from '../users/registry.js'
 import { UsageError, type CommandSpec, type Parsed } from './args.js'
 import { promptPassword } from './prompt.js'
@@ -10,6 +11,7 @@ export const userSpecs: Record<string, CommandSpec> = {
   passwd: { name: 'user passwd', usage: 'user passwd NAME [--password PW]', summary: "Changes a user's password.", options: [], extra: { password: { type: 'string', help: 'the new password' } } },
   del: { name: 'user del', usage: 'user del NAME', summary: 'Removes a user. Their history stays until deleted through the API.', options: [] },
   list: { name: 'user list', usage: 'user list', summary: 'Lists users, marking admins.', options: [] },
+  key: { name: 'user key', usage: 'user key NAME [--secret S | --clear]', summary: "Sets the secret NAME's phones encrypt their payloads with (the app's encryption key). The hub then stores and serves them decrypted, while MQTT subscribers still receive them encrypted. Without --secret it asks without echo.", options: [], extra: { secret: { type: 'string', help: 'the secret (visible in your shell history: prefer the prompt)' }, clear: { type: 'boolean', help: 'forget the secret: encrypted payloads are stored as they arrive' } } },
 }
 
 export async function user(sub: string, p: Parsed): Promise<void> {
@@ -41,6 +43,20 @@ export async function user(sub: string, p: Parsed): Promise<void> {
       if (!(await users.remove(name))) throw new UsageError(`no user '${name}' in ${cfg.passwordFile}`)
       console.log(`Removed user ${name}`)
       return
+    case 'key': {
+      if (!users.has(name)) throw new UsageError(`no user '${name}' in ${cfg.passwordFile}; add it with 'owntracks-hub user add ${name}'`)
+      const keys = KeyStore.forData(cfg.data)
+      if (p.extra.clear === true) {
+        keys.set(name, undefined)
+        console.log(`Removed the encryption secret of ${name} from ${keys.file}`)
+        return
+      }
+      const secret = (p.extra.secret as string | undefined) ?? (await promptPassword(`Encryption secret for ${name}: `))
+      if (secret === '') throw new UsageError('an empty secret is not allowed')
+      keys.set(name, secret)
+      console.log(`Set the encryption secret of ${name} in ${keys.file}${Buffer.byteLength(secret) > 32 ? ' (the apps use only its first 32 bytes)' : ''}`)
+      return
+    }
     case 'list':
       for (const u of users.list()) console.log(u.admin ? `${u.name} (admin)` : u.name)
       return

@@ -1,12 +1,22 @@
-import { Hono } from 'hono'
+import { Hono, type ErrorHandler } from 'hono'
+import { serveStatic } from '@hono/node-server/serve-static'
 import type { AccessControl } from '../access/access.js'
+import type { CommandQueue } from '../cmd-queue.js'
+import type { Ingest } from '../ingest.js'
+import type { Monitor } from '../monitor.js'
 import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Logger } from '../log.js'
 import { basicAuth, type Env } from './auth.js'
+import { caCertificate } from './ca.js'
+import { cardsApi, type CardsApiDeps } from './cards-api.js'
+import { cmdApi } from './cmd-api.js'
 import { opsRoutes, requestId, type OpsHttpDeps } from './ops-routes.js'
 import { ParamError } from './params.js'
+import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
+import { sharingApi } from './sharing-api.js'
+import { transport, type TransportOptions } from './transport.js'
 
 export interface AppDeps {
   users: UserRegistry
@@ -15,20 +25,50 @@ export interface AppDeps {
   base: string
   version: string
   log: Logger
+  // The Recorder's extras (issue 4): HTTP-mode phones, commands for them, `monitor`, --docroot.
+  ingest: Ingest
+  commands: CommandQueue
+  publish: Publish
+  monitor: Monitor
+  /** A web app (e.g. a built OwnTracks Frontend) served at / instead of the built-in map. */
+  docroot?: string
+  /** HTTPS redirect and Secure cookies (tls). */
+  transport?: TransportOptions
+  /** The CA certificate file phones import, when there is one. */
+  caFile?: () => string | undefined
+  cards?: Pick<CardsApiDeps, 'cards'>
   /** /healthz, /metrics, request ids (ops-routes.ts). */
   ops?: Omit<OpsHttpDeps, 'users' | 'log'>
+}
+
+/** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
+export function errorHandler(log: Logger): ErrorHandler<Env> {
+  return (err, c) => {
+    if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
+    log.error({ rid: requestId(c) }, `HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
+    return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
+  }
 }
 
 /** The HTTP side: /healthz open, everything else behind the same users and access decisions as MQTT. */
 export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
+  if (d.transport) app.use('*', transport(d.transport))
   opsRoutes(app, { ...d.ops, users: d.users, log: d.log })
+  if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
   app.use('/api/*', basicAuth(d.users))
   app.route('/api/0', recorderApi(d))
-  app.onError((err, c) => {
-    if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
-    d.log.error({ rid: requestId(c) }, `HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
-    return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
-  })
+  if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
+  app.route('/api/sharing', sharingApi(d))
+  app.route('/api/0', cmdApi(d))
+  app.use('/pub', basicAuth(d.users))
+  app.route('/pub', httpMode(d))
+  if (d.docroot) {
+    // As the Recorder's --doc-root, but behind the login: the browser asks once, and the app's own
+    // API and /ws/last requests then carry the same credentials.
+    app.use('/*', basicAuth(d.users))
+    app.use('/*', serveStatic({ root: d.docroot }))
+  }
+  app.onError(errorHandler(d.log))
   return app
 }

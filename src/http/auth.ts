@@ -22,12 +22,16 @@ export function basicAuth(users: UserRegistry, realm = 'owntracks-hub'): Middlew
 }
 
 async function identify(c: Context, users: UserRegistry): Promise<Identity | undefined> {
-  const h = c.req.header('authorization')
-  if (!h || !/^basic /i.test(h)) return undefined
-  const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8')
+  return identifyBasic(c.req.header('authorization'), users, 'http')
+}
+
+/** The user an `Authorization: Basic …` header proves, or undefined; `via` prefixes the client id. */
+export async function identifyBasic(header: string | undefined, users: UserRegistry, via: string): Promise<Identity | undefined> {
+  if (!header || !/^basic /i.test(header)) return undefined
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
   const i = decoded.indexOf(':')
   if (i < 0) return undefined
   const user = decoded.slice(0, i)
   if (!(await users.verify(user, decoded.slice(i + 1)))) return undefined
-  return { user, admin: users.isAdmin(user), clientId: `http:${user}` }
+  return { user, admin: users.isAdmin(user), clientId: `${via}:${user}` }
 }

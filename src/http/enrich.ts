@@ -10,11 +10,16 @@ export function timeFields(tst: number): { isotst: string; disptst: string } {
 
 /** What the Recorder adds to a stored location in `last`: who, where it came from, readable times, geohash. */
 export function enrichLast(loc: Record<string, unknown>, user: string, device: string, topic: string, card?: Record<string, unknown>): Record<string, unknown> {
-  const tst = Number(loc.tst)
-  const out: Record<string, unknown> = { ...loc, username: user, device, topic, ...timeFields(tst) }
-  if (typeof loc.lat === 'number' && typeof loc.lon === 'number') out.ghash = ngeohash.encode(loc.lat, loc.lon, 7)
+  const out: Record<string, unknown> = { ...enrichPoint(loc), username: user, device, topic }
   if (card?.name !== undefined) out.name = card.name
   if (card?.face !== undefined) out.face = card.face
+  return out
+}
+
+/** A location as `locations` and the live feed serve it: the (viewer's) payload plus readable times and geohash. */
+export function enrichPoint(loc: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = typeof loc.tst === 'number' ? { ...loc, ...timeFields(loc.tst) } : { ...loc }
+  if (typeof loc.lat === 'number' && typeof loc.lon === 'number') out.ghash = ngeohash.encode(loc.lat, loc.lon, 7)
   return out
 }
 

@@ -1,3 +1,5 @@
+import type { Context } from 'hono'
+
 /** A bad request parameter; the message names it and says what would be accepted. */
 export class ParamError extends Error {}
 
@@ -45,4 +47,27 @@ export function parseFields(raw: string | undefined): string[] | undefined {
   const f = raw.split(',').map((x) => x.trim()).filter(Boolean)
   if (f.length === 0) throw new ParamError(`parameter 'fields': give a comma-separated list of field names`)
   return f
+}
+
+const HEADER_TWINS: Record<string, string> = { user: 'x-limit-user', device: 'x-limit-device', from: 'x-limit-from', to: 'x-limit-to' }
+
+/** A Recorder API parameter: query string, then POST form field, then the X-Limit-* header twin. */
+export async function requestParam(c: Context, name: string): Promise<string | undefined> {
+  const q = c.req.query(name)
+  if (q !== undefined) return q
+  if (c.req.method === 'POST' && /form/.test(c.req.header('content-type') ?? '')) {
+    const v = (await c.req.parseBody())[name]
+    if (typeof v === 'string') return v
+  }
+  const h = HEADER_TWINS[name]
+  return h ? c.req.header(h) : undefined
+}
+
+/** A number parameter within [min, max], or a ParamError naming it. */
+export function parseNumber(name: string, raw: string | undefined, min: number, max: number): number {
+  const n = raw === undefined || raw.trim() === '' ? NaN : Number(raw)
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ParamError(`parameter '${name}': ${raw === undefined ? 'missing' : `'${raw}' is not`} a number from ${min} to ${max}`)
+  }
+  return n
 }

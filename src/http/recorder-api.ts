@@ -1,39 +1,34 @@
 import { Hono, type Context } from 'hono'
 import type { AccessControl } from '../access/access.js'
+import type { Logger } from '../log.js'
+import type { Monitor } from '../monitor.js'
+import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
-import { enrichLast, pick, timeFields } from './enrich.js'
-import { ParamError, parseFields, parseLimit, parseTime } from './params.js'
+import { crossSiteReason } from './cross-site.js'
+import { enrichLast, pick } from './enrich.js'
+import { locationsBody, locationsQuery } from './locations.js'
+import { ParamError, parseFields, parseNumber, requestParam } from './params.js'
+import { facePng } from './photo.js'
 
 export interface RecorderApiDeps {
   history: HistoryStore
   access: AccessControl
   base: string
   version: string
+  log: Logger
+  monitor: Monitor
 }
 
-const HEADER_TWINS: Record<string, string> = { user: 'x-limit-user', device: 'x-limit-device', from: 'x-limit-from', to: 'x-limit-to' }
-
-/** Query string, then POST form field, then the Recorder's X-Limit-* header twin. */
-async function param(c: Context<Env>, name: string): Promise<string | undefined> {
-  const q = c.req.query(name)
-  if (q !== undefined) return q
-  if (c.req.method === 'POST' && /form/.test(c.req.header('content-type') ?? '')) {
-    const body = await c.req.parseBody()
-    const v = body[name]
-    if (typeof v === 'string') return v
-  }
-  const h = HEADER_TWINS[name]
-  return h ? c.req.header(h) : undefined
-}
+const fail = (c: Context, status: 403 | 404, error: string) => c.json({ error, status }, status)
 
 /**
  * The OwnTracks Recorder's /api/0 (recorder-api.md): the same paths, parameters and shapes, but every
- * answer passes the access decisions, so a user sees only devices they may read over MQTT.
+ * answer passes the access decisions (access.viewOf), so a user sees only devices they may read over
+ * MQTT, through the view the sharing rules give them.
  */
 export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  const topicOf = (user: string, device: string) => `${d.base}/${user}/${device}`
   const visible = (c: Context<Env>) => d.history.devices().flatMap((x) => {
     const view = d.access.viewOf(c.get('who'), x.user, x.device)
     return view ? [{ ...x, view }] : []
@@ -42,76 +37,80 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   api.get('/version', (c) => c.json({ version: d.version }))
 
   api.on(['GET', 'POST'], '/list', async (c) => {
-    const user = await param(c, 'user')
-    const device = await param(c, 'device')
+    const user = await requestParam(c, 'user')
+    const device = await requestParam(c, 'device')
     const devs = visible(c)
     if (user === undefined) return c.json({ results: [...new Set(devs.map((x) => x.user))].sort() })
     const mine = devs.filter((x) => x.user === user)
     if (device === undefined) return c.json({ results: mine.map((x) => x.device).sort() })
     const dev = mine.find((x) => x.device === device)
-    return c.json({ results: dev ? dev.months : [] })
+    // Only months the viewer's history reaches into: a month is listed if it ends after historyFrom.
+    const reached = (m: string) => Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)), 1) / 1000 > (dev?.view.historyFrom ?? Infinity)
+    return c.json({ results: dev ? dev.months.filter(reached) : [] })
   })
 
   api.on(['GET', 'POST'], '/last', async (c) => {
-    const user = await param(c, 'user')
-    const device = await param(c, 'device')
-    const fields = parseFields(await param(c, 'fields'))
+    const user = await requestParam(c, 'user')
+    const device = await requestParam(c, 'device')
+    const fields = parseFields(await requestParam(c, 'fields'))
     const out = visible(c)
       .filter((x) => x.last && (user === undefined || x.user === user) && (device === undefined || x.device === device))
       .sort((a, b) => (a.user + '/' + a.device).localeCompare(b.user + '/' + b.device))
-      .map((x) => pick(enrichLast(x.view.transform(x.last!), x.user, x.device, x.lastTopic ?? topicOf(x.user, x.device), x.card && x.view.transform(x.card)), fields))
+      .map((x) => pick(enrichLast(x.view.transform(x.last!), x.user, x.device, x.lastTopic ?? deviceTopic(x.user, x.device, '', d.base), x.card && x.view.transform(x.card)), fields))
     return c.json(out)
   })
 
   api.on(['GET', 'POST'], '/locations', async (c) => {
-    const user = await param(c, 'user')
-    const device = await param(c, 'device')
+    const q = await locationsQuery(c)
+    const view = d.access.viewOf(c.get('who'), q.user, q.device)
+    if (!view) return fail(c, 403, `you may not read ${q.user}/${q.device}`)
+    const { body, contentType } = locationsBody(d.history, view, q)
+    return c.body(body, 200, { 'content-type': contentType })
+  })
+
+  // The Recorder serves the face of the user's card; the hub keeps cards per device, so it takes the
+  // card of the user's most recently seen device the caller may see.
+  api.get('/photo', async (c) => {
+    const user = await requestParam(c, 'user')
+    if (!user) throw new ParamError("parameter 'user' is required")
+    const withCard = visible(c).filter((x) => x.user === user && x.card)
+      .sort((a, b) => Number(b.last?.tst ?? 0) - Number(a.last?.tst ?? 0))[0]
+    const face = withCard ? withCard.view.transform(withCard.card!).face : undefined
+    return c.body(new Uint8Array(await facePng(face)), 200, { 'content-type': 'image/png', 'cache-control': 'private, max-age=60' })
+  })
+
+  api.on(['GET', 'POST'], '/monitor', (c) => {
+    const who = c.get('who')
+    // A device's topics are visible when the device is (its view); anything else by the topic's ACL.
+    const seen = d.monitor.latest((topic) => {
+      const dt = parseDeviceTopic(topic, d.base)
+      return dt ? d.access.viewOf(who, dt.user, dt.device) !== null : d.access.canRead(who, topic)
+    })
+    if (!seen) return c.text('nothing received yet\n', 404)
+    return c.text(`${seen.at} ${seen.topic}\n`)
+  })
+
+  api.on(['GET', 'POST'], '/kill', async (c) => {
+    const who = c.get('who')
+    if (!who.admin) return fail(c, 403, 'only an admin may delete history (kill)')
+    const why = crossSiteReason((n) => c.req.header(n))
+    if (why) return fail(c, 403, `refused: ${why}`)
+    const user = await requestParam(c, 'user')
+    const device = await requestParam(c, 'device')
     if (!user) throw new ParamError("parameter 'user' is required")
     if (!device) throw new ParamError("parameter 'device' is required")
-    const limit = parseLimit(await param(c, 'limit'))
-    const fields = parseFields(await param(c, 'fields'))
-    const format = (await param(c, 'format')) ?? 'json'
-    if (format !== 'json') throw new ParamError(`parameter 'format': '${format}' is not supported yet; use json`)
-    const rawFrom = await param(c, 'from')
-    const rawTo = await param(c, 'to')
-    const now = Math.floor(Date.now() / 1000)
-    const to = rawTo ? parseTime('to', rawTo, true) : now
-    const from = rawFrom ? parseTime('from', rawFrom, false) : limit !== undefined ? 0 : to - 6 * 3600
-    if (from > to) throw new ParamError(`parameters 'from'/'to': from (${rawFrom}) is after to (${rawTo ?? 'now'})`)
-    const view = d.access.viewOf(c.get('who'), user, device)
-    if (!view) return c.json({ error: `you may not read ${user}/${device}`, status: 403 }, 403)
-    const points = d.history.locations(user, device, { from: Math.max(from, view.historyFrom), to, limit })
-    return streamJson(c, points, (loc) => pick({ ...view.transform(loc), ...timeFields(Number(loc.tst)) }, fields))
+    const months = d.history.device(user, device)?.months ?? []
+    const count = await d.history.deleteDevice(user, device)
+    d.log.info(`Deleted the history of ${user}/${device} (${count} locations) at the request of ${who.user ?? who.clientId}`)
+    return c.json({ path: `${user}/${device}`, status: 'OK', killed: months.map((m) => `${m}.rec`), locations: count })
+  })
+
+  // The Recorder answers from its reverse-geo cache. The hub looks no addresses up, so it has none.
+  api.on(['GET', 'POST'], '/q', async (c) => {
+    parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
+    parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
+    return fail(c, 404, 'no address known for this place: the hub keeps no reverse-geo cache')
   })
 
   return api
-}
-
-/**
- * Streams `{"data":[…],"count":N,"status":200}` so a year of points never sits in memory; the count
- * is only known at the end, so it follows the data (JSON readers do not care about key order).
- */
-function streamJson(c: Context<Env>, rows: AsyncIterable<Record<string, unknown>>, map: (r: Record<string, unknown>) => unknown): Response {
-  const enc = new TextEncoder()
-  const it = rows[Symbol.asyncIterator]()
-  let count = 0
-  let started = false
-  const body = new ReadableStream<Uint8Array>({
-    async pull(ctrl) {
-      let chunk = started ? '' : '{"data":['
-      started = true
-      for (let i = 0; i < 512; i++) {
-        const r = await it.next()
-        if (r.done) {
-          ctrl.enqueue(enc.encode(chunk + `],"count":${count},"status":200}`))
-          ctrl.close()
-          return
-        }
-        chunk += (count++ ? ',' : '') + JSON.stringify(map(r.value))
-      }
-      ctrl.enqueue(enc.encode(chunk))
-    },
-    async cancel() { await it.return?.() },
-  })
-  return c.body(body, 200, { 'content-type': 'application/json; charset=utf-8' })
 }

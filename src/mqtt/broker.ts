@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { Aedes, type Client } from 'aedes'
 import { Level } from 'level'
 import type { Logger } from '../log.js'
@@ -28,7 +30,7 @@ export class Broker {
   /** Open connections and their bytes, for $SYS and /metrics. */
   connections!: ConnectionCounts
 
-  private constructor(aedes: Aedes, db: Level<string, Buffer>, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats) {
+  private constructor(aedes: Aedes, db: Level<string, Buffer>, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
     this.aedes = aedes
     this.db = db
     this.hooks = hooks
@@ -47,7 +49,7 @@ export class Broker {
       authorizeForward: countForwards(hooks.authorizeForward, o.stats),
     } as never)
     orderPublishes(aedes, drop)
-    const b = new Broker(aedes, db, hooks, o.log, o.stats)
+    const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
     b.logEvents()
     return b
@@ -76,10 +78,25 @@ export class Broker {
     return this.track(createServer((sock) => this.accept(sock)), port, host)
   }
 
-  /** Hands a socket from any listener to aedes, logging it as Mosquitto does. */
-  accept(sock: Socket): void {
+  /**
+   * Hands a connection from any listener to aedes, logging it as Mosquitto does: a TCP or TLS socket,
+   * or a WebSocket stream with the HTTP upgrade request it came from (which knows the peer).
+   */
+  accept(conn: Duplex, req?: IncomingMessage): void {
+    const sock = (req?.socket ?? conn) as Socket
     this.log.info(`New connection from ${peerOf({ conn: sock } as unknown as Client)} on port ${sock.localPort}.`)
-    this.aedes.handle(sock)
+    this.aedes.handle(conn as Socket, req as never)
+  }
+
+  /**
+   * Publishes as the hub itself (cards, commands, what a bridge brings in): stored like a client's
+   * publish, then delivered through the same per-receiver access checks. `origin` stays on the packet
+   * (aedes keeps `clientId`), so a bridge can tell its own messages from everyone else's.
+   */
+  async publish(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; origin?: string }, from: string): Promise<void> {
+    await this.ingest.handle(m.topic, m.payload, from)
+    const packet = { cmd: 'publish' as const, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: false, ...(m.origin ? { clientId: m.origin } : {}) }
+    await new Promise<void>((resolve, reject) => this.aedes.publish(packet as never, (err?: Error | null) => (err ? reject(err) : resolve())))
   }
 
   track(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -1,3 +1,4 @@
+import { TLSSocket } from 'node:tls'
 import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes'
 import type { AccessControl, Identity } from '../access/access.js'
 import type { Ingest } from '../ingest.js'
@@ -14,6 +15,8 @@ export interface HookDeps {
   stats: Stats
   log: Logger
   allowAnonymous: boolean
+  /** On the TLS listener, a valid client certificate's CN is the user (Mosquitto use_identity_as_username). */
+  certUsername?: boolean
   /** Longest delay (ms) for answering an address with failed logins; 0 = no throttling. */
   authThrottleMax?: number
   /** Publishes refused by access: acknowledged, then discarded by orderPublishes. */
@@ -70,6 +73,13 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
         identities.set(client, who)
         done(null, true)
       }
+      const cn = d.certUsername ? certificateUser(client) : undefined
+      if (cn !== undefined) {
+        if (!d.users.has(cn)) return refuse(client, `client certificate for '${cn}', who is not a hub user`, done)
+        const info = connects.get(client)
+        if (info) info.u = cn
+        return finish({ user: cn, admin: d.users.isAdmin(cn), clientId: client.id })
+      }
       if (username === undefined || username === '') {
         if (d.allowAnonymous && password === undefined) return finish({ user: null, admin: false, clientId: client.id })
         return refuse(client, 'no username; anonymous access is off', done)
@@ -112,10 +122,14 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     authorizeForward(client, packet: AedesPublishPacket) {
       const who = identities.get(client)
       if (!who) return null
-      const out = d.access.forward(who, packet)
+      let out = d.access.forward(who, packet)
       if (!out) {
         d.stats.deniedDelivery++
         return null
+      }
+      if (out !== packet && isQueuedReplay(packet)) {
+        packet.payload = out.payload
+        out = packet
       }
       if (debug()) d.log.debug(`Sending PUBLISH to ${client.id} ${describePublish(out as PublishPacket)}`)
       return out
@@ -123,4 +137,25 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
   }
 }
 
+/** The CN of a client certificate the TLS listener verified against the CA, if the client sent one. */
+function certificateUser(client: Client): string | undefined {
+  const conn = (client as unknown as { conn?: unknown }).conn
+  if (!(conn instanceof TLSSocket) || !conn.authorized) return undefined
+  const cn = conn.getPeerCertificate().subject?.CN as string | string[] | undefined
+  return Array.isArray(cn) ? cn[0] : cn || undefined
+}
+
 const toBuffer = (p: Buffer | string | undefined): Buffer => (p === undefined ? Buffer.alloc(0) : typeof p === 'string' ? Buffer.from(p) : p)
+
+/**
+ * A message replayed from a persistent session's offline queue on reconnect. aedes 1.x
+ * (lib/handlers/connect.js, emptyQueueFilter) asks authorizeForward only yes or no there and then
+ * writes the packet it asked about, so a changed copy (a blurred location) would be ignored and the
+ * exact one sent. That packet is this client's own copy, freshly read from persistence (a QoSPacket,
+ * the only kind that already has its writeCallback when authorizeForward sees it), so the view's
+ * change is applied to it in place. Live and retained deliveries pass a shared packet and build the
+ * delivery from what authorizeForward returns: they keep getting a copy.
+ */
+function isQueuedReplay(packet: object): boolean {
+  return Object.prototype.hasOwnProperty.call(packet, 'writeCallback')
+}

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Level } from 'level'
-import type { DeviceSummary, HistoryRecord, HistoryStore, RangeQuery } from './types.js'
+import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuery, WriteCounts } from './types.js'
 
 /*
  * Key layout (the schema: the data outlives the program). Parts are joined with \x00, which MQTT
@@ -14,6 +14,7 @@ import type { DeviceSummary, HistoryRecord, HistoryStore, RangeQuery } from './t
  * h8 is the first 8 hex digits of SHA-1 over the payload. A QoS 1 redelivery hashes the same, lands on the
  * same key and is stored once; two different messages with the same tst both survive. Zero-padded tst
  * makes a range read one ordered scan, so an offline backlog that arrives late still reads in tst order.
+ * A message without a `tst` (a card) is keyed by when it was received (HistoryRecord.at, else now).
  */
 const SEP = '\x00'
 const END = '\xff'
@@ -72,27 +73,49 @@ export class LevelHistory implements HistoryStore {
   }
 
   write(records: HistoryRecord[]): Promise<void> {
+    this.stage(records.map(plan))
+    return this.enqueue()
+  }
+
+  /**
+   * Looks the keys up first and writes only the records not stored yet, so an import can say how
+   * many were new; writing the others again would change nothing (same key, same value).
+   */
+  async writeNew(records: HistoryRecord[]): Promise<WriteCounts> {
+    const planned = records.map(plan)
+    const found = await this.db.getMany(planned.map((p) => p.key))
+    const seen = new Set<string>()
+    const fresh = planned.filter((p, i) => {
+      if (found[i] !== undefined || seen.has(p.key)) return false
+      seen.add(p.key)
+      return true
+    })
+    if (fresh.length > 0) {
+      this.stage(fresh)
+      await this.enqueue()
+    }
+    return { added: fresh.length, present: planned.length - fresh.length }
+  }
+
+  /** Queues the puts of planned records and of the device summaries they change. */
+  private stage(planned: Planned[]): void {
     const touched = new Set<DeviceState>()
-    for (const r of records) {
-      const json = JSON.stringify(r.message)
-      const tst = typeof r.message.tst === 'number' ? r.message.tst : Math.floor(Date.now() / 1000)
+    for (const { r, key, json, tst } of planned) {
       const st = this.state(r.user, r.device)
+      this.queue.ops.push({ type: 'put', key, value: json })
       if (r.message._type === 'location') {
-        this.queue.ops.push({ type: 'put', key: locPrefix(r.user, r.device) + pad(tst) + SEP + h8(json), value: json })
         const m = month(tst)
         if (!st.months.has(m)) { st.months.add(m); touched.add(st) }
         if (tst >= st.lastTst) {
           st.last = r.message; st.lastTst = tst; st.lastTopic = r.topic; touched.add(st)
         }
-      } else {
-        this.queue.ops.push({ type: 'put', key: recPrefix(r.user, r.device, r.message._type) + pad(tst) + SEP + h8(json), value: json })
-        if (r.message._type === 'card') { st.card = r.message; touched.add(st) }
-      }
+      } else if (r.message._type === 'card') { st.card = r.message; touched.add(st) }
     }
-    for (const st of touched) {
-      this.queue.ops.push({ type: 'put', key: devKey(st.user, st.device), value: JSON.stringify({ last: st.last, lastTopic: st.lastTopic, card: st.card, months: [...st.months].sort() }) })
-    }
-    return this.enqueue()
+    for (const st of touched) this.queue.ops.push(this.summaryPut(st))
+  }
+
+  private summaryPut(st: DeviceState): Op {
+    return { type: 'put', key: devKey(st.user, st.device), value: JSON.stringify({ last: st.last, lastTopic: st.lastTopic, card: st.card, months: [...st.months].sort() }) }
   }
 
   /**
@@ -133,13 +156,51 @@ export class LevelHistory implements HistoryStore {
   private async *scan(prefix: string, q: RangeQuery): AsyncIterable<Record<string, unknown>> {
     const range = { gte: prefix + pad(q.from), lt: prefix + pad(Math.floor(q.to) + 1) }
     if (q.limit !== undefined) {
-      // Newest N: read backwards, then hand them out ascending (N is bounded by the caller).
-      const newest: string[] = []
-      for await (const v of this.db.values({ ...range, reverse: true, limit: q.limit })) newest.push(v)
-      for (let i = newest.length - 1; i >= 0; i--) yield JSON.parse(newest[i]) as Record<string, unknown>
+      // Newest N without holding them: walk N keys back to find where they start, then read forward.
+      let start: string | undefined
+      for await (const k of this.db.keys({ ...range, reverse: true, limit: q.limit })) start = k
+      if (start === undefined) return
+      for await (const v of this.db.values({ gte: start, lt: range.lt, limit: q.limit })) yield JSON.parse(v) as Record<string, unknown>
       return
     }
     for await (const v of this.db.values(range)) yield JSON.parse(v) as Record<string, unknown>
+  }
+
+  /**
+   * Retention: deletes locations and other records with a tst before `before`. Each device keeps its
+   * summary (newest location, card), so the map still shows where it was last seen, and its list of
+   * months loses the months that are now empty.
+   */
+  async prune(before: number): Promise<PruneCounts> {
+    const counts = { locations: 0, records: 0 }
+    const cut = pad(before)
+    const drop = async (keys: AsyncIterable<string>, keep: (k: string) => boolean, count: 'locations' | 'records') => {
+      let ops: Op[] = []
+      for await (const key of keys) {
+        if (keep(key)) continue
+        ops.push({ type: 'del', key })
+        counts[count]++
+        if (ops.length >= 10_000) { await this.db.batch(ops); ops = [] }
+      }
+      if (ops.length) await this.db.batch(ops)
+    }
+    for (const st of this.devs.values()) {
+      const prefix = locPrefix(st.user, st.device)
+      await drop(this.db.keys({ gte: prefix, lt: prefix + cut }), () => false, 'locations')
+    }
+    // Records are few next to locations, and a device may have records but no summary: scan them all.
+    await drop(this.db.keys({ gt: `R${SEP}`, lt: `R${END}` }), (k) => k.split(SEP)[4] >= cut, 'records')
+    const firstMonth = month(before)
+    let changed = false
+    for (const st of this.devs.values()) {
+      const old = [...st.months].filter((m) => m < firstMonth)
+      if (old.length === 0) continue
+      for (const m of old) st.months.delete(m)
+      this.queue.ops.push(this.summaryPut(st)) // through the queue, so it commits after any summary staged earlier
+      changed = true
+    }
+    if (changed) await this.enqueue()
+    return counts
   }
 
   devices(): DeviceSummary[] {
@@ -174,6 +235,15 @@ export class LevelHistory implements HistoryStore {
     while (this.flushing) await new Promise((r) => setTimeout(r, 5))
     await this.db.close()
   }
+}
+
+interface Planned { r: HistoryRecord; key: string; json: string; tst: number }
+
+function plan(r: HistoryRecord): Planned {
+  const json = JSON.stringify(r.message)
+  const tst = typeof r.message.tst === 'number' ? r.message.tst : r.at ?? Math.floor(Date.now() / 1000)
+  const prefix = r.message._type === 'location' ? locPrefix(r.user, r.device) : recPrefix(r.user, r.device, r.message._type)
+  return { r, key: prefix + pad(tst) + SEP + h8(json), json, tst }
 }
 
 function summary(st: DeviceState): DeviceSummary {

@@ -7,7 +7,18 @@ export interface HistoryRecord {
   message: OwnTracksMessage
   /** The MQTT topic it arrived on (HTTP mode: the topic it would have had). */
   topic: string
+  /**
+   * When it was received (epoch s). Keys messages without a `tst` of their own (cards, some status
+   * messages); an import passes the original receive time so a re-run lands on the same keys.
+   */
+  at?: number
 }
+
+/** What an idempotent write found: records it added, and records that were already stored. */
+export interface WriteCounts { added: number; present: number }
+
+/** What a retention pass removed. */
+export interface PruneCounts { locations: number; records: number }
 
 export interface DeviceSummary {
   user: string
@@ -42,6 +53,10 @@ export interface HistoryStore {
   records(user: string, device: string, type: string, q: RangeQuery): AsyncIterable<Record<string, unknown>>
   devices(): DeviceSummary[]
   device(user: string, device: string): DeviceSummary | undefined
+  /** Like write, but reports which records were new: imports use it to print honest summaries. */
+  writeNew(records: HistoryRecord[]): Promise<WriteCounts>
+  /** Deletes history older than `before` (epoch s); the newest location of each device stays. */
+  prune(before: number): Promise<PruneCounts>
   /** Deletes everything of one device; returns how many locations went. */
   deleteDevice(user: string, device: string): Promise<number>
   close(): Promise<void>

@@ -200,3 +200,35 @@ describe('bad input gets a clear outcome and the hub keeps serving', () => {
     await good.endAsync()
   })
 })
+
+describe('a general MQTT broker', () => {
+  let hub: RunningHub
+  before(async () => { hub = await startHub(); await addUsers(hub, 'jane') })
+  after(async () => { await hub?.stop() })
+
+  test('QoS 2 end to end, any topic and any binary payload', async () => {
+    const sub = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    const got: { topic: string; payload: Buffer; qos: number }[] = []
+    sub.on('message', (topic, payload, packet) => got.push({ topic, payload, qos: packet.qos }))
+    await sub.subscribeAsync('home/#', { qos: 2 })
+    const pub = await client(hub.mqttPort, 'admin', hub.adminPassword)
+    const bytes = Buffer.from([0, 1, 2, 255, 254, 0])
+    await pub.publishAsync('home/kitchen/raw', bytes, { qos: 2 })
+    await waitFor('the QoS 2 message', () => got.length >= 1)
+    assert.equal(got[0].qos, 2)
+    assert.deepEqual(got[0].payload, bytes)
+    await Promise.all([sub.endAsync(), pub.endAsync()])
+  })
+
+  test('a phone that reconnects by itself after a hub restart goes on publishing', async () => {
+    const jane = await phone(hub.mqttPort, 'jane', 'jane-pw', 'phone', { reconnectPeriod: 200 })
+    jane.on('error', () => {})
+    await jane.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tst: 1_700_002_000 })), { qos: 1, retain: true })
+    hub = await hub.restart()
+    await waitFor('the phone to reconnect', () => jane.connected, 10_000)
+    await jane.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tst: 1_700_002_060 })), { qos: 1, retain: true })
+    const tsts = await historyTsts(hub, 'jane', 'phone')
+    assert.ok(tsts.has(1_700_002_000) && tsts.has(1_700_002_060))
+    await jane.endAsync()
+  })
+})

@@ -46,7 +46,7 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
   const aclDir = o.aclDir ?? join(root ?? dataDir, 'acl')
   mkdirSync(aclDir, { recursive: true })
   const args = [CLI, 'serve', '--data', dataDir, '--acl-dir', aclDir, '--host', '127.0.0.1',
-    '--mqtt-port', String(o.mqttPort ?? 0), '--http-port', String(o.httpPort ?? 0), '--mqtts-port', '0', ...(o.args ?? [])]
+    '--mqtt-port', String(o.mqttPort ?? 0), '--http-port', String(o.httpPort ?? 0), '--mqtts-port', '0', '--https-port', '0', ...(o.args ?? [])]
   const proc = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const waiters = new Set<() => void>()
@@ -117,7 +117,8 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
     p.stdout.on('data', (b: Buffer) => (stdout += b))
     p.stderr.on('data', (b: Buffer) => (stderr += b))
     p.stdin.end(opts.input ?? '')
-    p.on('close', (code) => resolveP({ code, stdout, stderr }))
+    const t = setTimeout(() => { stderr += `owntracks-hub ${args.join(' ')} did not finish in 60 s`; p.kill('SIGKILL') }, 60_000)
+    p.on('close', (code) => { clearTimeout(t); resolveP({ code, stdout, stderr }) })
   })
 }
 

@@ -14,7 +14,9 @@ export function mosquittoPub(args: string[]): Promise<PubResult> {
     const p = spawn('mosquitto_pub', ['-h', '127.0.0.1', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     p.stderr.on('data', (b: Buffer) => (stderr += b))
-    p.on('close', (code) => resolve({ code, stderr }))
+    // a broker that never answers must fail the test, not hang it
+    const t = setTimeout(() => { stderr += `mosquitto_pub ${args.join(' ')} got no answer in 20 s`; p.kill('SIGKILL') }, 20_000)
+    p.on('close', (code) => { clearTimeout(t); resolve({ code, stderr }) })
   })
 }
 

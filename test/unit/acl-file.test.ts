@@ -1,14 +1,15 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { aclDecision } from '../../src/access/acl-eval.js'
 import { AclSyntaxError, formatAclFile, parseAclFile } from '../../src/access/acl-file.js'
 import type { AclFile } from '../../src/access/types.js'
 import { hashPassword, writePasswdFile } from '../../src/users/passwd.js'
+import { requireTool } from '../helpers/mosquitto.js'
+import { run, startMosquitto, stop, type Mosquitto } from '../helpers/mosquitto-broker.js'
 
 const BOOKLET = `user jjolie
 topic owntracks/jjolie/#
@@ -222,80 +223,6 @@ describe('formatAclFile', () => {
     assert.throws(() => formatAclFile({ anonymous: [], users: new Map([['a\nb', []]]), patterns: [] }))
   })
 })
-
-/* Real Mosquitto is the reference here: a missing binary is a broken set-up, not a reason to skip. */
-function requireTool(name: string): void {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`])
-  if (r.status !== 0) assert.fail(`${name} is not installed; these tests compare with real Mosquitto: apt-get install mosquitto mosquitto-clients`)
-}
-
-function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (b: Buffer) => (stdout += b))
-    p.stderr.on('data', (b: Buffer) => (stderr += b))
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
-    p.on('error', reject)
-    p.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }) })
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-const portOpen = (port: number) => new Promise<boolean>((resolve) => {
-  const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
-  s.on('error', () => resolve(false))
-})
-
-interface Mosquitto { proc: ChildProcess; aclPort: number; openPort: number; log(): string }
-
-/**
- * Mosquitto with two listeners sharing one message space: `aclPort` enforces the acl_file (and the
- * password file, anonymous allowed), `openPort` has no rules, to plant and inspect retained messages.
- * Resolves null if Mosquitto refused the configuration.
- */
-async function startMosquitto(dir: string, aclText: string, passwdFile?: string): Promise<Mosquitto | null> {
-  const aclPort = await freePort()
-  const openPort = await freePort()
-  await writeFile(join(dir, 'acl'), aclText)
-  // As root, Mosquitto drops to user 'mosquitto', which cannot read our 0700 temp dir.
-  const asRoot = process.getuid?.() === 0 ? ['user root'] : []
-  await writeFile(join(dir, 'mosquitto.conf'), [
-    ...asRoot, 'per_listener_settings true',
-    `listener ${aclPort} 127.0.0.1`, 'allow_anonymous true', `acl_file ${join(dir, 'acl')}`,
-    ...(passwdFile ? [`password_file ${passwdFile}`] : []),
-    `listener ${openPort} 127.0.0.1`, 'allow_anonymous true', '',
-  ].join('\n'))
-  const proc = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  proc.stdout!.on('data', (b: Buffer) => (log += b))
-  proc.stderr!.on('data', (b: Buffer) => (log += b))
-  const deadline = Date.now() + 5000
-  for (;;) {
-    if (proc.exitCode !== null) return null
-    if (await portOpen(openPort) && await portOpen(aclPort)) return { proc, aclPort, openPort, log: () => log }
-    if (Date.now() > deadline) { await stop(proc); assert.fail(`mosquitto did not start:\n${log}`) }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-async function stop(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
-  const gone = new Promise((r) => proc.once('exit', r))
-  proc.kill('SIGTERM')
-  await gone
-}
 
 interface Case { user: string | null; clientId: string; topic: string; want: 'read' | 'write'; mosquitto: boolean; why: string }
 

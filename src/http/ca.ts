@@ -1,0 +1,18 @@
+import { readFile } from 'node:fs/promises'
+import type { Handler } from 'hono'
+
+/**
+ * GET /ca.crt: the CA certificate for phones to import (iOS and Android offer to install a download of
+ * this type). Public on purpose: it is a certificate, not a secret, and is needed before a phone can
+ * trust anything else the hub serves.
+ */
+export function caCertificate(file: () => string | undefined): Handler {
+  return async (c) => {
+    const path = file()
+    if (!path) return c.text("No CA here: run 'owntracks-hub tls init' on the hub (with --tls-cert from a public CA such as Let's Encrypt, phones need none).\n", 404)
+    return c.body(await readFile(path), 200, {
+      'content-type': 'application/x-x509-ca-cert',
+      'content-disposition': 'attachment; filename="owntracks-hub-ca.crt"',
+    })
+  }
+}

@@ -1,0 +1,126 @@
+import { Hono, type Context } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
+import type { AccessControl, Identity } from '../access/access.js'
+import type { CommandQueue } from '../cmd-queue.js'
+import type { Ingest } from '../ingest.js'
+import type { Logger } from '../log.js'
+import { deviceTopic, parseDeviceTopic, subtopicForType } from '../owntracks/topics.js'
+import type { OwnTracksType } from '../owntracks/types.js'
+import type { HistoryStore } from '../store/types.js'
+import type { UserRegistry } from '../users/registry.js'
+import type { Env } from './auth.js'
+
+/** Publishes into the broker as the hub itself (QoS 1), resolving once subscribers have it. */
+export type Publish = (topic: string, payload: Buffer, retain: boolean) => Promise<void>
+
+/** The part of aedes a Publish needs. */
+interface AedesLike {
+  publish(packet: object, done: (err?: Error | null) => void): void
+}
+
+export function aedesPublisher(aedes: AedesLike): Publish {
+  return (topic, payload, retain) => new Promise((resolve, reject) => {
+    aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve()))
+  })
+}
+
+export interface HttpModeDeps {
+  users: UserRegistry
+  access: AccessControl
+  history: HistoryStore
+  ingest: Ingest
+  commands: CommandQueue
+  publish: Publish
+  base: string
+  log: Logger
+}
+
+/** Phones post one message at a time; a card with a large face is the biggest. */
+const MAX_BODY = 4 * 1024 * 1024
+
+/**
+ * HTTP mode (booklet tech/http.md): the app POSTs each message it would have published, and reads
+ * the answer as if it had arrived over MQTT. The message goes the MQTT way — access check, decode
+ * and store, then into the broker on the device's topic so MQTT friends see it — and the answer
+ * carries what an MQTT subscription would have brought: friends' locations and cards, and the
+ * commands queued for this device.
+ *
+ * The app treats any answer as delivered and does not retry, so every refusal is logged here.
+ */
+export function httpMode(d: HttpModeDeps): Hono<Env> {
+  const app = new Hono<Env>()
+
+  app.post('/', bodyLimit({ maxSize: MAX_BODY, onError: (c) => refuse(c, d.log, 413, `body larger than ${MAX_BODY} bytes`) }), async (c) => {
+    const who = c.get('who')
+    // The Recorder's ways to name the device: headers from the app, or ?u=&d= in the URL.
+    const user = c.req.header('x-limit-u') || c.req.query('u') || who.user || ''
+    const device = c.req.header('x-limit-d') || c.req.query('d') || ''
+    const refused = (status: 400 | 403, why: string) => refuse(c, d.log, status, why, user, device)
+    if (!device) return refused(400, "no device given: set the app's Device ID (sent as X-Limit-D) or add ?d=DEVICE to the URL")
+    if (!parseDeviceTopic(deviceTopic(user, device, '', d.base), d.base)) return refused(400, `'${user}/${device}' cannot name a device: user and device may not be empty or contain '/', '+' or '#'`)
+    if (user !== who.user && !who.admin) return refused(403, `authenticated as '${who.user}', not '${user}': only admins may post for others`)
+
+    const payload = Buffer.from(await c.req.arrayBuffer())
+    const type = typeOf(payload)
+    if ('error' in type) return refused(400, type.error)
+    const topic = deviceTopic(user, device, type.subtopic, d.base)
+    if (!d.access.canWrite(who, topic)) return refused(403, `may not publish to '${topic}'`)
+
+    // Like an MQTT publish: stored first (a failure answers 500 and nothing is published), and a
+    // payload decode rejects is logged by ingest and still delivered unchanged.
+    await d.ingest.handle(topic, payload, `http:${who.user ?? '-'}`)
+    await d.publish(topic, payload, type.type === 'location')
+
+    const owner: Identity = user === who.user ? who : { user, admin: d.users.isAdmin(user), clientId: `http:${user}${device}` }
+    return c.json([...friends(d, owner, user, device), ...d.commands.take(user, device)])
+  })
+
+  return app
+}
+
+function refuse(c: Context, log: HttpModeDeps['log'], status: 400 | 403 | 413, why: string, user?: string, device?: string): Response {
+  const as = user !== undefined ? ` for ${user || '?'}/${device || '?'}` : ''
+  log.warn(`HTTP mode: refused POST ${c.req.path}${as} from ${c.get('who')?.user ?? '?'}: ${why}`)
+  return c.json({ error: why, status }, status)
+}
+
+/**
+ * The `_type` decides the topic (the app names none in HTTP mode). Only the type is read here;
+ * the full check is the decoder's, as for MQTT. Reasons never quote the payload.
+ */
+function typeOf(payload: Buffer): { type: string; subtopic: string } | { error: string } {
+  let obj: unknown
+  try {
+    obj = JSON.parse(payload.toString('utf8').replace(/^\uFEFF/, ''))
+  } catch (err) {
+    const at = /position (\d+)/.exec((err as Error).message)
+    return { error: `body is not valid JSON${at ? ` (error at character ${at[1]})` : ''}` }
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { error: `body is JSON but not an object (got ${Array.isArray(obj) ? 'array' : obj === null ? 'null' : typeof obj})` }
+  const type = (obj as Record<string, unknown>)._type
+  if (typeof type !== 'string') return { error: 'no _type in the message' }
+  // A lookup table answers 'constructor' or 'toString' too: only a string is a subtopic.
+  const subtopic: unknown = subtopicForType(type as OwnTracksType)
+  if (typeof subtopic !== 'string') return { error: `unknown _type '${type.slice(0, 32).replace(/[^\x20-\x7e]/g, '?')}'` }
+  return { type, subtopic }
+}
+
+/**
+ * The newest location and the card of every other device the owner may see, through their view.
+ * The apps key friends by `topic` (or by `tid` when there is none), so both are always set, and a
+ * card comes before its location so the friend has a name when it appears.
+ */
+function friends(d: HttpModeDeps, owner: Identity, user: string, device: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = []
+  for (const x of d.history.devices()) {
+    if (x.user === user && x.device === device) continue
+    const view = d.access.viewOf(owner, x.user, x.device)
+    if (!view) continue
+    const topic = deviceTopic(x.user, x.device, '', d.base)
+    const loc = x.last && view.transform(x.last)
+    const tid = (loc?.tid ?? x.card?.tid ?? x.device.slice(-2)) as string
+    if (x.card) out.push({ ...view.transform(x.card), _type: 'card', tid, topic })
+    if (loc) out.push({ ...loc, _type: 'location', tid, topic: x.lastTopic ?? topic })
+  }
+  return out
+}

@@ -1,0 +1,35 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseAclFile } from '../../src/access/acl-file.js'
+import { importAcl } from '../../src/access/acl-import.js'
+import { parseRules } from '../../src/access/rules-file.js'
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
+const read = (path: string) => readFileSync(ROOT + path, 'utf8')
+const USERS = ['mum', 'dad', 'lisa', 'tom', 'grandma']
+
+describe('what acl/README.md and the examples say is what the hub reads', () => {
+  test('acl/examples/sharing.yml loads, with no account needed', () => {
+    const r = parseRules(read('acl/examples/sharing.yml'), 'acl/examples/sharing.yml', { now: Date.parse('2026-01-01T00:00Z') })
+    assert.deepEqual([...r.groups.keys()], ['parents', 'kids'])
+    const grandma = r.shares.find((s) => s.to.includes('grandma'))!
+    assert.deepEqual([grandma.from, grandma.devices, grandma.precision?.text, grandma.history], ['lisa', ['phone'], '1km', false])
+    assert.equal(grandma.where.line, 25, 'the line docs/sharing.md quotes')
+  })
+
+  test('every yaml block of acl/README.md and docs/sharing.md loads', () => {
+    for (const doc of ['acl/README.md', 'docs/sharing.md']) {
+      const blocks = [...read(doc).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1])
+      assert.ok(blocks.length > 0, doc)
+      for (const b of blocks) parseRules(b, doc, { users: USERS, now: Date.now() })
+    }
+  })
+
+  test('acl/examples/booklet.acl imports into the share the README shows', () => {
+    const r = importAcl(parseAclFile(read('acl/examples/booklet.acl'), 'booklet.acl'), 'owntracks')
+    assert.deepEqual(r.shares, [{ from: 'jjolie', to: ['fred'], devices: ['5s'], include: ['location'] }])
+    assert.match(read('acl/README.md'), /- \{from: jjolie, to: \[fred\], devices: \[5s\], include: \[location\]\}/)
+  })
+})
