@@ -1,44 +1,19 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   PasswordVerifier, formatPasswdFile, hashPassword, parsePasswdFile, readPasswdFile, verifyPassword, writePasswdFile,
 } from '../../src/users/passwd.js'
+import { requireTool } from '../helpers/mosquitto.js'
+import { freePort, run } from '../helpers/mosquitto-broker.js'
 
-/* Real Mosquitto is the reference here: a missing binary is a broken set-up, not a reason to skip. */
-function requireTool(name: string): void {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`])
-  if (r.status !== 0) assert.fail(`${name} is not installed; these tests compare with real Mosquitto: apt-get install mosquitto mosquitto-clients`)
-}
 
-function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (b: Buffer) => (stdout += b))
-    p.stderr.on('data', (b: Buffer) => (stderr += b))
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
-    p.on('error', reject)
-    p.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }) })
-  })
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 /** Starts `mosquitto -c` with the given lines and resolves once its port accepts connections. */
 async function startMosquitto(dir: string, lines: string[], port: number): Promise<ChildProcess> {

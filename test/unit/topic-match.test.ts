@@ -1,11 +1,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { filtersOverlap, topicMatches, validFilter, validTopic } from '../../src/access/topic-match.js'
+import { requireTool } from '../helpers/mosquitto.js'
+import { freePort, run } from '../helpers/mosquitto-broker.js'
 
 describe('topicMatches (MQTT 3.1.1 section 4.7)', () => {
   test('exact names match only themselves', () => {
@@ -119,35 +121,8 @@ describe('filtersOverlap', () => {
   })
 })
 
-/* Real Mosquitto is the reference here: a missing binary is a broken set-up, not a reason to skip. */
-function requireTool(name: string): void {
-  const r = spawnSync('sh', ['-c', `command -v ${name}`])
-  if (r.status !== 0) assert.fail(`${name} is not installed; these tests compare with real Mosquitto: apt-get install mosquitto mosquitto-clients`)
-}
 
-function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    p.stdout.on('data', (b: Buffer) => (stdout += b))
-    p.stderr.on('data', (b: Buffer) => (stderr += b))
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs)
-    p.on('error', reject)
-    p.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }) })
-  })
-}
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
 
 describe('agrees with a real mosquitto broker', () => {
   let dir: string
