@@ -2,15 +2,11 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { connect } from 'node:net'
-import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
+import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location } from '../helpers/phone.js'
+import { addUsers } from '../helpers/users.js'
 import { WireClient, wire } from '../helpers/wire.js'
 
-async function addUsers(hub: RunningHub, ...names: string[]): Promise<void> {
-  const since = hub.logs().length
-  for (const u of names) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
-  await hub.waitForLog(new RegExp(`Reloaded users: ${names.length + 1} `), 3000, since)
-}
 
 /** A small deterministic PRNG, so a failing run can be repeated (the seed is in the test name). */
 function prng(seed: number): () => number {

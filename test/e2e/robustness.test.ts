@@ -4,17 +4,13 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, rmSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
+import { startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, collect, location, phone } from '../helpers/phone.js'
+import { addUsers } from '../helpers/users.js'
 import { WireClient } from '../helpers/wire.js'
 import { Level } from 'level'
 import { LevelHistory } from '../../src/store/history-level.js'
 
-async function addUsers(hub: RunningHub, ...names: string[]): Promise<void> {
-  const since = hub.logs().length
-  for (const u of names) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
-  await hub.waitForLog(new RegExp(`Reloaded users: ${names.length + 1} `), 3000, since)
-}
 
 async function storedTsts(hub: RunningHub, user: string, device: string): Promise<Set<number>> {
   const res = await hub.http(`/api/0/locations?user=${user}&device=${device}&from=2000-01-01`)
