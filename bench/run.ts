@@ -6,6 +6,7 @@
  *   --idle 2000                                         idle connections for memory per phone
  *   --no-history  --no-mosquitto  --record              (--record appends the results to bench/RESULTS.md)
  *   --profile DIR                                       the hub runs with --cpu-prof, profiles in DIR
+ *   --node-args "--max-semi-space-size=2"               extra Node/V8 flags for the hub
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -20,7 +21,7 @@ const { values: a } = parseArgs({
     phones: { type: 'string', default: '1000' }, window: { type: 'string', default: '5' }, seconds: { type: 'string', default: '10' },
     subs: { type: 'string', default: '2' }, 'steady-phones': { type: 'string', default: '10000' }, rate: { type: 'string', default: '1000' },
     'steady-seconds': { type: 'string', default: '20' }, idle: { type: 'string', default: '2000' },
-    'no-history': { type: 'boolean' }, profile: { type: 'string' }, 'no-mosquitto': { type: 'boolean' }, record: { type: 'boolean' },
+    'no-history': { type: 'boolean' }, profile: { type: 'string' }, 'node-args': { type: 'string' }, 'no-mosquitto': { type: 'boolean' }, record: { type: 'boolean' },
   },
 })
 const n = (k: keyof typeof a) => Number(a[k])
@@ -78,7 +79,7 @@ async function main(): Promise<void> {
     let round = 0
     const hubData = () => join(dir, `hub${++round}`, 'data')
     // Each phase gets a fresh data directory with the same users.
-    const nodeArgs = a.profile ? ['--cpu-prof', `--cpu-prof-dir=${a.profile}`] : []
+    const nodeArgs = [...(a.profile ? ['--cpu-prof', `--cpu-prof-dir=${a.profile}`] : []), ...(a['node-args']?.split(' ').filter(Boolean) ?? [])]
     const startFresh = async () => { const d = hubData(); const t = await startHub(d, [], nodeArgs); addUsers(d); await new Promise((r) => setTimeout(r, 1500)); return t }
     const runs: Run[] = [await measure(startFresh)]
     const version = mosquittoVersion()

@@ -3,7 +3,7 @@ import type { Logger } from '../log.js'
 import type { Broker } from '../mqtt/broker.js'
 import type { Stats } from '../stats.js'
 import { pollFiles } from '../watch.js'
-import { Bridge } from './bridge.js'
+import type { Bridge } from './bridge.js'
 import { BridgeConfigError, parseBridgeFile } from './config.js'
 
 /**
@@ -36,7 +36,9 @@ export class Bridges {
     for (const i of parsed.ignored) this.log.info(`${i}: a Mosquitto option without effect here; ignored`)
     await Promise.all(this.running.map((b) => b.close()))
     this.stats.bridges.clear()
-    this.running = parsed.bridges.map((cfg) => new Bridge(cfg, this.broker, this.stats, this.log))
+    // MQTT.js (in bridge.js) is loaded only when there is a bridge: several MB of memory otherwise.
+    const BridgeClass = parsed.bridges.length > 0 ? (await import('./bridge.js')).Bridge : undefined
+    this.running = parsed.bridges.map((cfg) => new BridgeClass!(cfg, this.broker, this.stats, this.log))
     for (const b of this.running) {
       try {
         b.start()

@@ -1,5 +1,3 @@
-import { Jimp } from 'jimp'
-
 /**
  * Faces are published retained and sent to every friend's phone on each connect, so they are kept small:
  * 128×128 is sharp at the size the apps draw them (40 points at 3× is 120 px) and a few tens of kB.
@@ -18,6 +16,8 @@ export async function faceFromImage(bytes: Buffer): Promise<string> {
   if (size.w > MAX_SIDE || size.h > MAX_SIDE || size.w < 1 || size.h < 1) {
     throw new FaceError(`face: ${size.w}×${size.h} pixels is too large; use an image of at most ${MAX_SIDE}×${MAX_SIDE}`)
   }
+  // Loaded on first use: jimp alone is ~30 MB of the idle hub's memory, and most hubs never see a face.
+  const { Jimp } = await import('jimp')
   let img
   try {
     img = await Jimp.read(bytes)

@@ -1,10 +1,21 @@
-// @peculiar/x509 finds its algorithms through tsyringe, which needs the Reflect metadata API loaded first.
-import 'reflect-metadata'
 import { webcrypto, X509Certificate as NodeCertificate } from 'node:crypto'
-import * as x509 from '@peculiar/x509'
+import type * as X509 from '@peculiar/x509'
 import type { SubjectNames } from './names.js'
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto)
+let lib: typeof X509 | undefined
+/**
+ * @peculiar/x509, loaded when a certificate is made (tls init, a client certificate), not when the hub
+ * starts: it and its dependencies are ~10 MB of a running hub's memory otherwise.
+ */
+async function x509lib(): Promise<typeof X509> {
+  if (!lib) {
+    // It finds its algorithms through tsyringe, which needs the Reflect metadata API loaded first.
+    await import('reflect-metadata')
+    lib = await import('@peculiar/x509')
+    lib.cryptoProvider.set(webcrypto as unknown as Crypto)
+  }
+  return lib
+}
 
 /**
  * RSA 2048 / SHA-256, like the OwnTracks generate-CA.sh: every phone, Mosquitto client and browser
@@ -22,6 +33,7 @@ export interface KeyPair { cert: string; key: string }
 
 /** The hub's own certificate authority: phones import its certificate once, then trust every certificate it signs. */
 export async function createCa(commonName: string): Promise<KeyPair> {
+  const x509 = await x509lib()
   const keys = await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']) as CryptoKeyPair
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${commonName}, O=owntracks-hub`,
@@ -44,10 +56,11 @@ export type LeafKind = 'server' | 'client'
  * is all that TLS clients check today), `client` for a user's device (the common name is the user).
  */
 export async function issueCert(ca: KeyPair, kind: LeafKind, commonName: string, names: SubjectNames = { dns: [], ip: [] }): Promise<KeyPair> {
+  const x509 = await x509lib()
   const caCert = new x509.X509Certificate(ca.cert)
   const signingKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(ca.key), RSA, false, ['sign'])
   const keys = await webcrypto.subtle.generateKey(RSA, true, ['sign', 'verify']) as CryptoKeyPair
-  const extensions: x509.Extension[] = [
+  const extensions: X509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
     new x509.ExtendedKeyUsageExtension([kind === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
@@ -78,5 +91,5 @@ export function describeCert(pem: string): { subject: string; names: string; val
 const validity = (days: number) => ({ notBefore: new Date(Date.now() - 3_600_000), notAfter: new Date(Date.now() + days * DAY_MS) })
 
 async function keyPem(key: CryptoKey): Promise<string> {
-  return x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY') + '\n'
+  return (await x509lib()).PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY') + '\n'
 }
