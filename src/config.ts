@@ -32,6 +32,9 @@ export const OPTIONS = {
   logFormat: { kind: 'format', default: 'text', scope: 'all', help: "'text' (Mosquitto-style lines) or 'json' (one JSON object per line)" },
   drainTimeout: { kind: 'int', default: 30000, scope: 'serve', help: 'ms a subscriber may keep its socket full before it is disconnected' },
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
+  tileUrl: { kind: 'string', default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', scope: 'serve', help: 'map tiles: a URL template with {z}, {x}, {y} (and {s} for subdomains a, b, c)' },
+  tileAttribution: { kind: 'string', default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', scope: 'serve', help: "the tiles' attribution shown on the map (HTML)" },
+  publicUrl: { kind: 'string', default: undefined, scope: 'serve', help: "the hub's web address as phones and visitors reach it, for tour links (default http://<host>:<http port>)" },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -51,6 +54,9 @@ export interface Config {
   logFormat: 'text' | 'json'
   drainTimeout: number
   fsync: boolean
+  tileUrl: string
+  tileAttribution: string
+  publicUrl: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -132,5 +138,22 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   out.data = resolve(out.data as string)
   out.aclDir = resolve(out.aclDir as string)
   out.passwordFile = out.passwordFile ? resolve(out.passwordFile as string) : resolve(out.data as string, 'passwd')
+  checkUrls(out as unknown as Config)
   return out as unknown as Config
+}
+
+/** The map and tour links are built from these, so a mistake here would only show up in a browser: refuse it now. */
+function checkUrls(c: Config): void {
+  const t = c.tileUrl
+  if (!/^(https?:\/\/[^/]|\/)/.test(t) || !['{z}', '{x}', '{y}'].every((p) => t.includes(p))) {
+    throw new ConfigError(`tileUrl must be an http(s) URL or a path with {z}, {x} and {y}, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; got ${JSON.stringify(t)}`)
+  }
+  if (c.publicUrl !== undefined) {
+    let u: URL | undefined
+    try { u = new URL(c.publicUrl) } catch { /* reported below */ }
+    if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash) {
+      throw new ConfigError(`publicUrl must be an http(s) address such as https://hub.example.net or https://example.net/owntracks; got ${JSON.stringify(c.publicUrl)}`)
+    }
+    c.publicUrl = c.publicUrl.replace(/\/+$/, '')
+  }
 }

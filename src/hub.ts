@@ -1,17 +1,23 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { hostname } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
 import { AccessControl } from './access/access.js'
 import type { Config } from './config.js'
 import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
+import { HttpAuth } from './http/auth.js'
+import { SessionStore } from './http/session.js'
 import { UpgradeRouter } from './http/upgrade.js'
 import { Ingest } from './ingest.js'
 import type { Logger } from './log.js'
 import { Broker } from './mqtt/broker.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
+import { answerTourRequests } from './tours/mqtt-requests.js'
+import { TourStore } from './tours/store.js'
+import { Tours } from './tours/tours.js'
 import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -34,6 +40,10 @@ export class Hub {
   readonly commands = new CommandQueue()
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
+  /** HTTP Basic or the map's session: /api/* and WebSocket upgrades (`auth.upgrade(req)`) authenticate here. */
+  auth!: HttpAuth
+  /** Tours; HTTP mode (POST /pub) answers `request` messages with `tours.handleRequest(user, device, msg)`. */
+  tours!: Tours
   private http?: ServerType
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
@@ -53,7 +63,19 @@ export class Hub {
     })
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
-    const app = createApp({ users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log })
+    const tourStore = new TourStore(join(cfg.data, 'tours'), log)
+    tourStore.load()
+    this.tours = new Tours(tourStore, this.history, () => cfg.publicUrl ?? `http://${urlHost(cfg.host)}:${this.listening?.http.port ?? cfg.httpPort}`, log)
+    answerTourRequests(this.broker, this.tours, cfg.topicBase, log)
+    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u)))
+    const map = {
+      tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
+      mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
+    }
+    const app = createApp({
+      users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log,
+      auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl,
+    })
     const http = await new Promise<AddressInfo>((resolve, reject) => {
       const server = serve({ fetch: app.fetch, port: cfg.httpPort, hostname: cfg.host }, (info) => resolve(info as AddressInfo))
       server.once('error', reject)
@@ -89,4 +111,10 @@ export class Hub {
     await this.broker?.close()
     await this.history?.close()
   }
+}
+
+/** A host for links others can follow: a wildcard listen address says nothing, so use the machine's name. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return hostname()
+  return host.includes(':') ? `[${host}]` : host
 }

@@ -7,7 +7,7 @@ export const serveSpec: CommandSpec = {
   name: 'serve',
   usage: 'serve [options]',
   summary: 'Runs the hub: the MQTT broker, the location history and the HTTP API.',
-  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync'],
+  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync', 'tileUrl', 'tileAttribution', 'publicUrl'],
 }
 
 export async function serve(p: Parsed): Promise<void> {
