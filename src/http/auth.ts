@@ -74,11 +74,17 @@ export class HttpAuth {
   async upgrade(req: IncomingMessage): Promise<Identity | undefined> {
     const header: Header = (n) => { const v = req.headers[n]; return Array.isArray(v) ? v[0] : v }
     if (!originAllowed(header)) return undefined
-    const basic = parseBasic(header('authorization'))
-    if (basic) return (await this.users.verify(basic.user, basic.password)) ? this.identity(basic.user) : undefined
+    if (header('authorization')) return identifyBasic(header('authorization'), this.users, 'ws')
     const session = this.sessions.fromCookie(header('cookie'))
     return session && this.identity(session.user)
   }
+}
+
+/** The user an `Authorization: Basic …` header proves, or undefined; `via` prefixes the client id. */
+export async function identifyBasic(header: string | undefined, users: UserRegistry, via: string): Promise<Identity | undefined> {
+  const basic = parseBasic(header)
+  if (!basic || !(await users.verify(basic.user, basic.password))) return undefined
+  return { user: basic.user, admin: users.isAdmin(basic.user), clientId: `${via}:${basic.user}` }
 }
 
 function parseBasic(h: string | undefined): { user: string; password: string } | undefined {
