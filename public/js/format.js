@@ -92,3 +92,9 @@ export function el(tag, attrs = {}, ...children) {
   for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) e.append(c)
   return e
 }
+
+/** How much of the map the panel covers from below (on narrow screens it is a sheet over the map). */
+export function sheetHeight() {
+  const panel = document.getElementById('panel')
+  return panel && !panel.hidden && getComputedStyle(panel).position === 'absolute' ? panel.offsetHeight : 0
+}

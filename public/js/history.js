@@ -2,7 +2,7 @@
 // Leaflet simplifies the line per zoom level, and at most MAX_DOTS point dots are drawn), with start and
 // end markers, a time slider with playback, distance and duration, and GPX / GeoJSON downloads.
 import { api, query } from './api.js'
-import { absTime, colorFor, distanceText, durationText, el, haversine, localInputValue } from './format.js'
+import { absTime, colorFor, distanceText, durationText, el, haversine, localInputValue, sheetHeight } from './format.js'
 
 const MAX_DOTS = 2000
 /** Playback runs through any range in about this many seconds. */
@@ -108,7 +108,7 @@ export class History {
     end('end', 'E', last)
     this.cursor = L.circleMarker(lls[0], { radius: 8, color: '#111827', weight: 3, fillColor: '#fbbf24', fillOpacity: 1, interactive: false }).addTo(layer)
     layer.addTo(this.map)
-    this.map.fitBounds(line.getBounds(), { padding: [30, 30], maxZoom: 17 })
+    this.map.fitBounds(line.getBounds(), { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: 17 })
 
     let metres = 0
     for (let i = 1; i < points.length; i++) metres += haversine(points[i - 1].lat, points[i - 1].lon, points[i].lat, points[i].lon)

@@ -1,7 +1,7 @@
 // The live view: one marker per visible device, kept current from /ws/last (the Recorder's live feed)
 // or, where the hub does not serve it, by polling /api/0/last.
 import { api } from './api.js'
-import { absTime, battery, colorFor, connection, displayName, el, initials, timeAgo } from './format.js'
+import { absTime, battery, colorFor, connection, displayName, el, initials, sheetHeight, timeAgo } from './format.js'
 
 /** A device not heard from for an hour is drawn greyed out. */
 export const STALE_AFTER_S = 3600
@@ -170,7 +170,10 @@ export class LiveMap {
   focus(key) {
     const d = this.devices.get(key)
     if (!d) return
-    this.map.setView(d.marker.getLatLng(), Math.max(this.map.getZoom(), 15))
+    // Centred in the part of the map the panel leaves visible.
+    const zoom = Math.max(this.map.getZoom(), 15)
+    const centre = this.map.project(d.marker.getLatLng(), zoom).add([0, sheetHeight() / 2])
+    this.map.setView(this.map.unproject(centre, zoom), zoom)
     d.marker.openPopup()
   }
 

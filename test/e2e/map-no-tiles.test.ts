@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { launchBrowser, watchedPage, type TestBrowser } from '../helpers/browser.js'
+import { launchBrowser, signInPage, type TestBrowser } from '../helpers/browser.js'
 import { runCli, startHub, type RunningHub } from '../helpers/hub.js'
 import { location, phone } from '../helpers/phone.js'
 
@@ -20,11 +20,7 @@ describe('without map tiles (the default OpenStreetMap tiles are unreachable her
   after(async () => { await b?.close(); await hub?.stop() })
 
   test('markers, the tiles notice and a history track appear; the only console errors are the refused tile loads', async () => {
-    const { page, errors } = await watchedPage(await b.context())
-    await page.goto(`http://127.0.0.1:${hub.httpPort}/`)
-    await page.getByLabel('User name').fill('fred')
-    await page.getByLabel('Password', { exact: true }).fill('fred-pw')
-    await page.getByRole('button', { name: 'Sign in' }).click()
+    const { page, errors } = await signInPage(b, hub, 'fred', 'fred-pw')
     await page.waitForSelector('.pin[data-user="fred"]')
     assert.ok(await page.locator('.pin[data-user="fred"]').isVisible())
     await page.locator('#tiles-note:not([hidden])').waitFor()

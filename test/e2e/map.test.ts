@@ -2,9 +2,10 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { Jimp } from 'jimp'
 import type { MqttClient } from 'mqtt'
 import type { BrowserContext, Page } from 'playwright-core'
-import { launchBrowser, outputPath, watchedPage, type TestBrowser, type WatchedPage } from '../helpers/browser.js'
+import { launchBrowser, outputPath, signInPage, watchedPage, type TestBrowser, type WatchedPage } from '../helpers/browser.js'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { location, phone } from '../helpers/phone.js'
 import { startTileServer, type TileServer } from '../helpers/tiles.js'
@@ -12,17 +13,6 @@ import { startTileServer, type TileServer } from '../helpers/tiles.js'
 const now = () => Math.floor(Date.now() / 1000)
 /** Yesterday 12:00 local time, the browser's time zone being the machine's. */
 const yesterdayNoon = () => { const d = new Date(); return Math.floor(new Date(d.getFullYear(), d.getMonth(), d.getDate() - 1, 12).getTime() / 1000) }
-
-async function signInPage(b: TestBrowser, hub: RunningHub, user: string, password: string, size?: { width: number; height: number }): Promise<WatchedPage & { ctx: BrowserContext }> {
-  const ctx = await b.context(size)
-  const w = await watchedPage(ctx)
-  await w.page.goto(`http://127.0.0.1:${hub.httpPort}/`)
-  await w.page.getByLabel('User name').fill(user)
-  await w.page.getByLabel('Password', { exact: true }).fill(password)
-  await w.page.getByRole('button', { name: 'Sign in' }).click()
-  await w.page.waitForSelector('#app:not([hidden])')
-  return { ...w, ctx }
-}
 
 /**
  * Every marker is inside the viewport, and at its centre nothing covers it. Checked until the map has
@@ -71,6 +61,8 @@ describe('the family map in a browser: fred may see jane (an acl rule), not bob'
     for (let i = 0; i < 25; i++) await pub('jane', 'phone', { tid: 'ja', lat: 48.85 + i * 0.001, lon: 2.35 + i * 0.001, tst: t0 + i * 60, vel: 5 })
     await pub('jane', 'phone', { tid: 'ja', lat: 48.8566, lon: 2.3522, batt: 64, bs: 1 })
     await pub('fred', 'phone', { _type: 'card', name: 'Fred F.', tid: 'fr' }, '/info')
+    const face = (await new Jimp({ width: 40, height: 40, color: 0xd97706ff }).getBuffer('image/png')).toString('base64')
+    await pub('jane', 'phone', { _type: 'card', face, tid: 'ja' }, '/info')
     await pub('fred', 'phone', { tid: 'fr', lat: 52.52, lon: 13.405, batt: 81, bs: 2, vel: 12, alt: 35, acc: 20, inregions: ['Home'], conn: 'w', SSID: 'home-net' })
     await pub('fred', 'tablet', { tid: 'ft', lat: 53.55, lon: 9.99, tst: now() - 3 * 3600, batt: 15 })
     await pub('bob', 'phone', { tid: 'bo', lat: 50.85, lon: 4.35 })
@@ -91,7 +83,8 @@ describe('the family map in a browser: fred may see jane (an acl rule), not bob'
     assert.equal(await page.locator('.pin[data-user="fred"]').count(), 2)
     assert.equal(await page.locator('.pin[data-user="jane"]').count(), 1)
     assert.equal(await page.locator('.pin[data-user="bob"]').count(), 0, 'bob shares nothing with fred')
-    assert.equal(await page.locator('.pin[data-user="jane"]').textContent(), 'ja', "jane's initials from her tid")
+    assert.equal(await page.locator('.pin[data-user="jane"] img[src^="data:image/png;base64,"]').count(), 1, "jane's card face")
+    assert.equal(await page.locator('.pin[data-device="tablet"]').textContent(), 'ft', 'no face: the tracker id')
     await assertMarkersVisible(page, ['fred', 'jane'])
     assert.ok(tiles.requests > 0, 'tiles come from the configured tile server')
   })
@@ -238,6 +231,17 @@ describe('the family map in a browser: fred may see jane (an acl rule), not bob'
       const toolbar = (await w.page.locator('.toolbar').boundingBox())!
       assert.ok(toolbar.width <= size.width, 'no sideways scrolling')
       assert.ok(await w.page.getByRole('button', { name: 'Sign out' }).isVisible(), 'every control fits')
+      if (size.width < 400) {
+        // On a phone the panels open as a sheet over the lower part of the map.
+        await w.page.getByRole('button', { name: 'History' }).click()
+        await w.page.getByLabel('Person and device').selectOption('jane/phone')
+        await w.page.getByLabel('Range').selectOption('yesterday')
+        await w.page.getByRole('button', { name: 'Show track' }).click()
+        await w.page.locator('#history-summary[data-points="25"]').waitFor()
+        const sheet = (await w.page.locator('#panel').boundingBox())!
+        assert.ok(sheet.y > size.height / 3 && sheet.y + sheet.height <= size.height + 1, `the sheet sits low: ${JSON.stringify(sheet)}`)
+        await w.page.screenshot({ path: outputPath('map-375-history.png') })
+      }
       assert.deepEqual(w.errors, [], `no console errors at ${size.width} px`)
       await w.ctx.close()
     }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { tempDir } from './hub.js'
+import { tempDir, type RunningHub } from './hub.js'
 
 export const CHROMIUM = '/usr/bin/chromium'
 /** Exactly these, plus a fresh profile and the pipe Playwright talks through. */
@@ -71,4 +71,16 @@ export async function watchedPage(ctx: BrowserContext): Promise<WatchedPage> {
 export function outputPath(name: string): string {
   mkdirSync(OUTPUT_DIR, { recursive: true })
   return resolve(OUTPUT_DIR, name)
+}
+
+/** A fresh context signed in through the map's own form, as a person would; resolves once the map shows. */
+export async function signInPage(b: TestBrowser, hub: RunningHub, user: string, password: string, size?: { width: number; height: number }): Promise<WatchedPage & { ctx: BrowserContext }> {
+  const ctx = await b.context(size)
+  const w = await watchedPage(ctx)
+  await w.page.goto(`http://127.0.0.1:${hub.httpPort}/`)
+  await w.page.getByLabel('User name').fill(user)
+  await w.page.getByLabel('Password', { exact: true }).fill(password)
+  await w.page.getByRole('button', { name: 'Sign in' }).click()
+  await w.page.waitForSelector('#app:not([hidden])')
+  return { ...w, ctx }
 }
