@@ -53,6 +53,9 @@ export const OPTIONS = {
   sysInterval: { kind: 'int', default: 10, scope: 'serve', help: 'seconds between $SYS/broker/... updates, which only admins receive (0 = off)' },
   metricsPublic: { kind: 'bool', default: false, scope: 'serve', help: 'serve /metrics without authentication (otherwise it needs an admin, HTTP Basic)' },
   stopTimeout: { kind: 'int', default: 10000, scope: 'serve', help: 'ms a graceful stop waits for open HTTP requests before closing them (history writes always finish)' },
+  tileUrl: { kind: 'string', default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', scope: 'serve', help: 'map tiles: a URL template with {z}, {x}, {y} (and {s} for subdomains a, b, c)' },
+  tileAttribution: { kind: 'string', default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', scope: 'serve', help: "the tiles' attribution shown on the map (HTML)" },
+  publicUrl: { kind: 'string', default: undefined, scope: 'serve', help: "the hub's web address as phones and visitors reach it, for tour links (default http://<host>:<http port>)" },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -91,6 +94,9 @@ export interface Config {
   sysInterval: number
   metricsPublic: boolean
   stopTimeout: number
+  tileUrl: string
+  tileAttribution: string
+  publicUrl: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -178,5 +184,22 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
     throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
   }
+  checkUrls(out as unknown as Config)
   return out as unknown as Config
+}
+
+/** The map and tour links are built from these, so a mistake here would only show up in a browser: refuse it now. */
+function checkUrls(c: Config): void {
+  const t = c.tileUrl
+  if (!/^(https?:\/\/[^/]|\/)/.test(t) || !['{z}', '{x}', '{y}'].every((p) => t.includes(p))) {
+    throw new ConfigError(`tileUrl must be an http(s) URL or a path with {z}, {x} and {y}, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; got ${JSON.stringify(t)}`)
+  }
+  if (c.publicUrl !== undefined) {
+    let u: URL | undefined
+    try { u = new URL(c.publicUrl) } catch { /* reported below */ }
+    if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash) {
+      throw new ConfigError(`publicUrl must be an http(s) address such as https://hub.example.net or https://example.net/owntracks; got ${JSON.stringify(c.publicUrl)}`)
+    }
+    c.publicUrl = c.publicUrl.replace(/\/+$/, '')
+  }
 }
