@@ -9,7 +9,7 @@ const url = (hub: RunningHub, path: string) => `http://127.0.0.1:${hub.httpPort}
 describe('signing in to the map: a session cookie instead of HTTP Basic, with the same rights', () => {
   let hub: RunningHub
   before(async () => {
-    hub = await startHub()
+    hub = await startHub({ args: ['--trust-proxy', '127.0.0.1'] }) // the test plays the reverse proxy
     for (const u of ['fred', 'jane']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
     await hub.waitForLog(/Reloaded users: 3/)
     const p = await phone(hub.mqttPort, 'fred', 'fred-pw')
@@ -30,9 +30,11 @@ describe('signing in to the map: a session cookie instead of HTTP Basic, with th
     assert.match(hub.logs(), /Signed in: 'fred' from 127\.0\.0\.1\./)
   })
 
-  test('the cookie is Secure when the browser came over HTTPS (through a proxy saying so)', async () => {
+  test('the cookie is Secure when the browser came over HTTPS (through a trusted proxy saying so)', async () => {
     const s = await signIn(hub, 'fred', 'fred-pw', { 'x-forwarded-proto': 'https' })
     assert.match(s.setCookie, /; Secure$/)
+    const plain = await signIn(hub, 'fred', 'fred-pw')
+    assert.doesNotMatch(plain.setCookie, /Secure/)
   })
 
   test('without a session /session says nobody is signed in, and the cookie and Basic give the same answers', async () => {
