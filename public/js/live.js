@@ -52,6 +52,8 @@ export class LiveMap {
     }
     // Gone from the answer (a share ended, a device deleted): gone from the map.
     for (const key of [...this.devices.keys()]) if (!seen.has(key)) this.remove(key)
+    // The first full answer, not a live message that may arrive before it, decides the first view.
+    this.loaded = true
     this.onChange()
   }
 

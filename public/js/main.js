@@ -68,7 +68,7 @@ function startApp(session) {
       people.render()
       history.refreshDevices()
       tours.refreshDevices()
-      if (!fitted && live.devices.size) { fitted = true; live.fitAll() }
+      if (!fitted && live.loaded && live.devices.size) { fitted = true; live.fitAll() }
     },
     onFollow: (text) => {
       $('following').hidden = !text
