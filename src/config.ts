@@ -34,7 +34,7 @@ export const OPTIONS = {
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
   docroot: { kind: 'string', default: undefined, scope: 'serve', help: "serve this directory's web app at / instead of the built-in map (e.g. a built OwnTracks Frontend), behind the same login" },
   retentionDays: { kind: 'int', default: 0, scope: 'serve', help: 'delete history older than this many days, checked hourly (0 keeps everything)' },
-  // TLS, HTTPS, bridges (docs/tls.md)
+  // TLS, HTTPS, bridges (README.md, "TLS and the CA for phones")
   httpsPort: { kind: 'port', default: 8443, scope: 'serve', help: 'HTTPS port (API, map, /pub, wss /mqtt), used once certificates exist' },
   tlsCert: { kind: 'string', default: undefined, scope: 'serve', help: "server certificate (PEM, chain allowed) instead of <data>/tls/server.crt, e.g. Let's Encrypt's fullchain.pem; re-read when it changes" },
   tlsKey: { kind: 'string', default: undefined, scope: 'serve', help: 'private key of --tls-cert (PEM)' },
@@ -44,7 +44,7 @@ export const OPTIONS = {
   httpsRedirect: { kind: 'bool', default: false, scope: 'serve', help: 'answer plain HTTP with a redirect to HTTPS (except /ca.crt and /healthz) while HTTPS runs' },
   trustProxy: { kind: 'string', default: undefined, scope: 'serve', help: 'comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host headers are believed' },
   bridgeFile: { kind: 'string', default: undefined, scope: 'serve', help: "Mosquitto-style bridge connections (default <data>/bridges.conf; none if it is missing)" },
-  // Operations: limits, $SYS, metrics, stopping (docs/operations.md)
+  // Operations: limits, $SYS, metrics, stopping (README.md, "Running it for years")
   maxConnections: { kind: 'int', default: 10000, scope: 'serve', help: 'MQTT connections held at once; more are closed at once and logged (0 = no limit)' },
   maxPayload: { kind: 'int', default: 2097152, scope: 'serve', help: 'largest PUBLISH payload in bytes; a bigger one is acknowledged and dropped, as Mosquitto\'s message_size_limit (0 = no limit)' },
   publishRate: { kind: 'int', default: 500, scope: 'serve', help: 'publishes per second one client may send; faster ones are slowed down, not dropped (0 = no limit)' },

@@ -70,7 +70,7 @@ export class Hub {
   private wsLast?: WsLast
   private control?: Control
   private retention?: Retention
-  // Operations (issue 7, docs/operations.md): $SYS, the disk-full guards of both databases.
+  // Operations (issue 7, README.md, "Running it for years"): $SYS, the disk-full guards of both databases.
   private sys?: SysTopics
   private readonly guards: WriteGuard[] = []
   /** HTTP Basic or the map's session: /api/* and WebSocket upgrades (`auth.upgrade(req)`) authenticate here. */
