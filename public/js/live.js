@@ -7,6 +7,11 @@ import { absTime, battery, colorFor, connection, displayName, el, initials, shee
 export const STALE_AFTER_S = 3600
 const POLL_MS = 3000
 const SOCKET_RETRY_MS = 30_000
+/**
+ * The live feed carries positions, not the rules: a share that starts, ends or is revoked sends no
+ * message. So the full list is read again now and then, even while the socket is open.
+ */
+const RECHECK_MS = 10_000
 
 export const isStale = (loc, now = Date.now() / 1000) => now - loc.tst > STALE_AFTER_S
 
@@ -29,12 +34,14 @@ export class LiveMap {
     if (this.useSocket) this.openSocket()
     else this.startPolling()
     this.clock = setInterval(() => this.restyle(), 30_000)
+    if (this.useSocket) this.recheck = setInterval(() => { if (this.socket?.readyState === WebSocket.OPEN) this.refresh() }, RECHECK_MS)
   }
 
   stop() {
     this.stopped = true
     this.stopPolling()
     clearInterval(this.clock)
+    clearInterval(this.recheck)
     this.socket?.close()
   }
 

@@ -1,9 +1,10 @@
-// The map's entry point: sign-in, then the live map with its panels (people, history, tours, add a phone).
+// The map's entry point: sign-in, then the live map with its panels (people, history, sharing, tours, add a phone).
 import { api, configureApi, setCsrf } from './api.js'
 import { History } from './history.js'
 import { LiveMap } from './live.js'
 import { People } from './people.js'
 import { PhoneSetup } from './phone.js'
+import { SharingPanel } from './sharing.js'
 import { ToursPanel } from './tours.js'
 
 const $ = (id) => document.getElementById(id)
@@ -78,6 +79,7 @@ function startApp(session) {
   const people = new People(live)
   const history = new History(map, live)
   const tours = new ToursPanel(live, session)
+  const sharing = new SharingPanel(session, { onChanged: () => live.refresh() })
   new PhoneSetup(session)
 
   const tabs = [...document.querySelectorAll('button.tab')]
@@ -90,6 +92,7 @@ function startApp(session) {
     $('panel').hidden = name === null
     map.invalidateSize()
     if (name === 'tours') tours.load()
+    if (name === 'sharing') sharing.load()
   }
   for (const t of tabs) t.addEventListener('click', () => open(t.getAttribute('aria-expanded') === 'true' ? null : t.dataset.panel))
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !$('panel').hidden) open(null) })
