@@ -1,4 +1,4 @@
-# owntracks-hub: docs/operations.md (Docker) tells how to run it.
+# owntracks-hub: README.md ("Docker") tells how to run it.
 # The build steps live in scripts/build-image.sh, which the tests also run outside Docker.
 
 FROM node:20-bookworm-slim AS build

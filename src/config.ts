@@ -34,7 +34,7 @@ export const OPTIONS = {
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
   docroot: { kind: 'string', default: undefined, scope: 'serve', help: "serve this directory's web app at / instead of the built-in map (e.g. a built OwnTracks Frontend), behind the same login" },
   retentionDays: { kind: 'int', default: 0, scope: 'serve', help: 'delete history older than this many days, checked hourly (0 keeps everything)' },
-  // TLS, HTTPS, bridges (docs/tls.md)
+  // TLS, HTTPS, bridges (README.md, "TLS and the CA for phones")
   httpsPort: { kind: 'port', default: 8443, scope: 'serve', help: 'HTTPS port (API, map, /pub, wss /mqtt), used once certificates exist' },
   tlsCert: { kind: 'string', default: undefined, scope: 'serve', help: "server certificate (PEM, chain allowed) instead of <data>/tls/server.crt, e.g. Let's Encrypt's fullchain.pem; re-read when it changes" },
   tlsKey: { kind: 'string', default: undefined, scope: 'serve', help: 'private key of --tls-cert (PEM)' },
@@ -44,7 +44,7 @@ export const OPTIONS = {
   httpsRedirect: { kind: 'bool', default: false, scope: 'serve', help: 'answer plain HTTP with a redirect to HTTPS (except /ca.crt and /healthz) while HTTPS runs' },
   trustProxy: { kind: 'string', default: undefined, scope: 'serve', help: 'comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto/-Host headers are believed' },
   bridgeFile: { kind: 'string', default: undefined, scope: 'serve', help: "Mosquitto-style bridge connections (default <data>/bridges.conf; none if it is missing)" },
-  // Operations: limits, $SYS, metrics, stopping (docs/operations.md)
+  // Operations: limits, $SYS, metrics, stopping (README.md, "Running it for years")
   maxConnections: { kind: 'int', default: 10000, scope: 'serve', help: 'MQTT connections held at once; more are closed at once and logged (0 = no limit)' },
   maxPayload: { kind: 'int', default: 2097152, scope: 'serve', help: 'largest PUBLISH payload in bytes; a bigger one is acknowledged and dropped, as Mosquitto\'s message_size_limit (0 = no limit)' },
   publishRate: { kind: 'int', default: 500, scope: 'serve', help: 'publishes per second one client may send; faster ones are slowed down, not dropped (0 = no limit)' },
@@ -53,6 +53,9 @@ export const OPTIONS = {
   sysInterval: { kind: 'int', default: 10, scope: 'serve', help: 'seconds between $SYS/broker/... updates, which only admins receive (0 = off)' },
   metricsPublic: { kind: 'bool', default: false, scope: 'serve', help: 'serve /metrics without authentication (otherwise it needs an admin, HTTP Basic)' },
   stopTimeout: { kind: 'int', default: 10000, scope: 'serve', help: 'ms a graceful stop waits for open HTTP requests before closing them (history writes always finish)' },
+  tileUrl: { kind: 'string', default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', scope: 'serve', help: 'map tiles: a URL template with {z}, {x}, {y} (and {s} for subdomains a, b, c)' },
+  tileAttribution: { kind: 'string', default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', scope: 'serve', help: "the tiles' attribution shown on the map (HTML)" },
+  publicUrl: { kind: 'string', default: undefined, scope: 'serve', help: "the hub's web address as phones and visitors reach it, for tour links (default http://<host>:<http port>)" },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -91,6 +94,9 @@ export interface Config {
   sysInterval: number
   metricsPublic: boolean
   stopTimeout: number
+  tileUrl: string
+  tileAttribution: string
+  publicUrl: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -178,5 +184,22 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
     throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
   }
+  checkUrls(out as unknown as Config)
   return out as unknown as Config
+}
+
+/** The map and tour links are built from these, so a mistake here would only show up in a browser: refuse it now. */
+function checkUrls(c: Config): void {
+  const t = c.tileUrl
+  if (!/^(https?:\/\/[^/]|\/)/.test(t) || !['{z}', '{x}', '{y}'].every((p) => t.includes(p))) {
+    throw new ConfigError(`tileUrl must be an http(s) URL or a path with {z}, {x} and {y}, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png; got ${JSON.stringify(t)}`)
+  }
+  if (c.publicUrl !== undefined) {
+    let u: URL | undefined
+    try { u = new URL(c.publicUrl) } catch { /* reported below */ }
+    if (!u || !/^https?:$/.test(u.protocol) || u.search || u.hash) {
+      throw new ConfigError(`publicUrl must be an http(s) address such as https://hub.example.net or https://example.net/owntracks; got ${JSON.stringify(c.publicUrl)}`)
+    }
+    c.publicUrl = c.publicUrl.replace(/\/+$/, '')
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Server as HttpServer } from 'node:http'
+import { hostname } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { AccessControl } from './access/access.js'
 import { Bridges } from './bridge/bridges.js'
@@ -13,6 +14,8 @@ import { parseTrustedProxies } from './http/forwarded.js'
 import { aedesPublisher } from './http/pub.js'
 import { listenHttp } from './http/server.js'
 import { WsLast } from './http/ws-last.js'
+import { HttpAuth } from './http/auth.js'
+import { SessionStore } from './http/session.js'
 import { UpgradeRouter } from './http/upgrade.js'
 import { Ingest } from './ingest.js'
 import type { Logger } from './log.js'
@@ -24,6 +27,9 @@ import { LevelHistory } from './store/history-level.js'
 import { scheduleRetention, type Retention } from './store/retention.js'
 import { TlsListeners } from './tls/listeners.js'
 import { KeyStore } from './users/keys.js'
+import { answerTourRequests } from './tours/mqtt-requests.js'
+import { TourStore } from './tours/store.js'
+import { Tours } from './tours/tours.js'
 import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
 import { backupRoute } from './http/backup-route.js'
 import { createMetrics } from './ops/metrics.js'
@@ -64,9 +70,13 @@ export class Hub {
   private wsLast?: WsLast
   private control?: Control
   private retention?: Retention
-  // Operations (issue 7, docs/operations.md): $SYS, the disk-full guards of both databases.
+  // Operations (issue 7, README.md, "Running it for years"): $SYS, the disk-full guards of both databases.
   private sys?: SysTopics
   private readonly guards: WriteGuard[] = []
+  /** HTTP Basic or the map's session: /api/* and WebSocket upgrades (`auth.upgrade(req)`) authenticate here. */
+  auth!: HttpAuth
+  /** Tours; HTTP mode (POST /pub) answers `request` messages with `tours.handleRequest(user, device, msg)`. */
+  tours!: Tours
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
 
@@ -90,6 +100,15 @@ export class Hub {
     this.guards.push(guardWrites(this.broker.level, 'broker', log))
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
+    const tourStore = new TourStore(join(cfg.data, 'tours'), log)
+    tourStore.load()
+    this.tours = new Tours(tourStore, this.history, () => cfg.publicUrl ?? `http://${urlHost(cfg.host)}:${this.listening?.http.port ?? cfg.httpPort}`, log)
+    answerTourRequests(this.broker, this.tours, cfg.topicBase, log)
+    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u)))
+    const map = {
+      tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
+      mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
+    }
     this.monitor.attach(this.broker.aedes)
     const publish = aedesPublisher(this.broker.aedes)
     const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
@@ -103,8 +122,9 @@ export class Hub {
       transport: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
       caFile: () => this.tls.caFile(),
       cards: { cards: this.cards },
+      auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl,
     })
-    this.wsLast = new WsLast({ ...common, events: this.broker.aedes })
+    this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req) })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
     this.control = await startControl(cfg.data, common, (control) => backupRoute(control, {
       dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
@@ -176,4 +196,10 @@ export class Hub {
     for (const g of this.guards) g.stop()
     step('history writes'); await this.history?.close()
   }
+}
+
+/** A host for links others can follow: a wildcard listen address says nothing, so use the machine's name. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return hostname()
+  return host.includes(':') ? `[${host}]` : host
 }

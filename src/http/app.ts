@@ -5,9 +5,10 @@ import type { CommandQueue } from '../cmd-queue.js'
 import type { Ingest } from '../ingest.js'
 import type { Monitor } from '../monitor.js'
 import type { HistoryStore } from '../store/types.js'
+import type { Tours } from '../tours/tours.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Logger } from '../log.js'
-import { basicAuth, type Env } from './auth.js'
+import { basicAuth, type Env, type HttpAuth } from './auth.js'
 import { caCertificate } from './ca.js'
 import { cardsApi, type CardsApiDeps } from './cards-api.js'
 import { cmdApi } from './cmd-api.js'
@@ -16,6 +17,10 @@ import { ParamError } from './params.js'
 import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
 import { sharingApi } from './sharing-api.js'
+import { signInRoutes, type MapSettings } from './sign-in.js'
+import { securityHeaders, staticRoutes } from './static.js'
+import { tourViewRoutes } from './tour-view.js'
+import { toursApi } from './tours-api.js'
 import { transport, type TransportOptions } from './transport.js'
 
 export interface AppDeps {
@@ -39,6 +44,11 @@ export interface AppDeps {
   cards?: Pick<CardsApiDeps, 'cards'>
   /** /healthz, /metrics, request ids (ops-routes.ts). */
   ops?: Omit<OpsHttpDeps, 'users' | 'log'>
+  // The map (issue 5): sign-in sessions, tours, tile settings.
+  auth: HttpAuth
+  tours: Tours
+  map: MapSettings
+  publicUrl: string | undefined
 }
 
 /** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
@@ -50,25 +60,39 @@ export function errorHandler(log: Logger): ErrorHandler<Env> {
   }
 }
 
-/** The HTTP side: /healthz open, everything else behind the same users and access decisions as MQTT. */
+/**
+ * The HTTP side. Open: /healthz, the map's files, sign-in, public tour pages (/view/<uuid>).
+ * Everything under /api needs a user (HTTP Basic or the map's session) and answers through the same
+ * access decisions as MQTT.
+ */
 export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
   if (d.transport) app.use('*', transport(d.transport))
+  app.use('*', securityHeaders(d.map.tileUrl))
   opsRoutes(app, { ...d.ops, users: d.users, log: d.log })
   if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
-  app.use('/api/*', basicAuth(d.users))
+  app.route('/', signInRoutes(d.auth, d.map, d.log))
+  app.use('/api/*', d.auth.middleware())
   app.route('/api/0', recorderApi(d))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
   app.route('/api/sharing', sharingApi(d))
   app.route('/api/0', cmdApi(d))
+  app.route('/api/tours', toursApi(d.tours, d.history, d.publicUrl))
+  // Phones in HTTP mode send Basic credentials with every POST; they have no session.
   app.use('/pub', basicAuth(d.users))
   app.route('/pub', httpMode(d))
+  app.route('/view', tourViewRoutes(d.tours, d.map))
   if (d.docroot) {
     // As the Recorder's --doc-root, but behind the login: the browser asks once, and the app's own
     // API and /ws/last requests then carry the same credentials.
-    app.use('/*', basicAuth(d.users))
+    app.use('/*', d.auth.middleware())
     app.use('/*', serveStatic({ root: d.docroot }))
+  } else {
+    app.route('/', staticRoutes())
   }
+  app.notFound((c) => c.req.path.startsWith('/api/')
+    ? c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}`, status: 404 }, 404)
+    : c.text('Not found', 404))
   app.onError(errorHandler(d.log))
   return app
 }

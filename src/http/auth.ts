@@ -1,37 +1,144 @@
+import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Identity } from '../access/access.js'
+import { AuthThrottle } from '../mqtt/auth-throttle.js'
 import type { UserRegistry } from '../users/registry.js'
+import { cookieValue, sameSecret, SESSION_COOKIE, type Session, type SessionStore } from './session.js'
 
-export type Env = { Variables: { who: Identity } }
+export type Env = { Variables: { who: Identity; session?: Session } }
+
+type Header = (name: string) => string | undefined
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
- * HTTP Basic auth with the MQTT users. The Recorder had none; the hub requires it everywhere
- * but /healthz. 401 carries WWW-Authenticate so browsers and curl prompt.
+ * Who is calling, for every HTTP route that needs a user: HTTP Basic with the MQTT users (scripts, the
+ * Recorder's clients) or the map's session cookie. Both give the same Identity, so the access decisions
+ * are the same. The Recorder had no authentication; the hub requires it everywhere but /healthz, the
+ * map's static files and public tour pages.
  */
+export class HttpAuth {
+  constructor(
+    readonly users: UserRegistry,
+    readonly sessions: SessionStore,
+    /** Shared by Basic auth and the sign-in form: failures from one address slow both down. */
+    readonly throttle = new AuthThrottle(),
+  ) {}
+
+  identity(user: string): Identity {
+    return { user, admin: this.users.isAdmin(user), clientId: `http:${user}` }
+  }
+
+  /**
+   * Middleware for /api/*. A request carrying a foreign Origin is refused whatever its credentials (a
+   * browser that once typed Basic credentials would otherwise send them for any site). With the cookie,
+   * state-changing methods also need the session's CSRF token in `X-CSRF-Token`.
+   * 401 asks browsers for Basic credentials (WWW-Authenticate) only when the caller is not the map,
+   * whose own requests say so with `X-Requested-With` or a (stale) session cookie.
+   */
+  middleware(realm = 'owntracks-hub'): MiddlewareHandler<Env> {
+    return async (c, next) => {
+      const header: Header = (n) => c.req.header(n)
+      if (!originAllowed(header)) return forbidden(c, 'cross-origin request refused: the Origin header does not match this hub')
+      const basic = parseBasic(c.req.header('authorization'))
+      if (basic) {
+        const addr = peerAddress(c)
+        if (!(await this.users.verify(basic.user, basic.password))) {
+          this.throttle.failed(addr)
+          await new Promise((r) => setTimeout(r, this.throttle.delayFor(addr)))
+          return unauthorized(c, realm, true)
+        }
+        this.throttle.succeeded(addr)
+        c.set('who', this.identity(basic.user))
+        return next()
+      }
+      const session = this.sessions.fromCookie(c.req.header('cookie'))
+      if (session) {
+        if (!SAFE.has(c.req.method) && !sameSecret(c.req.header('x-csrf-token'), session.csrf)) {
+          return forbidden(c, 'CSRF token missing or wrong: send the X-CSRF-Token the hub gave at sign-in (reload the map to get it)')
+        }
+        c.set('who', this.identity(session.user))
+        c.set('session', session)
+        return next()
+      }
+      const fromMap = c.req.header('x-requested-with') !== undefined || cookieValue(c.req.header('cookie'), SESSION_COOKIE) !== undefined
+      return unauthorized(c, realm, !fromMap)
+    }
+  }
+
+  /**
+   * For WebSocket upgrades (e.g. /ws/last): the same credentials as /api/*. The Origin check matters most
+   * here: browsers apply no same-origin policy to WebSocket handshakes, and another site on the same host
+   * (another port) is "same-site", so the cookie alone would let it listen in.
+   */
+  async upgrade(req: IncomingMessage): Promise<Identity | undefined> {
+    const header: Header = (n) => { const v = req.headers[n]; return Array.isArray(v) ? v[0] : v }
+    if (!originAllowed(header)) return undefined
+    if (header('authorization')) return identifyBasic(header('authorization'), this.users, 'ws')
+    const session = this.sessions.fromCookie(header('cookie'))
+    return session && this.identity(session.user)
+  }
+}
+
+/** HTTP Basic only, for callers that never have a session: phones in HTTP mode (/pub), metrics scrapers. */
 export function basicAuth(users: UserRegistry, realm = 'owntracks-hub'): MiddlewareHandler<Env> {
   return async (c, next) => {
-    const who = await identify(c, users)
-    if (!who) {
-      return c.json({ error: 'authentication required: HTTP Basic with a hub user', status: 401 }, 401, {
-        'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"`,
-      })
-    }
+    const who = await identifyBasic(c.req.header('authorization'), users, 'http')
+    if (!who) return unauthorized(c, realm, true)
     c.set('who', who)
     await next()
   }
 }
 
-async function identify(c: Context, users: UserRegistry): Promise<Identity | undefined> {
-  return identifyBasic(c.req.header('authorization'), users, 'http')
-}
-
 /** The user an `Authorization: Basic …` header proves, or undefined; `via` prefixes the client id. */
 export async function identifyBasic(header: string | undefined, users: UserRegistry, via: string): Promise<Identity | undefined> {
-  if (!header || !/^basic /i.test(header)) return undefined
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8')
+  const basic = parseBasic(header)
+  if (!basic || !(await users.verify(basic.user, basic.password))) return undefined
+  return { user: basic.user, admin: users.isAdmin(basic.user), clientId: `${via}:${basic.user}` }
+}
+
+function parseBasic(h: string | undefined): { user: string; password: string } | undefined {
+  if (!h || !/^basic /i.test(h)) return undefined
+  const decoded = Buffer.from(h.slice(6).trim(), 'base64').toString('utf8')
   const i = decoded.indexOf(':')
   if (i < 0) return undefined
-  const user = decoded.slice(0, i)
-  if (!(await users.verify(user, decoded.slice(i + 1)))) return undefined
-  return { user, admin: users.isAdmin(user), clientId: `${via}:${user}` }
+  return { user: decoded.slice(0, i), password: decoded.slice(i + 1) }
+}
+
+/**
+ * No Origin (curl, scripts, same-origin GETs) passes; otherwise its host must be the one the request was
+ * sent to. X-Forwarded-Host is honoured for reverse proxies: a page cannot set it cross-origin without a
+ * CORS preflight, which the hub never grants.
+ */
+export function originAllowed(header: Header): boolean {
+  const origin = header('origin')
+  if (origin === undefined) return true
+  const host = header('x-forwarded-host')?.split(',')[0].trim() ?? header('host')
+  try {
+    return host !== undefined && new URL(origin).host === host
+  } catch {
+    return false // "null" (sandboxed frames, file://) and garbage
+  }
+}
+
+/** The caller's address, for throttling; proxies are not trusted here (a forged header would dodge the throttle). */
+export function peerAddress(c: Context): string {
+  const env = c.env as { incoming?: IncomingMessage } | undefined
+  return env?.incoming?.socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown'
+}
+
+/** Whether the browser reached us over HTTPS (directly, or through a proxy that says so). */
+export function isHttps(c: Context): boolean {
+  const env = c.env as { incoming?: IncomingMessage } | undefined
+  const socket = env?.incoming?.socket as { encrypted?: boolean } | undefined
+  return socket?.encrypted === true || c.req.header('x-forwarded-proto')?.split(',')[0].trim() === 'https'
+}
+
+function unauthorized(c: Context, realm: string, challenge: boolean): Response {
+  return c.json({ error: 'authentication required: sign in, or use HTTP Basic with a hub user', status: 401 }, 401,
+    challenge ? { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` } : {})
+}
+
+export function forbidden(c: Context, error: string): Response {
+  return c.json({ error, status: 403 }, 403)
 }

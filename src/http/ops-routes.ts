@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import type { Context, Hono } from 'hono'
-import { routePath } from 'hono/route'
+import { matchedRoutes } from 'hono/route'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../ops/metrics.js'
 import type { UserRegistry } from '../users/registry.js'
@@ -41,8 +41,9 @@ export function opsRoutes(app: Hono<Env>, d: OpsHttpDeps): void {
     await next()
     c.header('X-Request-Id', rid)
     const seconds = (performance.now() - t0) / 1000
-    const route = routePath(c, -1)
-    d.metrics?.http(c.req.method, route === '*' || route === '/*' ? 'unmatched' : route, c.res.status, seconds)
+    // The most specific route that matched: catch-alls (middleware, the map's static files) say nothing.
+    const route = matchedRoutes(c).map((r) => r.path).filter((p) => p !== '*' && !p.endsWith('/*')).at(-1) ?? 'unmatched'
+    d.metrics?.http(c.req.method, route, c.res.status, seconds)
     if (d.log.isLevelEnabled('debug')) {
       d.log.debug({ rid, status: c.res.status, ms: Math.round(seconds * 1000) }, `HTTP ${c.req.method} ${c.req.path} ${c.res.status}`)
     }

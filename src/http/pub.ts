@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit'
 import type { AccessControl, Identity } from '../access/access.js'
 import type { CommandQueue } from '../cmd-queue.js'
 import type { Ingest } from '../ingest.js'
+import type { Tours } from '../tours/tours.js'
 import type { Logger } from '../log.js'
 import { deviceTopic, parseDeviceTopic, subtopicForType } from '../owntracks/topics.js'
 import type { OwnTracksType } from '../owntracks/types.js'
@@ -33,6 +34,8 @@ export interface HttpModeDeps {
   publish: Publish
   base: string
   log: Logger
+  /** Answers `request` messages (tours); without it they are stored and published only. */
+  tours?: Pick<Tours, 'handleRequest'>
 }
 
 /** Phones post one message at a time; a card with a large face is the biggest. */
@@ -72,7 +75,9 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
     await d.publish(topic, payload, type.type === 'location')
 
     const owner: Identity = user === who.user ? who : { user, admin: d.users.isAdmin(user), clientId: `http:${user}${device}` }
-    return c.json([...friends(d, owner, user, device), ...d.commands.take(user, device)])
+    // A tour request (booklet features/tours.md) is answered in this reply, as MQTT answers it on …/cmd.
+    const answer = type.type === 'request' && d.tours ? await d.tours.handleRequest(user, device, JSON.parse(payload.toString('utf8')) as Record<string, unknown>) : null
+    return c.json([...friends(d, owner, user, device), ...d.commands.take(user, device), ...(answer ? [answer] : [])])
   })
 
   return app

@@ -12,6 +12,9 @@ export class UpgradeRouter {
 
   on(path: string, handler: UpgradeHandler): void { this.routes.set(path, handler) }
 
+  /** Whether an endpoint is served: the map asks before opening /ws/last, so it never meets a 404 handshake. */
+  has(path: string): boolean { return this.routes.has(path) }
+
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const path = new URL(req.url ?? '/', 'http://x').pathname

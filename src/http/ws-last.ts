@@ -7,7 +7,6 @@ import { decodePayload } from '../owntracks/decode.js'
 import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
-import { identifyBasic } from './auth.js'
 import { crossSiteReason } from './cross-site.js'
 import { enrichLast } from './enrich.js'
 
@@ -19,6 +18,8 @@ export interface WsLastDeps {
   log: Logger
   /** The broker's publish events: every message subscribers got, after it was stored. */
   events: { on(event: 'publish', listener: (packet: { topic: string; payload: Buffer | string }) => void): unknown }
+  /** Who is asking: HTTP Basic or the map's session cookie, as for /api/* (HttpAuth.upgrade). */
+  identify(req: IncomingMessage): Promise<Identity | undefined>
   /** How often to ping each client; one that misses a pong by the next ping is dropped. */
   pingMs?: number
 }
@@ -55,8 +56,8 @@ export class WsLast {
       this.d.log.warn(`Refused /ws/last from ${req.socket.remoteAddress}: ${why}`)
       return reject(socket, '403 Forbidden')
     }
-    // HTTP Basic on the upgrade request: the same users, and the same answer to a bad login, as the API.
-    identifyBasic(header('authorization'), this.d.users, 'ws').then((who) => {
+    // The same credentials, and the same answer to a bad login, as the API: Basic or the map's session.
+    this.d.identify(req).then((who) => {
       if (!who) return reject(socket, '401 Unauthorized', 'WWW-Authenticate: Basic realm="owntracks-hub", charset="UTF-8"\r\n')
       this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, who))
     }, (err: Error) => {

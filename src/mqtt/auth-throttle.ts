@@ -14,6 +14,12 @@ export class AuthThrottle {
     return Math.min(this.maxMs, this.baseMs * 2 ** (f.n - 1))
   }
 
+  /** How long until `addr` may try again, for callers that refuse early (HTTP 429) instead of delaying the answer. */
+  retryAfter(addr: string): number {
+    const f = this.failures.get(addr)
+    return f ? Math.max(0, f.at + this.delayFor(addr) - Date.now()) : 0
+  }
+
   failed(addr: string): void {
     const f = this.failures.get(addr)
     this.failures.set(addr, { n: (f?.n ?? 0) + 1, at: Date.now() })

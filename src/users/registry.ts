@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync, renameSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Logger } from '../log.js'
 import { pollFiles } from '../watch.js'
 import { PasswordVerifier, hashPassword, parsePasswdFile, writePasswdFile } from './passwd.js'
@@ -51,6 +51,11 @@ export class UserRegistry {
 
   verify(user: string, password: string): Promise<boolean> { return this.verifier.verify(user, password) }
   has(user: string): boolean { return this.hashes.has(user) }
+  /** Changes whenever the user's password does, so a session can end with the password it was opened with. */
+  passwordStamp(user: string): string | undefined {
+    const h = this.hashes.get(user)
+    return h === undefined ? undefined : createHash('sha256').update(h).digest('base64url').slice(0, 16)
+  }
   isAdmin(user: string): boolean { return this.admins.has(user) && this.hashes.has(user) }
   list(): { name: string; admin: boolean }[] {
     return [...this.hashes.keys()].sort().map((name) => ({ name, admin: this.admins.has(name) }))

@@ -10,6 +10,7 @@ import { startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
 import { addUsers, as, card, loc, seedHistory } from '../helpers/history.js'
 import { location, phone } from '../helpers/phone.js'
 import { AccessControl } from '../../src/access/access.js'
+import { identifyBasic } from '../../src/http/auth.js'
 import { UpgradeRouter } from '../../src/http/upgrade.js'
 import { WsLast } from '../../src/http/ws-last.js'
 import { createLogger } from '../../src/log.js'
@@ -112,7 +113,8 @@ describe('/ws/last keeps connections alive', () => {
     await users.set('jane', 'jane-pw')
     history = await LevelHistory.open(join(root, 'history'))
     // the feed's own parts, with a ping every 50 ms instead of every 30 s
-    live = new WsLast({ users, access: new AccessControl(join(root, 'acl'), 'owntracks'), history, base: 'owntracks', log: createLogger({ logLevel: 'error', logFormat: 'text' }), events: new EventEmitter(), pingMs: 50 })
+    live = new WsLast({ users, access: new AccessControl(join(root, 'acl'), 'owntracks'), history, base: 'owntracks', log: createLogger({ logLevel: 'error', logFormat: 'text' }), events: new EventEmitter(), pingMs: 50,
+      identify: (req) => identifyBasic(req.headers.authorization, users, 'ws') })
     const router = new UpgradeRouter()
     router.on('/ws/last', live.handleUpgrade)
     server = createServer((_req, res) => res.end())

@@ -57,7 +57,11 @@ export async function mosquittoSub(args: string[]): Promise<Sub> {
       if (proc.exitCode !== null) return
       const done = new Promise((r) => proc.once('exit', r))
       proc.kill('SIGTERM')
+      // Under load mosquitto_sub sometimes deadlocks in its SIGTERM handler (asleep on a futex, its socket
+      // left open): it would then hold the test, and the hub's shutdown, forever.
+      const kill = setTimeout(() => proc.kill('SIGKILL'), 2000)
       await done
+      clearTimeout(kill)
     },
   }
 }

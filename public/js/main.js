@@ -1,0 +1,107 @@
+// The map's entry point: sign-in, then the live map with its panels (people, history, tours, add a phone).
+import { api, configureApi, setCsrf } from './api.js'
+import { History } from './history.js'
+import { LiveMap } from './live.js'
+import { People } from './people.js'
+import { PhoneSetup } from './phone.js'
+import { ToursPanel } from './tours.js'
+
+const $ = (id) => document.getElementById(id)
+let running = false
+
+configureApi({
+  // A session that ended (expired, password changed, signed out elsewhere): start over at the sign-in form.
+  onSignedOut: () => { if (running) location.reload() },
+  onReachability: (ok) => { $('offline').hidden = ok },
+})
+
+$('signin-form').addEventListener('submit', async (e) => {
+  e.preventDefault()
+  $('signin-error').textContent = ''
+  try {
+    await api('/signin', { method: 'POST', body: { user: $('signin-user').value.trim(), password: $('signin-password').value } })
+    $('signin-password').value = ''
+    await boot()
+  } catch (err) {
+    $('signin-error').textContent = err.status === 0 ? 'The hub cannot be reached; try again in a moment.' : err.message
+  }
+})
+
+boot()
+
+async function boot() {
+  let session
+  try {
+    session = await api('/session')
+  } catch {
+    setTimeout(boot, 5000) // unreachable: the banner says so; try again
+    return
+  }
+  if (session.user === null) showSignIn()
+  else startApp(session)
+}
+
+function showSignIn() {
+  $('app').hidden = true
+  $('signin').hidden = false
+  $('signin-user').focus()
+}
+
+function startApp(session) {
+  running = true
+  setCsrf(session.csrf)
+  $('signin').hidden = true
+  $('app').hidden = false
+  $('whoami').textContent = `(${session.user})`
+
+  const map = L.map('map', { worldCopyJump: true }).setView([30, 0], 2)
+  const tiles = L.tileLayer(session.map.tileUrl, { attribution: session.map.tileAttribution, maxZoom: 19 })
+  let tileLoaded = false
+  tiles.on('tileload', () => { tileLoaded = true; $('tiles-note').hidden = true })
+  tiles.on('tileerror', () => { if (!tileLoaded) $('tiles-note').hidden = false })
+  tiles.addTo(map)
+
+  let fitted = false
+  const live = new LiveMap(map, {
+    live: session.map.live,
+    onChange: () => {
+      people.render()
+      history.refreshDevices()
+      tours.refreshDevices()
+      if (!fitted && live.loaded && live.devices.size) { fitted = true; live.fitAll() }
+    },
+    onFollow: (text) => {
+      $('following').hidden = !text
+      $('following-name').textContent = text ?? ''
+    },
+  })
+  const people = new People(live)
+  const history = new History(map, live)
+  const tours = new ToursPanel(live, session)
+  new PhoneSetup(session)
+
+  const tabs = [...document.querySelectorAll('button.tab')]
+  const open = (name) => {
+    for (const t of tabs) {
+      const on = t.dataset.panel === name
+      t.setAttribute('aria-expanded', String(on))
+      $(`panel-${t.dataset.panel}`).hidden = !on
+    }
+    $('panel').hidden = name === null
+    map.invalidateSize()
+    if (name === 'tours') tours.load()
+  }
+  for (const t of tabs) t.addEventListener('click', () => open(t.getAttribute('aria-expanded') === 'true' ? null : t.dataset.panel))
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !$('panel').hidden) open(null) })
+  $('btn-fit').addEventListener('click', () => { live.follow(null); live.fitAll() })
+  $('following-stop').addEventListener('click', () => live.follow(null))
+  $('btn-signout').addEventListener('click', async () => {
+    try {
+      await api('/signout', { method: 'POST' })
+    } finally {
+      live.stop()
+      location.reload()
+    }
+  })
+  live.start()
+}

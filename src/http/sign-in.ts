@@ -1,0 +1,93 @@
+import { Hono, type Context } from 'hono'
+import type { Logger } from '../log.js'
+import { forbidden, isHttps, originAllowed, peerAddress, type Env, type HttpAuth } from './auth.js'
+import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie } from './session.js'
+
+/** What the map needs to know about this hub once someone is signed in. */
+export interface MapSettings {
+  tileUrl: string
+  tileAttribution: string
+  topicBase: string
+  mqttPort: number
+  mqttsPort: number
+  /** Whether /ws/last is served (else the map polls /api/0/last). */
+  live(): boolean
+}
+
+/**
+ * The map's sign-in: POST /signin (JSON or form: user, password) opens a session cookie and answers
+ * with the CSRF token; GET /session tells a reloaded page who it is (`{"user":null}` when nobody) and
+ * gives the token again;
+ * POST /signout ends the session. Failed sign-ins count against the caller's address: after a failure
+ * the address must wait (doubling up to 8 s) and is answered 429 until then.
+ */
+export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger): Hono<Env> {
+  const app = new Hono<Env>()
+
+  app.post('/signin', async (c) => {
+    if (!originAllowed((n) => c.req.header(n))) return forbidden(c, 'cross-origin sign-in refused: the Origin header does not match this hub')
+    const { user, password } = await credentials(c)
+    if (!user || password === undefined) {
+      return c.json({ error: "give 'user' and 'password' (JSON or form fields)", status: 400 }, 400)
+    }
+    const addr = peerAddress(c)
+    const wait = auth.throttle.retryAfter(addr)
+    if (wait > 0) {
+      const s = Math.ceil(wait / 1000)
+      return c.json({ error: `too many failed sign-ins from your address; try again in ${s} s`, status: 429 }, 429, { 'Retry-After': String(s) })
+    }
+    if (!(await auth.users.verify(user, password))) {
+      auth.throttle.failed(addr)
+      log.info(`Sign-in refused for '${user}' from ${addr}: wrong user name or password.`)
+      return c.json({ error: 'wrong user name or password', status: 401 }, 401)
+    }
+    auth.throttle.succeeded(addr)
+    auth.sessions.delete(cookieValue(c.req.header('cookie'), SESSION_COOKIE)) // no session fixation: always a fresh id
+    const { id, session } = auth.sessions.create(user)
+    log.info(`Signed in: '${user}' from ${addr}.`)
+    c.header('Set-Cookie', sessionCookie(id, isHttps(c)))
+    c.header('Cache-Control', 'no-store')
+    return c.json({ user, admin: auth.users.isAdmin(user), csrf: session.csrf })
+  })
+
+  // Asked by every page load, signed in or not: "not signed in" is an answer here, not an error.
+  app.get('/session', (c) => {
+    c.header('Cache-Control', 'no-store')
+    const session = auth.sessions.fromCookie(c.req.header('cookie'))
+    if (!session) return c.json({ user: null })
+    return c.json({
+      user: session.user,
+      admin: auth.users.isAdmin(session.user),
+      csrf: session.csrf,
+      map: {
+        tileUrl: settings.tileUrl,
+        tileAttribution: settings.tileAttribution,
+        topicBase: settings.topicBase,
+        mqttPort: settings.mqttPort,
+        mqttsPort: settings.mqttsPort,
+        live: settings.live(),
+      },
+    })
+  })
+
+  app.use('/signout', auth.middleware())
+  app.post('/signout', (c) => {
+    auth.sessions.delete(cookieValue(c.req.header('cookie'), SESSION_COOKIE))
+    log.info(`Signed out: '${c.get('who').user}'.`)
+    c.header('Set-Cookie', clearedCookie(isHttps(c)))
+    return c.json({ signedOut: true })
+  })
+
+  return app
+}
+
+async function credentials(c: Context<Env>): Promise<{ user?: string; password?: string }> {
+  const type = c.req.header('content-type') ?? ''
+  try {
+    const body: Record<string, unknown> = /json/.test(type) ? await c.req.json() : await c.req.parseBody()
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
+    return { user: str(body.user), password: str(body.password) }
+  } catch {
+    return {}
+  }
+}

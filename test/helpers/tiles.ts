@@ -1,0 +1,26 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { Jimp } from 'jimp'
+
+export interface TileServer { url: string; requests: number; close(): Promise<void> }
+
+/**
+ * A map tile server on 127.0.0.1 (one plain 256×256 PNG for every tile), so browser tests draw a real
+ * tile layer without reaching the internet.
+ */
+export async function startTileServer(): Promise<TileServer> {
+  const png = await new Jimp({ width: 256, height: 256, color: 0xe6e1d8ff }).getBuffer('image/png')
+  let requests = 0
+  const server: Server = createServer((req, res) => {
+    requests++
+    if (!/^\/\d+\/\d+\/\d+\.png$/.test(req.url ?? '')) { res.writeHead(404).end(); return }
+    res.writeHead(200, { 'Content-Type': 'image/png', 'Cache-Control': 'max-age=3600' }).end(png)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}/{z}/{x}/{y}.png`,
+    get requests() { return requests },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()) }),
+  }
+}
