@@ -6,6 +6,7 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY acl ./acl
+COPY public ./public
 COPY scripts/build-image.sh ./scripts/
 RUN sh scripts/build-image.sh /src /app
 

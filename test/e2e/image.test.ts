@@ -62,6 +62,10 @@ describe('the Docker image', () => {
       // As the image's HEALTHCHECK runs it; and the script itself is executable, as the PATH link needs
       const hc = spawnSync(join(app, 'dist/src/cli.js'), ['healthcheck'], { env: { ...env, OTHUB_HTTP_PORT: http }, encoding: 'utf8' })
       assert.equal(hc.status, 0, hc.stderr)
+      const map = await fetch(`http://127.0.0.1:${http}/`)
+      assert.equal(map.status, 200, 'the map (public/) is in the image')
+      assert.match(await map.text(), /<html/i)
+      assert.equal((await fetch(`http://127.0.0.1:${http}/vendor/leaflet/leaflet.js`)).status, 200, 'Leaflet comes from the production node_modules')
       const password = readFileSync(join(data, 'initial-admin-password'), 'utf8').trim()
       const c = await client(Number(mqtt), 'admin', password)
       await c.publishAsync('owntracks/admin/phone', JSON.stringify({ _type: 'location', lat: 1, lon: 2, tst: 1_700_000_000 }), { qos: 1 })
