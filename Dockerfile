@@ -6,6 +6,7 @@ WORKDIR /src
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY acl ./acl
+COPY public ./public
 COPY scripts/build-image.sh ./scripts/
 RUN sh scripts/build-image.sh /src /app
 
@@ -16,7 +17,8 @@ ENV NODE_ENV=production \
     OTHUB_HOST=0.0.0.0
 COPY --from=build /app /app
 # The official image's unprivileged user (uid 1000) owns the data; the hub never needs root.
-RUN mkdir -p /data /acl && chown node:node /data /acl
+# `owntracks-hub` on the PATH, for `docker exec <container> owntracks-hub user add …`.
+RUN mkdir -p /data /acl && chown node:node /data /acl && ln -s /app/dist/src/cli.js /usr/local/bin/owntracks-hub
 USER node
 VOLUME ["/data", "/acl"]
 # MQTT, MQTT over TLS, HTTP (API, map, WebSocket MQTT), HTTPS

@@ -17,6 +17,7 @@ npx tsc -p tsconfig.json
 
 mkdir -p "$out/dist"
 cp -R dist/src "$out/dist/src"
+chmod +x "$out/dist/src/cli.js" # the command on the image's PATH runs it through its #! line
 cp package.json package-lock.json "$out/"
 for d in public acl README.md; do [ -e "$d" ] && cp -R "$d" "$out/"; done
 # The runtime tree has no TypeScript, so the build scripts must go: 'prepare' would run tsc there.

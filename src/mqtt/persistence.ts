@@ -7,20 +7,25 @@ type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: stri
  * aedes-persistence-level with two costs taken off the per-message path (bench/RESULTS.md has the profiles):
  *  - every PUBACK made a LevelDB read (outgoingClearMessageId), also from clean-session clients, which
  *    never have anything stored: aedes keeps outgoing messages only for persistent sessions;
- *  - every retained publish was a LevelDB write of its own. Writes issued in the same turn of the event
- *    loop now go to disk as one batch, in the order they were issued: puts, dels and batches share one
- *    queue, so a del that clears a retained message after a put still wins.
+ *  - every retained publish was a LevelDB write of its own. Retained writes issued in the same turn of
+ *    the event loop now go to disk as one batch, in the order they were issued (a del that clears a
+ *    retained message after a put still wins). Sessions, offline queues and wills are written at once as
+ *    before: a phone reconnecting right after a publish must find its queued copy on disk.
  */
 export function brokerPersistence(db: Level<string, Buffer>): AsyncLevelPersistence {
-  coalesceWrites(db)
+  coalesceRetained(db)
   const p = new AsyncLevelPersistence(db) as AsyncLevelPersistence & { outgoingClearMessageId(c: { clean: boolean }, packet: unknown): Promise<unknown> }
   const clear = p.outgoingClearMessageId.bind(p)
   p.outgoingClearMessageId = (client, packet) => (client.clean ? Promise.resolve(undefined) : clear(client, packet))
   return p
 }
 
-function coalesceWrites(db: Level<string, Buffer>): void {
+const RETAINED = 'retained:'
+
+function coalesceRetained(db: Level<string, Buffer>): void {
   const batch = db.batch.bind(db) as (ops: Op[]) => Promise<void>
+  const put = db.put.bind(db) as (key: string, value: Buffer, o?: unknown) => Promise<void>
+  const del = db.del.bind(db) as (key: string, o?: unknown) => Promise<void>
   let ops: Op[] = []
   let waiters: { resolve: () => void; reject: (e: Error) => void }[] = []
   const flush = () => {
@@ -36,8 +41,6 @@ function coalesceWrites(db: Level<string, Buffer>): void {
     waiters.push({ resolve, reject })
   })
   const d = db as unknown as Record<string, unknown>
-  d.put = (key: string, value: Buffer) => queue([{ type: 'put', key, value }])
-  d.del = (key: string) => queue([{ type: 'del', key }])
-  // Without arguments batch() is the chained form (a builder): left as it is.
-  d.batch = (...a: unknown[]) => (a.length === 0 ? (batch as unknown as () => unknown)() : queue(a[0] as Op[]))
+  d.put = (key: string, value: Buffer, o?: unknown) => (key.startsWith(RETAINED) ? queue([{ type: 'put', key, value }]) : put(key, value, o))
+  d.del = (key: string, o?: unknown) => (key.startsWith(RETAINED) ? queue([{ type: 'del', key }]) : del(key, o))
 }

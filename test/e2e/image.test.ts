@@ -30,6 +30,7 @@ describe('the Docker image', () => {
     assert.match(DOCKERFILE, /^HEALTHCHECK .*"healthcheck"\]$/m)
     assert.match(DOCKERFILE, /OTHUB_DATA=\/data/)
     assert.match(DOCKERFILE, /^RUN sh scripts\/build-image.sh \/src \/app$/m)
+    assert.match(DOCKERFILE, /ln -s \/app\/dist\/src\/cli\.js \/usr\/local\/bin\/owntracks-hub/)
   })
 
   test("its build script, run outside Docker on the build stage's files, makes a hub that starts from env config and answers the healthcheck", async () => {
@@ -58,8 +59,13 @@ describe('the Docker image', () => {
       await waitFor('the hub to run', () => /running; data in/.test(out), 15_000)
       const http = /listening http 127\.0\.0\.1:(\d+)/.exec(out)![1]
       const mqtt = /listening mqtt 127\.0\.0\.1:(\d+)/.exec(out)![1]
-      const hc = spawnSync(process.execPath, [join(app, 'dist/src/cli.js'), 'healthcheck'], { env: { ...env, OTHUB_HTTP_PORT: http }, encoding: 'utf8' })
+      // As the image's HEALTHCHECK runs it; and the script itself is executable, as the PATH link needs
+      const hc = spawnSync(join(app, 'dist/src/cli.js'), ['healthcheck'], { env: { ...env, OTHUB_HTTP_PORT: http }, encoding: 'utf8' })
       assert.equal(hc.status, 0, hc.stderr)
+      const map = await fetch(`http://127.0.0.1:${http}/`)
+      assert.equal(map.status, 200, 'the map (public/) is in the image')
+      assert.match(await map.text(), /<html/i)
+      assert.equal((await fetch(`http://127.0.0.1:${http}/vendor/leaflet/leaflet.js`)).status, 200, 'Leaflet comes from the production node_modules')
       const password = readFileSync(join(data, 'initial-admin-password'), 'utf8').trim()
       const c = await client(Number(mqtt), 'admin', password)
       await c.publishAsync('owntracks/admin/phone', JSON.stringify({ _type: 'location', lat: 1, lon: 2, tst: 1_700_000_000 }), { qos: 1 })
