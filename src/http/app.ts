@@ -17,6 +17,7 @@ import { ParamError } from './params.js'
 import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
 import { sharingApi } from './sharing-api.js'
+import { usersApi } from './users-api.js'
 import { signInRoutes, type MapSettings } from './sign-in.js'
 import { securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
@@ -76,6 +77,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   app.route('/api/0', recorderApi(d))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
   app.route('/api/sharing', sharingApi(d))
+  app.route('/api/users', usersApi(d))
   app.route('/api/0', cmdApi(d))
   app.route('/api/tours', toursApi(d.tours, d.history, d.publicUrl))
   // Phones in HTTP mode send Basic credentials with every POST; they have no session.

@@ -80,6 +80,15 @@ export class UserRegistry {
     return true
   }
 
+  /** Gives or takes the admin role of an existing user; false when there is no such user. */
+  changeRole(user: string, admin: boolean): boolean {
+    this.reload()
+    if (!this.hashes.has(user)) return false
+    mkdirSync(dirname(this.adminsFile), { recursive: true })
+    this.setAdmin(user, admin)
+    return true
+  }
+
   private setAdmin(user: string, admin: boolean): void {
     if (admin) this.admins.add(user)
     else this.admins.delete(user)
