@@ -22,6 +22,7 @@ Commands:
   user passwd NAME          change a password
   user del NAME             remove a user
   user list                 list users
+  user key NAME             set the secret NAME's phones encrypt payloads with
   acl show [--user U]       print the access rules in force as a Mosquitto acl_file
   acl check USER TOPIC read|write
                             say whether USER may read/write TOPIC, and which rule decides
@@ -29,7 +30,6 @@ Commands:
   import recorder DIR       import an OwnTracks Recorder store (rec/, last/, cards/, waypoints/)
   import gpx FILE           import a GPX track as one device's locations (--user, --device)
   export                    write a device's history as gpx, geojson, csv or json
-  user key NAME             set the secret NAME's phones encrypt payloads with
   tls init                  create a CA and server certificate (--host NAME, --ip ADDR)
   tls client USER           issue a client certificate for USER
   tls show                  show the certificates in use
