@@ -11,7 +11,7 @@ export function location(over: Record<string, unknown> = {}): Record<string, unk
  */
 export async function phone(port: number, user: string, password: string, device = 'phone', over: IClientOptions = {}): Promise<MqttClient> {
   const topic = `owntracks/${user}/${device}`
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+  return settled(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
     protocolVersion: 4,
     clientId: `${user}${device}`,
     clean: false,
@@ -21,12 +21,22 @@ export async function phone(port: number, user: string, password: string, device
     reconnectPeriod: 0,
     will: { topic, payload: Buffer.from(JSON.stringify({ _type: 'lwt', tst: Math.floor(Date.now() / 1000) })), qos: 1, retain: false },
     ...over,
-  })
+  }))
 }
 
 /** A plain MQTT.js client (clean session, no will). */
 export function client(port: number, user: string | undefined, password: string | undefined, over: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: user, password, reconnectPeriod: 0, connectTimeout: 5000, ...over })
+  return settled(mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: user, password, reconnectPeriod: 0, connectTimeout: 5000, ...over }))
+}
+
+/**
+ * MQTT.js never settles connectAsync when the broker closes the socket before its CONNACK (e.g. a refused
+ * connection limit): fail the test clearly instead of hanging it.
+ */
+function settled(p: Promise<MqttClient>, ms = 10_000): Promise<MqttClient> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no CONNACK within ${ms} ms`)), ms) })
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
 }
 
 /** Collects messages a client receives, by topic. */
