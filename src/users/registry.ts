@@ -13,6 +13,8 @@ import { PasswordVerifier, hashPassword, parsePasswdFile, writePasswdFile } from
  */
 export class UserRegistry {
   private hashes = new Map<string, string>()
+  /** Our own password-file writes in flight. */
+  private writing = 0
   private admins = new Set<string>()
   private readonly verifier: PasswordVerifier
   private stop?: () => void
@@ -27,6 +29,8 @@ export class UserRegistry {
   }
 
   reload(): void {
+    // A watcher reload while our own write is on its way would read the old file over the new entry.
+    if (this.writing > 0) return
     if (existsSync(this.passwordFile)) {
       const { entries, errors } = parsePasswdFile(readFileSync(this.passwordFile, 'utf8'), this.passwordFile)
       for (const e of errors) this.log?.warn(`password file ${this.passwordFile} line ${e.line}: ${e.reason}; that line is ignored`)
@@ -65,17 +69,25 @@ export class UserRegistry {
   async set(user: string, password: string, admin?: boolean): Promise<void> {
     validateUserName(user)
     this.reload()
-    this.hashes.set(user, await hashPassword(password))
-    mkdirSync(dirname(this.passwordFile), { recursive: true })
-    mkdirSync(dirname(this.adminsFile), { recursive: true })
-    await writePasswdFile(this.passwordFile, this.hashes)
+    const hash = await hashPassword(password)
+    this.writing++
+    try {
+      this.hashes.set(user, hash)
+      mkdirSync(dirname(this.passwordFile), { recursive: true })
+      mkdirSync(dirname(this.adminsFile), { recursive: true })
+      await writePasswdFile(this.passwordFile, this.hashes)
+    } finally { this.writing-- }
     if (admin !== undefined) this.setAdmin(user, admin)
   }
 
   async remove(user: string): Promise<boolean> {
     this.reload()
-    if (!this.hashes.delete(user)) return false
-    await writePasswdFile(this.passwordFile, this.hashes)
+    if (!this.hashes.has(user)) return false
+    this.writing++
+    try {
+      this.hashes.delete(user)
+      await writePasswdFile(this.passwordFile, this.hashes)
+    } finally { this.writing-- }
     this.setAdmin(user, false)
     return true
   }

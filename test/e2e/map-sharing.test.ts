@@ -166,7 +166,7 @@ describe('the sharing page: jane shares with fred for two hours at 1 km, then re
     await page.getByLabel('New password for kim').fill('kim-pw-2')
     await page.keyboard.press('Enter')
     await page.locator('#user-status', { hasText: 'password of kim was changed' }).waitFor()
-    await waitFor('kim signs in with the new password', async () => (await signIn(hub, 'kim', 'kim-pw-2').then(() => true, () => false)), 3000)
+    await waitFor('kim signs in with the new password', async () => (await signIn(hub, 'kim', 'kim-pw-2').then(() => true, () => false)), 10_000)
 
     await page.getByRole('button', { name: 'Delete the user kim' }).click()
     assert.ok((await api()).some((u) => u.name === 'kim'), 'nothing is deleted before the confirmation')
