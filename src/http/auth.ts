@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { Identity } from '../access/access.js'
 import { AuthThrottle } from '../mqtt/auth-throttle.js'
 import type { UserRegistry } from '../users/registry.js'
+import { crossSiteReason } from './cross-site.js'
 import { cookieValue, sameSecret, SESSION_COOKIE, type Session, type SessionStore } from './session.js'
 
 export type Env = { Variables: { who: Identity; session?: Session } }
@@ -106,19 +107,11 @@ function parseBasic(h: string | undefined): { user: string; password: string } |
 }
 
 /**
- * No Origin (curl, scripts, same-origin GETs) passes; otherwise its host must be the one the request was
- * sent to. X-Forwarded-Host is honoured for reverse proxies: a page cannot set it cross-origin without a
- * CORS preflight, which the hub never grants.
+ * Whether a request may come from where it says it comes from. One rule for every route and upgrade:
+ * cross-site.ts (Origin must name this hub, Sec-Fetch-Site must not say another site; scripts send neither).
  */
 export function originAllowed(header: Header): boolean {
-  const origin = header('origin')
-  if (origin === undefined) return true
-  const host = header('x-forwarded-host')?.split(',')[0].trim() ?? header('host')
-  try {
-    return host !== undefined && new URL(origin).host === host
-  } catch {
-    return false // "null" (sandboxed frames, file://) and garbage
-  }
+  return crossSiteReason(header) === undefined
 }
 
 /** The caller's address, for throttling; proxies are not trusted here (a forged header would dodge the throttle). */
