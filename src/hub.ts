@@ -57,7 +57,6 @@ export class Hub {
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
   private http?: HttpServer
-  // TLS, bridges, encryption, cards (issue 6)
   /** Payload encryption secrets per user (`user key`). */
   keys!: KeyStore
   cards!: Cards
@@ -65,12 +64,12 @@ export class Hub {
   tls!: TlsListeners
   bridges?: Bridges
   private closeWebSockets?: () => void
-  // The Recorder's extras (issue 4): live feed, `monitor`, the control socket for import/export, retention.
+  // The Recorder's extras: the live feed, `monitor`, the control socket the CLI's import/export use, retention.
   readonly monitor = new Monitor()
   private wsLast?: WsLast
   private control?: Control
   private retention?: Retention
-  // Operations (issue 7, README.md, "Running it for years"): $SYS, the disk-full guards of both databases.
+  // Operations: $SYS, and the disk-full guards of both databases.
   private sys?: SysTopics
   private readonly guards: WriteGuard[] = []
   /** HTTP Basic or the map's session: /api/* and WebSocket upgrades (`auth.upgrade(req)`) authenticate here. */
@@ -119,7 +118,7 @@ export class Hub {
     const app = createApp({
       ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot,
       ops: { metrics, metricsPublic: cfg.metricsPublic, trouble },
-      transport: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
+      https: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
       caFile: () => this.tls.caFile(),
       cards: { cards: this.cards },
       auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl,
@@ -163,14 +162,14 @@ export class Hub {
     this.log.warn(`Try: mosquitto_sub -h ${host} -p ${mqtt.port} -u admin -P '${a.password}' -v -t 'owntracks/#'`)
   }
 
+  /** What a stop is waiting for, for the log when it takes too long (serve.ts). */
+  stopStep = ''
+
   /**
    * Graceful stop: stop accepting on every port, let open requests finish for up to stopTimeout,
    * disconnect the clients (their wills stay stored: see Broker.close), let every history write that was
    * started commit, then close the databases.
    */
-  /** What a stop is waiting for, for the log when it takes too long (serve.ts). */
-  stopStep = ''
-
   async stop(): Promise<void> {
     const step = (what: string) => { this.stopStep = what }
     this.sys?.stop()

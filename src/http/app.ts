@@ -22,7 +22,7 @@ import { signInRoutes, type MapSettings } from './sign-in.js'
 import { securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
 import { toursApi } from './tours-api.js'
-import { transport, type TransportOptions } from './transport.js'
+import { redirectToHttps, secureCookies, type HttpsRedirectOptions } from './https.js'
 
 export interface AppDeps {
   users: UserRegistry
@@ -31,21 +31,21 @@ export interface AppDeps {
   base: string
   version: string
   log: Logger
-  // The Recorder's extras (issue 4): HTTP-mode phones, commands for them, `monitor`, --docroot.
+  // The Recorder's extras: HTTP-mode phones, commands for them, `monitor`, --docroot.
   ingest: Ingest
   commands: CommandQueue
   publish: Publish
   monitor: Monitor
   /** A web app (e.g. a built OwnTracks Frontend) served at / instead of the built-in map. */
   docroot?: string
-  /** HTTPS redirect and Secure cookies (tls). */
-  transport?: TransportOptions
+  /** --https-redirect, while HTTPS runs (tls). */
+  https?: HttpsRedirectOptions
   /** The CA certificate file phones import, when there is one. */
   caFile?: () => string | undefined
   cards?: Pick<CardsApiDeps, 'cards'>
   /** /healthz, /metrics, request ids (ops-routes.ts). */
   ops?: Omit<OpsHttpDeps, 'users' | 'log'>
-  // The map (issue 5): sign-in sessions, tours, tile settings.
+  // The map: sign-in sessions, tours, tile settings.
   auth: HttpAuth
   tours: Tours
   map: MapSettings
@@ -68,7 +68,8 @@ export function errorHandler(log: Logger): ErrorHandler<Env> {
  */
 export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
-  if (d.transport) app.use('*', transport(d.transport))
+  if (d.https) app.use('*', redirectToHttps(d.https))
+  app.use('*', secureCookies())
   app.use('*', securityHeaders(d.map.tileUrl))
   opsRoutes(app, { ...d.ops, users: d.users, log: d.log })
   if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
