@@ -5,6 +5,7 @@ import { LiveMap } from './live.js'
 import { People } from './people.js'
 import { PhoneSetup } from './phone.js'
 import { SharingPanel } from './sharing.js'
+import { UsersPanel } from './users.js'
 import { ToursPanel } from './tours.js'
 
 const $ = (id) => document.getElementById(id)
@@ -80,6 +81,7 @@ function startApp(session) {
   const history = new History(map, live)
   const tours = new ToursPanel(live, session)
   const sharing = new SharingPanel(session, { onChanged: () => live.refresh() })
+  const users = session.admin ? new UsersPanel(session) : null
   new PhoneSetup(session)
 
   const tabs = [...document.querySelectorAll('button.tab')]
@@ -92,7 +94,7 @@ function startApp(session) {
     $('panel').hidden = name === null
     map.invalidateSize()
     if (name === 'tours') tours.load()
-    if (name === 'sharing') sharing.load()
+    if (name === 'sharing') { sharing.load(); users?.load() }
   }
   for (const t of tabs) t.addEventListener('click', () => open(t.getAttribute('aria-expanded') === 'true' ? null : t.dataset.panel))
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !$('panel').hidden) open(null) })
