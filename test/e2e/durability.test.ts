@@ -2,15 +2,9 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import type { MqttClient } from 'mqtt'
-import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
+import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, collect, location, phone } from '../helpers/phone.js'
-
-async function addUsers(hub: RunningHub, ...names: string[]): Promise<void> {
-  const since = hub.logs().length
-  for (const u of names) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
-  // the running hub notices the password file within a second
-  await hub.waitForLog(new RegExp(`Reloaded users: ${names.length + 1} `), 3000, since)
-}
+import { addUsers } from '../helpers/users.js'
 
 async function historyTsts(hub: RunningHub, user: string, device: string): Promise<Set<number>> {
   const res = await hub.http(`/api/0/locations?user=${user}&device=${device}&from=2000-01-01`)

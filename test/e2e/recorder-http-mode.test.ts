@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as, card, loc, seedHistory } from '../helpers/history.js'
+import { card, loc, seedHistory } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
 import { client, collect, location } from '../helpers/phone.js'
 
 type Msg = Record<string, unknown>
@@ -39,7 +40,7 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
     root = tempDir()
     mkdirSync(join(root, 'acl'), { recursive: true })
     writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone\n')
-    await addUsers(join(root, 'data'), { admin: { admin: true }, jane: {}, fred: {} })
+    await createUsers(join(root, 'data'), { admin: { admin: true }, jane: {}, fred: {} })
     await seedHistory(join(root, 'data'), [[
       loc('fred', 'phone', now - 60, { tid: 'fr' }), card('fred', 'phone', 'Fred', 'iVBORw0KGgo='),
       loc('fred', 'tablet', now - 60, { tid: 'ft' }),

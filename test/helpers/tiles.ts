@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Jimp } from 'jimp'
+import { solidPng } from './images.js'
 
 export interface TileServer { url: string; requests: number; close(): Promise<void> }
 
@@ -9,7 +9,7 @@ export interface TileServer { url: string; requests: number; close(): Promise<vo
  * tile layer without reaching the internet.
  */
 export async function startTileServer(): Promise<TileServer> {
-  const png = await new Jimp({ width: 256, height: 256, color: 0xe6e1d8ff }).getBuffer('image/png')
+  const png = solidPng(256, 256, 0xe6e1d8ff)
   let requests = 0
   const server: Server = createServer((req, res) => {
     requests++
