@@ -2,7 +2,7 @@ import { createWriteStream, statSync, unlinkSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { loadConfig } from '../config.js'
 import { FORMATS } from '../http/formats/index.js'
-import { ParamError, parseTime } from '../http/params.js'
+import { TimeError, parseTime } from '../owntracks/time.js'
 import { UsageError, type CommandSpec, type Parsed } from './args.js'
 import { linkHistory } from './hub-link.js'
 
@@ -37,7 +37,7 @@ export async function exportCmd(p: Parsed): Promise<void> {
     if (p.extra.from) from = parseTime('from', p.extra.from as string, false)
     if (p.extra.to) to = parseTime('to', p.extra.to as string, true)
   } catch (err) {
-    if (err instanceof ParamError) throw new UsageError(err.message.replace(/^parameter '(\w+)'/, '--$1'))
+    if (err instanceof TimeError) throw new UsageError(err.message.replace(/^parameter '(\w+)'/, '--$1'))
     throw err
   }
   if (from > to) throw new UsageError('--from is after --to')

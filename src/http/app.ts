@@ -13,6 +13,8 @@ import { caCertificate } from './ca.js'
 import { cardsApi, type CardsApiDeps } from './cards-api.js'
 import { cmdApi } from './cmd-api.js'
 import { opsRoutes, requestId, type OpsHttpDeps } from './ops-routes.js'
+import { TimeError } from '../owntracks/time.js'
+import { HttpError, answer } from './errors.js'
 import { ParamError } from './params.js'
 import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
@@ -52,10 +54,14 @@ export interface AppDeps {
   publicUrl: string | undefined
 }
 
-/** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
+/**
+ * The one place HTTP errors are answered: an HttpError (ParamError is one) as it asks, a time in no
+ * known form as 400; anything else is logged once and answers 500.
+ */
 export function errorHandler(log: Logger): ErrorHandler<Env> {
   return (err, c) => {
-    if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
+    if (err instanceof TimeError) err = new ParamError(err.message)
+    if (err instanceof HttpError) return answer(c, err)
     log.error({ rid: requestId(c) }, `HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
     return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
   }
@@ -93,9 +99,10 @@ export function createApp(d: AppDeps): Hono<Env> {
   } else {
     app.route('/', staticRoutes())
   }
-  app.notFound((c) => c.req.path.startsWith('/api/')
-    ? c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}`, status: 404 }, 404)
-    : c.text('Not found', 404))
+  app.notFound((c) => {
+    if (c.req.path.startsWith('/api/')) return answer(c, new HttpError(404, `no such endpoint: ${c.req.method} ${c.req.path}`))
+    return c.text('Not found', 404)
+  })
   app.onError(errorHandler(d.log))
   return app
 }

@@ -5,6 +5,7 @@ import type { Logger } from '../log.js'
 import type { Metrics } from '../ops/metrics.js'
 import type { UserRegistry } from '../users/registry.js'
 import { basicAuth, type Env } from './auth.js'
+import { HttpError } from './errors.js'
 
 export interface OpsHttpDeps {
   users: UserRegistry
@@ -58,7 +59,7 @@ export function opsRoutes(app: Hono<Env>, d: OpsHttpDeps): void {
     const metrics = d.metrics
     if (!d.metricsPublic) {
       app.use('/metrics', basicAuth(d.users), async (c, next) => {
-        if (!c.get('who').admin) return c.json({ error: '/metrics is for admins (or start the hub with --metrics-public)', status: 403 }, 403)
+        if (!c.get('who').admin) throw new HttpError(403, '/metrics is for admins (or start the hub with --metrics-public)')
         await next()
       })
     }
