@@ -111,7 +111,7 @@ export class Hub {
     this.monitor.attach(this.broker.aedes)
     const publish = aedesPublisher(this.broker.aedes)
     const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
-    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
+    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish, log)
     this.cards.follow(this.broker.aedes)
     const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
     const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })
@@ -130,7 +130,9 @@ export class Hub {
       databases: [{ name: 'history', db: this.history.level }, { name: 'broker', db: this.broker.level }],
     }))
     this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
-    this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
+    const mqttWs = mqttOverWebSocket(this.broker)
+    this.upgrades.on('/mqtt', mqttWs.handleUpgrade)
+    this.closeWebSockets = mqttWs.close
     const web = { fetch: app.fetch, upgrades: this.upgrades, trusted: parseTrustedProxies(cfg.trustProxy) }
     const { server, address: http } = await listenHttp({ ...web, port: cfg.httpPort, host: cfg.host })
     this.http = server

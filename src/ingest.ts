@@ -3,13 +3,8 @@ import { openEncrypted } from './owntracks/crypto.js'
 import { decodePayload } from './owntracks/decode.js'
 import { parseDeviceTopic } from './owntracks/topics.js'
 import type { Stats } from './stats.js'
+import { KEPT } from './store/kept.js'
 import type { HistoryStore } from './store/types.js'
-
-/**
- * Types worth keeping. `configuration` holds the phone's passwords; `cmd` (to the phone) and `request` (from
- * it: tours, answered on its cmd topic) are transient: none of the three is kept.
- */
-export const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
 
 export type IngestOutcome =
   | { kind: 'stored'; type: string }

@@ -10,6 +10,7 @@ import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
 import { brokerPersistence } from './persistence.js'
+import type { HubMessage, Publish } from './publish.js'
 
 export interface BrokerOptions extends Omit<HookDeps, 'drop'> {
   /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
@@ -88,12 +89,8 @@ export class Broker {
     this.aedes.handle(conn as Socket, req as never)
   }
 
-  /**
-   * Publishes as the hub itself (cards, commands, what a bridge brings in): stored like a client's
-   * publish, then delivered through the same per-receiver access checks. `origin` stays on the packet
-   * (aedes keeps `clientId`), so a bridge can tell its own messages from everyone else's.
-   */
-  async publish(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; origin?: string }, from: string): Promise<void> {
+  /** The hub's own publishes (see Publish in publish.ts); aedes keeps `origin` as the packet's clientId. */
+  readonly publish: Publish = async (m: HubMessage, from: string): Promise<void> => {
     await this.ingest.handle(m.topic, m.payload, from)
     const packet = { cmd: 'publish' as const, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: false, ...(m.origin ? { clientId: m.origin } : {}) }
     await new Promise<void>((resolve, reject) => this.aedes.publish(packet as never, (err?: Error | null) => (err ? reject(err) : resolve())))

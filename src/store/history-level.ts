@@ -9,7 +9,7 @@ import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuer
  *   L \0 user \0 device \0 tst(11 digits) \0 h8      a location, as published after normalisation
  *   R \0 user \0 device \0 type \0 tst \0 h8         every other kept message (transition, waypoint(s),
  *                                                    card, lwt, status, steps, beacon, encrypted: KEPT in
- *                                                    ingest.ts; cmd, request and configuration are not kept)
+ *                                                    kept.ts; cmd, request and configuration are not kept)
  *   D \0 user \0 device                              device summary: newest location, its topic, card, months
  *
  * h8 is the first 8 hex digits of SHA-1 over the payload. A QoS 1 redelivery hashes the same, lands on the
