@@ -113,7 +113,11 @@ describe('under load: 100 phones with 10 retained QoS 1 publishes in flight each
   test('every acknowledged message reaches a subscriber on owntracks/#', async () => {
     const sub = await client(hub.mqttPort, 'admin', hub.adminPassword)
     let delivered = 0
-    sub.on('message', () => { delivered++ })
+    // a marker published after the last acknowledgement: deliveries are in accepted order, so any
+    // duplicate would come before it
+    const MARK = 'owntracks/admin/marker/settle'
+    let marked = false
+    sub.on('message', (topic) => { if (topic === MARK) marked = true; else delivered++ })
     await sub.subscribeAsync('owntracks/#', { qos: 1 })
     const phones = await Promise.all(Array.from({ length: 100 }, (_, i) => phone(hub.mqttPort, 'load', 'load-pw', `p${i}`)))
     let acked = 0
@@ -131,7 +135,8 @@ describe('under load: 100 phones with 10 retained QoS 1 publishes in flight each
     }))
     assert.equal(acked, 100 * perPhone)
     await waitFor(`${acked} deliveries (have ${delivered})`, () => delivered >= acked, 20_000)
-    await new Promise((r) => setTimeout(r, 200))
+    await sub.publishAsync(MARK, '1', { qos: 1 })
+    await waitFor('the marker', () => marked, 20_000)
     assert.equal(delivered, acked, 'delivered exactly what was acknowledged')
     await Promise.all(phones.map((p) => p.endAsync()))
     await sub.endAsync()

@@ -1,7 +1,10 @@
 import type { IClientOptions, MqttClient } from 'mqtt'
+import { topicMatches } from '../../src/access/topic-match.js'
 import type { RunningHub } from './hub.js'
 import { client } from './phone.js'
 import { pw } from './users.js'
+
+const MARKER = /^owntracks\/[^/]+\/marker\/(settle|retained)$/
 
 export interface Received { topic: string; payload: string; retain: boolean }
 
@@ -9,7 +12,8 @@ export interface Received { topic: string; payload: string; retain: boolean }
  * An MQTT client that records what it receives and can tell when everything sent before a moment has
  * arrived: `settle()` publishes a marker on the user's own topic and waits for it. The hub delivers in
  * the order it accepted publishes, so whatever was published before the marker and is not there by
- * then was not delivered. No sleeping, no guessing.
+ * then was not delivered. `subscribe()` waits in the same way for the retained messages a subscription
+ * brings. No sleeping, no guessing.
  */
 export class Receiver {
   readonly got: Received[] = []
@@ -19,9 +23,9 @@ export class Receiver {
     mqtt.on('message', (topic, payload, packet) => this.got.push({ topic, payload: payload.toString(), retain: packet.retain }))
   }
 
-  /** A plain MQTT client of `user` (password `<name>-pw`, the hub's first password for admin). */
+  /** A plain MQTT client of `user` (password `<name>-pw`; admin's first password if the hub made one). */
   static async connect(hub: RunningHub, user: string, over: IClientOptions = {}): Promise<Receiver> {
-    return Receiver.attach(await client(hub.mqttPort, user, user === 'admin' ? hub.adminPassword : pw(user), over), user)
+    return Receiver.attach(await client(hub.mqttPort, user, user === 'admin' && hub.adminPassword ? hub.adminPassword : pw(user), over), user)
   }
 
   /** Records what a client connected otherwise (TLS, WebSocket) receives; it must be signed in as `user`. */
@@ -32,24 +36,42 @@ export class Receiver {
   }
 
   get markerTopic(): string { return `owntracks/${this.user}/marker/settle` }
+  private get retainedMarker(): string { return `owntracks/${this.user}/marker/retained` }
 
+  /**
+   * Subscribes and waits for the retained messages the subscription brings. aedes sends those after the
+   * SUBACK, one filter after the other, from a database read that can take longer than a live marker's
+   * round trip: so a retained marker is subscribed to last, in the same SUBSCRIBE, and awaited.
+   */
   async subscribe(...filters: string[]): Promise<void> {
-    await this.mqtt.subscribeAsync(filters, { qos: 1 })
-    await this.settle() // retained messages sent on subscribe come before the marker
+    const id = `${++this.markers}`
+    const t = this.retainedMarker
+    await this.mqtt.publishAsync(t, id, { qos: 1, retain: true })
+    await this.mqtt.subscribeAsync([...filters, t], { qos: 1 })
+    // each filter matching the marker's topic sends its own copy; the last one comes after everything
+    const copies = 1 + filters.filter((f) => topicMatches(f, t)).length
+    await this.until(`the retained marker ${id}`, () => this.got.filter((m) => m.topic === t && m.payload === id && m.retain).length >= copies)
+    await this.mqtt.unsubscribeAsync(t)
+    await this.mqtt.publishAsync(t, '', { qos: 1, retain: true })
   }
 
+  /** Publishes a marker on the user's own topic and waits for it: what came before it has arrived. */
   async settle(): Promise<void> {
     const id = `${++this.markers}`
     await this.mqtt.publishAsync(this.markerTopic, id, { qos: 1 })
+    await this.until(`marker ${id}`, () => this.got.some((m) => m.topic === this.markerTopic && m.payload === id))
+  }
+
+  private async until(what: string, done: () => boolean): Promise<void> {
     const start = Date.now()
-    while (!this.got.some((m) => m.topic === this.markerTopic && m.payload === id)) {
-      if (Date.now() - start > 10_000) throw new Error(`${this.user}: marker ${id} never came back`)
+    while (!done()) {
+      if (Date.now() - start > 10_000) throw new Error(`${this.user}: ${what} never came`)
       await new Promise((r) => setTimeout(r, 10))
     }
   }
 
-  /** What arrived, markers left out. */
-  messages(): Received[] { return this.got.filter((m) => m.topic !== this.markerTopic) }
+  /** What arrived, the markers of every Receiver left out. */
+  messages(): Received[] { return this.got.filter((m) => !MARKER.test(m.topic)) }
   topics(): string[] { return this.messages().map((m) => m.topic) }
   clear(): void { this.got.length = 0 }
   end(): Promise<void> { return this.mqtt.endAsync() }
