@@ -1,7 +1,7 @@
 import { createWriteStream, statSync, unlinkSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { loadConfig } from '../config.js'
-import { FORMATS } from '../http/formats/index.js'
+import { FORMATS } from '../store/formats/index.js'
 import { TimeError, parseTime } from '../owntracks/time.js'
 import { UsageError, type CommandSpec, type Parsed } from './args.js'
 import { linkHistory } from './hub-link.js'

@@ -1,8 +1,8 @@
 import type { Context } from 'hono'
 import type { DeviceView } from '../access/access.js'
 import type { HistoryStore } from '../store/types.js'
-import { enrichPoint } from './enrich.js'
-import { FORMATS, formatStream, type Format, type Point } from './formats/index.js'
+import { enrichPoint } from '../store/enrich.js'
+import { FORMATS, formatStream, type Format, type Point } from '../store/formats/index.js'
 import { ParamError, parseFields, parseLimit, parseTime, requestParam } from './params.js'
 
 export interface LocationsQuery {

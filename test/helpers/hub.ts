@@ -68,9 +68,10 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
     if (!check()) waiters.add(w)
   })
 
-  const mqttLine = await waitForLog(/listening mqtt 127\.0\.0\.1:(\d+)/)
-  const httpLine = await waitForLog(/listening http 127\.0\.0\.1:(\d+)/)
-  await waitForLog(/running; data in/)
+  // how long a start takes is no test's business: on a loaded machine it can take many seconds
+  const mqttLine = await waitForLog(/listening mqtt 127\.0\.0\.1:(\d+)/, 60_000)
+  const httpLine = await waitForLog(/listening http 127\.0\.0\.1:(\d+)/, 60_000)
+  await waitForLog(/running; data in/, 60_000)
   const mqttPort = Number(/:(\d+)$/.exec(mqttLine)![1])
   const httpPort = Number(/:(\d+)$/.exec(httpLine)![1])
   let adminPassword = ''

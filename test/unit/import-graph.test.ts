@@ -33,7 +33,6 @@ const NARROWER: { from: string; to: RegExp; unless?: RegExp; why: string }[] = [
 
 /** Imports that break the order today, with the change that removes each; the list only shrinks. */
 const WORK_LEFT: string[] = [
-  'commands/export.ts → http/formats/index.ts',
   'commands/hub-link.ts → http/locations.ts',
 ]
 
