@@ -23,6 +23,5 @@ export function valid<T>(schema: z.ZodType<T>, raw: unknown, send: string): T {
     const known = schema instanceof z.ZodObject ? ` (send ${Object.keys(schema.shape).join(', ')})` : ''
     throw new HttpError(400, `${[...i.path, i.keys[0]].join('.')}: unknown field${known}`)
   }
-  if (i.path.length === 0 && i.code === 'invalid_type') throw new HttpError(400, send)
   throw new HttpError(400, `${i.path.join('.') || 'body'}: ${i.message}`)
 }
