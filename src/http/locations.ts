@@ -17,7 +17,8 @@ export interface LocationsQuery {
 }
 
 export function formatNamed(name: string): Format {
-  const f = FORMATS[name]
+  // Own keys only: 'constructor' or '__proto__' are no format.
+  const f = Object.hasOwn(FORMATS, name) ? FORMATS[name] : undefined
   if (!f) throw new ParamError(`parameter 'format': '${name}' is not one of ${Object.keys(FORMATS).join(', ')}`)
   return f
 }
