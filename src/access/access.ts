@@ -15,6 +15,10 @@ import { shape } from './view-fields.js'
 /** Who is asking: an authenticated user (or null for an anonymous client) and their client id. */
 export interface Identity {
   user: string | null
+  /**
+   * Only for an Identity without a user: the hub's own control socket (true) or an anonymous client
+   * (false). Whether a named user is an admin is isAdmin()'s decision, asked each time.
+   */
   admin: boolean
   clientId: string
 }
