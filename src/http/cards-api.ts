@@ -5,7 +5,7 @@ import { FaceError, faceFromImage } from '../cards/face.js'
 import type { Card, Cards } from '../cards/cards.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
-import { ParamError } from './params.js'
+import { checkName, ParamError } from './params.js'
 import { z } from 'zod'
 import { jsonBody, valid } from './body.js'
 import { HttpError, answer } from './errors.js'
@@ -27,12 +27,17 @@ const MAX_UPLOAD = 8 * 1024 * 1024
  */
 export function cardsApi(d: CardsApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  const target = (c: Context<Env>) => c.req.query('user') || c.get('who').user || ''
+  const target = (c: Context<Env>) => {
+    const user = c.req.query('user')
+    if (user) checkName('user', user)
+    return user || c.get('who').user || ''
+  }
 
   api.get('/card', (c) => {
     const who = c.get('who')
     const user = target(c)
-    const mayRead = user === who.user || d.history.devices().some((x) => x.user === user && d.access.viewOf(who, x.user, x.device))
+    // As over MQTT: a card is seen with a share that includes the card of one of the user's devices.
+    const mayRead = user === who.user || d.access.isAdmin(who) || d.history.devices().some((x) => x.user === user && d.access.canRead(who, d.access.partTopic(x.user, x.device, 'card')))
     if (!mayRead) throw new HttpError(403, `you may not see ${user}'s card`)
     const card = d.cards.get(user)
     if (!card) throw new HttpError(404, `${user} has no card; set one with PUT /api/card`)
@@ -41,7 +46,7 @@ export function cardsApi(d: CardsApiDeps): Hono<Env> {
 
   const set = async (c: Context<Env>) => {
     const user = target(c)
-    mayChange(c, user)
+    mayChange(c, d.access, user)
     const { name, image, tid } = await readCardBody(c)
     if (name === undefined && image === undefined) throw new ParamError("give 'name' and/or 'face' (a PNG or JPEG image)")
     const old = d.cards.get(user)
@@ -65,7 +70,7 @@ export function cardsApi(d: CardsApiDeps): Hono<Env> {
 
   api.delete('/card', async (c) => {
     const user = target(c)
-    mayChange(c, user)
+    mayChange(c, d.access, user)
     return c.json({ published: await d.cards.clear(user) })
   })
 
@@ -73,9 +78,9 @@ export function cardsApi(d: CardsApiDeps): Hono<Env> {
 }
 
 /** Setting someone else's card takes the admin role. */
-function mayChange(c: Context<Env>, user: string): void {
+function mayChange(c: Context<Env>, access: AccessControl, user: string): void {
   const who = c.get('who')
-  if (user !== who.user && !who.admin) throw new HttpError(403, `you may change only your own card, not ${user}'s`)
+  if (user !== who.user && !access.isAdmin(who)) throw new HttpError(403, `you may change only your own card, not ${user}'s`)
 }
 
 const text = z.string({ error: 'must be text' }).max(200, { error: 'is longer than 200 characters' })

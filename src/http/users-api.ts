@@ -6,6 +6,7 @@ import { validateUserName, type UserRegistry } from '../users/registry.js'
 import type { Env } from './auth.js'
 import { jsonBody } from './body.js'
 import { HttpError } from './errors.js'
+import { requireAdmin } from './require-admin.js'
 import { serialQueue } from './serial.js'
 
 export interface UsersApiDeps {
@@ -32,10 +33,7 @@ export function usersApi(d: UsersApiDeps): Hono<Env> {
   const api = new Hono<Env>()
   const serial = serialQueue() // two requests never write the password file from the same old copy
 
-  api.use('*', async (c, next) => {
-    if (!d.access.isAdmin(c.get('who'))) throw new HttpError(403, 'only an admin may manage users')
-    await next()
-  })
+  api.use('*', requireAdmin(d.access, 'only an admin may manage users'))
 
   const me = (c: Context<Env>) => c.get('who').user ?? 'anonymous'
 
