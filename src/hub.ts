@@ -11,7 +11,6 @@ import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
 import { startControl, type Control } from './http/control.js'
 import { parseTrustedProxies } from './http/forwarded.js'
-import { aedesPublisher } from './http/pub.js'
 import { listenHttp } from './http/server.js'
 import { WsLast } from './http/ws-last.js'
 import { HttpAuth } from './http/auth.js'
@@ -109,9 +108,9 @@ export class Hub {
       mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
     }
     this.monitor.attach(this.broker.aedes)
-    const publish = aedesPublisher(this.broker.aedes)
+    const publish = this.broker.publish
     const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
-    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish, log)
+    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, publish, log)
     this.cards.follow(this.broker.aedes)
     const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
     const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })

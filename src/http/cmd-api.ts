@@ -7,7 +7,7 @@ import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { nameParam, ParamError } from './params.js'
-import type { Publish } from './pub.js'
+import type { Publish } from '../mqtt/publish.js'
 import { HttpError } from './errors.js'
 
 export interface CmdApiDeps {
@@ -68,7 +68,7 @@ export function cmdApi(d: CmdApiDeps): Hono<Env> {
     if (problem) throw new ParamError(`action ${String(cmd.action)}: ${problem}`)
     if (!d.history.device(user, device)) throw new HttpError(404, `no device ${user}/${device} has reported yet`)
     d.commands.enqueue(user, device, res.message)
-    await d.publish(topic, Buffer.from(JSON.stringify(res.message)), false)
+    await d.publish({ topic, payload: Buffer.from(JSON.stringify(res.message)), qos: 1, retain: false }, `http:${who.user ?? '-'}`)
     d.log.info(`Queued cmd '${String(res.message.action)}' for ${user}/${device} from ${who.user ?? who.clientId}`)
     return c.json({ status: 200, topic, queued: true })
   })

@@ -1,9 +1,6 @@
 import type { Context } from 'hono'
 import { nameProblem } from '../owntracks/names.js'
-
 import { HttpError } from './errors.js'
-
-export { parseTime } from '../owntracks/time.js'
 
 /** A bad request parameter (400); the message names it and says what would be accepted. */
 export class ParamError extends HttpError {

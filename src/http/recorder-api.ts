@@ -4,8 +4,10 @@ import type { Logger } from '../log.js'
 import type { Monitor } from '../monitor.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
+import { HttpError } from './errors.js'
 import { enrichLast, pick } from '../store/enrich.js'
-import { deviceView, locationsBody, locationsQuery } from './locations.js'
+import { deviceView, locationsBody } from '../store/viewer-history.js'
+import { locationsQuery } from './locations.js'
 import { nameParam, ParamError, parseFields, parseNumber, requestParam } from './params.js'
 import { facePng } from './photo.js'
 import { requireAdmin } from './require-admin.js'
@@ -20,7 +22,6 @@ export interface RecorderApiDeps {
   monitor: Monitor
 }
 
-const fail = (c: Context, status: 403 | 404, error: string) => c.json({ error, status }, status)
 
 /**
  * The OwnTracks Recorder's /api/0 (recorder-api.md): the same paths, parameters and shapes, but every
@@ -60,7 +61,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   api.on(['GET', 'POST'], '/locations', async (c) => {
     const q = await locationsQuery(c)
     const view = deviceView(d.access, c.get('who'), q.user, q.device)
-    if (!view) return fail(c, 403, `you may not read ${q.user}/${q.device}`)
+    if (!view) throw new HttpError(403, `you may not read ${q.user}/${q.device}`)
     const { body, contentType } = locationsBody(d.history, view, q)
     return c.body(body, 200, { 'content-type': contentType })
   })
@@ -80,7 +81,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const who = c.get('who')
     // Each topic by its own read decision: a location share shows neither `…/cmd` nor `…/dump`.
     const seen = d.monitor.latest((topic) => d.access.canRead(who, topic))
-    if (!seen) return c.text('nothing received yet\n', 404)
+    if (!seen) throw new HttpError(404, 'nothing received yet', { plain: true }) // the Recorder's plain-text answer
     return c.text(`${seen.at} ${seen.topic}\n`)
   })
 
@@ -100,7 +101,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   api.on(['GET', 'POST'], '/q', async (c) => {
     parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
     parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
-    return fail(c, 404, 'no address known for this place: the hub keeps no reverse-geo cache')
+    throw new HttpError(404, 'no address known for this place: the hub keeps no reverse-geo cache')
   })
 
   return api
