@@ -3,11 +3,11 @@ import type { Context, Hono } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../ops/metrics.js'
-import type { UserRegistry } from '../users/registry.js'
-import { basicAuth, type Env } from './auth.js'
+import type { Env, HttpAuth } from './auth.js'
 
 export interface OpsHttpDeps {
-  users: UserRegistry
+  /** HTTP Basic for /metrics, within the login throttle. */
+  auth: HttpAuth
   log: Logger
   metrics?: Metrics
   /** Serve /metrics without authentication (metricsPublic). */
@@ -57,7 +57,7 @@ export function opsRoutes(app: Hono<Env>, d: OpsHttpDeps): void {
   if (d.metrics) {
     const metrics = d.metrics
     if (!d.metricsPublic) {
-      app.use('/metrics', basicAuth(d.users), async (c, next) => {
+      app.use('/metrics', d.auth.basic(), async (c, next) => {
         if (!c.get('who').admin) return c.json({ error: '/metrics is for admins (or start the hub with --metrics-public)', status: 403 }, 403)
         await next()
       })
