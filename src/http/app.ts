@@ -1,6 +1,5 @@
 import { Hono, type ErrorHandler } from 'hono'
 import { serveStatic } from '@hono/node-server/serve-static'
-import { bodyLimit } from 'hono/body-limit'
 import type { AccessControl } from '../access/access.js'
 import type { CommandQueue } from '../cmd-queue.js'
 import type { Ingest } from '../ingest.js'
@@ -19,7 +18,8 @@ import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
 import { sharingApi } from './sharing-api.js'
 import { usersApi } from './users-api.js'
-import { signInRoutes, tooLarge, type MapSettings } from './sign-in.js'
+import { signInRoutes, type MapSettings } from './sign-in.js'
+import { limitBody } from './body-limit.js'
 import { securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
 import { toursApi } from './tours-api.js'
@@ -73,7 +73,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
   if (d.transport) app.use('*', transport(d.transport))
   // Every route: a body over the limit is refused with 413 as soon as its length is known or exceeded.
-  if (d.maxBody) app.use('*', bodyLimit({ maxSize: d.maxBody, onError: tooLarge }))
+  if (d.maxBody) app.use('*', limitBody(d.maxBody))
   app.use('*', securityHeaders(d.map.tileUrl))
   opsRoutes(app, { ...d.ops, auth: d.auth, log: d.log })
   if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))

@@ -38,7 +38,7 @@ export function listenHttp(o: HttpListenOptions): Promise<{ server: Server; addr
   const t = HTTP_TIMEOUTS
   const limits = { headersTimeout: t.HEADERS_MS, requestTimeout: t.REQUEST_MS, keepAliveTimeout: t.KEEP_ALIVE_MS, connectionsCheckingInterval: t.CHECK_MS }
   const server: Server = o.tls ? createHttpsServer({ ...o.tls, ...limits }, onRequest) : createHttpServer(limits, onRequest)
-  if (o.maxPerAddress) capPerAddress(server, o.maxPerAddress, o.onRefused)
+  guardSockets(server, o.maxPerAddress ?? 0, o.onRefused)
   server.on('upgrade', (req: IncomingMessage) => settleForwarded(req, o.trusted)) // runs before the router's listener
   o.upgrades.attach(server)
   return new Promise((resolve, reject) => {
@@ -51,22 +51,35 @@ export function listenHttp(o: HttpListenOptions): Promise<{ server: Server; addr
 }
 
 /**
- * At most `max` open connections from one address: more are closed as they arrive, so one peer's flood
- * cannot use up the file descriptors everyone else (MQTT included) needs.
+ * At most `max` open connections from one address (0 = no limit): more are closed as they arrive, so one
+ * peer's flood cannot use up the file descriptors everyone else (MQTT included) needs. A connection that
+ * has not sent a whole request head within HEADERS_MS is closed too: Node's headersTimeout only starts
+ * with the first byte, so a socket that sends nothing would otherwise stay open forever.
  */
-function capPerAddress(server: Server, max: number, onRefused?: (addr: string) => void): void {
+function guardSockets(server: Server, max: number, onRefused?: (addr: string) => void): void {
   const open = new Map<string, number>()
+  const firstRequest = new WeakMap<object, NodeJS.Timeout>()
+  const started = (req: IncomingMessage) => {
+    clearTimeout(firstRequest.get(req.socket))
+    firstRequest.delete(req.socket)
+  }
+  server.on('request', started)
+  server.on('upgrade', started)
   // 'connection' also fires for TLS (the raw socket, before the handshake): the cap holds either way.
   server.on('connection', (sock: Socket) => {
     const addr = (sock.remoteAddress ?? '').replace(/^::ffff:/, '')
     const n = open.get(addr) ?? 0
-    if (n >= max) {
+    if (max > 0 && n >= max) {
       onRefused?.(addr)
       sock.destroy()
       return
     }
+    const t = setTimeout(() => sock.destroy(), HTTP_TIMEOUTS.HEADERS_MS)
+    t.unref()
+    firstRequest.set(sock, t)
     open.set(addr, n + 1)
     sock.once('close', () => {
+      clearTimeout(t)
       const left = (open.get(addr) ?? 1) - 1
       if (left > 0) open.set(addr, left)
       else open.delete(addr)

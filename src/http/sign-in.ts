@@ -1,13 +1,11 @@
 import { Hono, type Context } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
+import { limitBody } from './body-limit.js'
 import type { Logger } from '../log.js'
 import { forbidden, isHttps, originAllowed, peerAddress, throttled, type Env, type HttpAuth } from './auth.js'
 import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie } from './session.js'
 
 /** A user name and a password, as JSON or a form: nobody needs more before signing in. */
 export const SIGN_IN_BODY = 16 * 1024
-
-export const tooLarge = (c: Context) => c.json({ error: 'request body too large', status: 413 }, 413)
 
 /** What the map needs to know about this hub once someone is signed in. */
 export interface MapSettings {
@@ -31,7 +29,7 @@ export interface MapSettings {
 export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger): Hono<Env> {
   const app = new Hono<Env>()
 
-  app.post('/signin', bodyLimit({ maxSize: SIGN_IN_BODY, onError: tooLarge }), async (c) => {
+  app.post('/signin', limitBody(SIGN_IN_BODY), async (c) => {
     if (!originAllowed((n) => c.req.header(n))) return forbidden(c, 'cross-origin sign-in refused: the Origin header does not match this hub')
     const { user, password } = await credentials(c)
     if (!user || password === undefined) {
