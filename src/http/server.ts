@@ -65,6 +65,15 @@ function guardSockets(server: Server, max: number, onRefused?: (addr: string) =>
   }
   server.on('request', started)
   server.on('upgrade', started)
+  const awaitRequest = (sock: Socket) => {
+    const t = setTimeout(() => sock.destroy(), HTTP_TIMEOUTS.HEADERS_MS)
+    t.unref()
+    firstRequest.set(sock, t)
+    sock.once('close', () => clearTimeout(t))
+  }
+  // Requests on HTTPS name the TLS socket, not the raw one 'connection' gave; the handshake has its own timeout.
+  const tls = 'setSecureContext' in server
+  if (tls) server.on('secureConnection', awaitRequest)
   // 'connection' also fires for TLS (the raw socket, before the handshake): the cap holds either way.
   server.on('connection', (sock: Socket) => {
     const addr = (sock.remoteAddress ?? '').replace(/^::ffff:/, '')
@@ -74,12 +83,9 @@ function guardSockets(server: Server, max: number, onRefused?: (addr: string) =>
       sock.destroy()
       return
     }
-    const t = setTimeout(() => sock.destroy(), HTTP_TIMEOUTS.HEADERS_MS)
-    t.unref()
-    firstRequest.set(sock, t)
+    if (!tls) awaitRequest(sock)
     open.set(addr, n + 1)
     sock.once('close', () => {
-      clearTimeout(t)
       const left = (open.get(addr) ?? 1) - 1
       if (left > 0) open.set(addr, left)
       else open.delete(addr)
