@@ -52,7 +52,7 @@ export const OPTIONS = {
   // Security: what an unauthenticated peer or a hostile user can make the hub hold (README.md, "Security")
   authRateAccount: { kind: 'int', default: 30, scope: 'serve', help: 'password checks a minute for one user name, after a burst of 10 (MQTT and HTTP together; more are refused unchecked; 0 = no limit)' },
   authRateAddress: { kind: 'int', default: 60, scope: 'serve', help: 'password checks a minute from one address, after a burst of 20 (0 = no limit)' },
-  connectTimeout: { kind: 'int', default: 10000, scope: 'serve', help: 'ms a new MQTT connection has to send its CONNECT and log in' },
+  connectTimeout: { kind: 'int', default: 10000, scope: 'serve', help: 'ms a new MQTT connection has to send its whole CONNECT packet; slower ones are closed' },
   maxConnectBytes: { kind: 'int', default: 65536, scope: 'serve', help: 'largest CONNECT packet (client id, credentials, will); a bigger one closes the connection before it is read' },
   maxPending: { kind: 'int', default: 1000, scope: 'serve', help: 'MQTT connections not logged in yet, from all addresses together; the rest of max-connections stays for clients that log in (0 = no limit)' },
   maxPendingPerAddress: { kind: 'int', default: 256, scope: 'serve', help: 'MQTT connections not logged in yet from one address; more are closed at once (0 = no limit)' },

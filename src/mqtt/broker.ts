@@ -16,7 +16,7 @@ export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
   /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
   stateDir: string
   drainTimeout: number
-  /** ms a new connection has to send its CONNECT (and be logged in). */
+  /** ms a new connection has to send its whole CONNECT packet. */
   connectTimeout: number
   limits: Limits
 }
