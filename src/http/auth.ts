@@ -102,7 +102,7 @@ export class HttpAuth {
     if (!originAllowed(header)) return undefined
     const basic = parseBasic(header('authorization'))
     if (basic) {
-      const addr = req.socket?.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown'
+      const addr = header('x-forwarded-for')?.split(',').at(-1)?.trim().replace(/^::ffff:/, '') ?? req.socket?.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown'
       if ((await this.check(addr, basic.user, basic.password)) !== 'ok') return undefined
       return { user: basic.user, admin: this.users.isAdmin(basic.user), clientId: `ws:${basic.user}` }
     }
@@ -138,8 +138,15 @@ export function originAllowed(header: Header): boolean {
   return crossSiteReason(header) === undefined
 }
 
-/** The caller's address, for throttling; proxies are not trusted here (a forged header would dodge the throttle). */
+/**
+ * The caller's address, for throttling. X-Forwarded-For has been settled by forwarded.ts before any
+ * handler runs: from a --trust-proxy address it is what the proxy saw (its last entry is the proxy's
+ * own client), from anyone else the hub's own view of the peer, so a forged header cannot dodge the
+ * throttle, and behind a proxy not everyone shares the proxy's budget.
+ */
 export function peerAddress(c: Context): string {
+  const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
+  if (forwarded) return forwarded.replace(/^::ffff:/, '')
   const env = c.env as { incoming?: IncomingMessage } | undefined
   return env?.incoming?.socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown'
 }

@@ -38,7 +38,7 @@ export function listenHttp(o: HttpListenOptions): Promise<{ server: Server; addr
   const t = HTTP_TIMEOUTS
   const limits = { headersTimeout: t.HEADERS_MS, requestTimeout: t.REQUEST_MS, keepAliveTimeout: t.KEEP_ALIVE_MS, connectionsCheckingInterval: t.CHECK_MS }
   const server: Server = o.tls ? createHttpsServer({ ...o.tls, ...limits }, onRequest) : createHttpServer(limits, onRequest)
-  guardSockets(server, o.maxPerAddress ?? 0, o.onRefused)
+  guardSockets(server, o.maxPerAddress ?? 0, o.trusted, o.onRefused)
   server.on('upgrade', (req: IncomingMessage) => settleForwarded(req, o.trusted)) // runs before the router's listener
   o.upgrades.attach(server)
   return new Promise((resolve, reject) => {
@@ -51,12 +51,13 @@ export function listenHttp(o: HttpListenOptions): Promise<{ server: Server; addr
 }
 
 /**
- * At most `max` open connections from one address (0 = no limit): more are closed as they arrive, so one
+ * At most `max` open connections from one address (0 = no limit; a --trust-proxy address is not
+ * capped): more are closed as they arrive, so one
  * peer's flood cannot use up the file descriptors everyone else (MQTT included) needs. A connection that
  * has not sent a whole request head within HEADERS_MS is closed too: Node's headersTimeout only starts
  * with the first byte, so a socket that sends nothing would otherwise stay open forever.
  */
-function guardSockets(server: Server, max: number, onRefused?: (addr: string) => void): void {
+function guardSockets(server: Server, max: number, trusted: Set<string>, onRefused?: (addr: string) => void): void {
   const open = new Map<string, number>()
   const firstRequest = new WeakMap<object, NodeJS.Timeout>()
   const started = (req: IncomingMessage) => {
@@ -78,7 +79,8 @@ function guardSockets(server: Server, max: number, onRefused?: (addr: string) =>
   server.on('connection', (sock: Socket) => {
     const addr = (sock.remoteAddress ?? '').replace(/^::ffff:/, '')
     const n = open.get(addr) ?? 0
-    if (max > 0 && n >= max) {
+    // A trusted reverse proxy carries everyone's connections: the cap would shed them all together.
+    if (max > 0 && n >= max && !trusted.has(addr)) {
       onRefused?.(addr)
       sock.destroy()
       return

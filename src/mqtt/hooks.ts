@@ -63,7 +63,7 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     },
 
     authenticate(client, username, password, done) {
-      const addr = peerOf(client).replace(/:\d+$/, '').replace(/^::ffff:/, '')
+      const addr = loginAddress(client)
       const finish = (who: Identity) => {
         const will = (client as unknown as { _will?: { topic: string } })._will
         if (will && !d.access.canWrite(who, will.topic)) {
@@ -153,6 +153,17 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
       return out
     },
   }
+}
+
+/**
+ * The address a login counts against: the peer, or for MQTT over WebSocket the client address that
+ * forwarded.ts settled on the upgrade request (a --trust-proxy's X-Forwarded-For, else the peer), so
+ * everyone behind a reverse proxy does not share the proxy's budget.
+ */
+function loginAddress(client: Client): string {
+  const fwd = (client as unknown as { req?: { headers?: Record<string, string | string[] | undefined> } }).req?.headers?.['x-forwarded-for']
+  const last = (Array.isArray(fwd) ? fwd.at(-1) : fwd)?.split(',').at(-1)?.trim()
+  return (last || peerOf(client).replace(/:\d+$/, '')).replace(/^::ffff:/, '')
 }
 
 /** The CN of a client certificate the TLS listener verified against the CA, if the client sent one. */
