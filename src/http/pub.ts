@@ -72,7 +72,8 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
 
     // Like an MQTT publish: stored first (a failure answers 500 and nothing is published), and a
     // payload decode rejects is logged by ingest and still delivered unchanged.
-    await d.ingest.handle(topic, payload, `http:${who.user ?? '-'}`)
+    const outcome = await d.ingest.handle(topic, payload, `http:${who.user ?? '-'}`)
+    if (outcome.kind === 'refused') return refused(403, outcome.reason)
     await d.publish(topic, payload, type.type === 'location')
 
     const owner: Identity = user === who.user ? who : { user, admin: false, clientId: `http:${user}${device}` }

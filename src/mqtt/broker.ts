@@ -10,11 +10,14 @@ import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
 import { brokerPersistence } from './persistence.js'
+import { SessionOwners } from './session-owners.js'
 
-export interface BrokerOptions extends Omit<HookDeps, 'drop'> {
+export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
   /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
   stateDir: string
   drainTimeout: number
+  /** ms a new connection has to send its whole CONNECT packet. */
+  connectTimeout: number
   limits: Limits
 }
 
@@ -40,10 +43,12 @@ export class Broker {
     const db = new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
     await db.open()
     const drop = new WeakSet<object>()
-    const hooks = createHooks({ ...o, drop })
+    const owners = await SessionOwners.load(db, o.log)
+    const hooks = createHooks({ ...o, drop, owners })
     const aedes = await Aedes.createBroker({
       persistence: brokerPersistence(db),
       drainTimeout: o.drainTimeout,
+      connectTimeout: o.connectTimeout,
       ...hooks,
       authorizePublish: limitPublishes(hooks.authorizePublish, o.limits, drop, o.stats, o.log),
       authorizeForward: countForwards(hooks.authorizeForward, o.stats),
@@ -65,11 +70,12 @@ export class Broker {
     a.on('clientDisconnect', (client: Client) => this.log.info({ conn: connId(client) }, `Client ${client.id} disconnected.`))
     // Persistence failures (a full disk) surface here; without a listener they would end the process.
     ;(a as unknown as NodeJS.EventEmitter).on('error', (err: Error) => this.log.error(`Broker: ${err.message}`))
+    const logged = new Set(['not authorised', 'identifier rejected'])
     a.on('clientError', (client: Client, err: Error) => {
-      if (err.message !== 'not authorised') this.log.info(`Client ${client.id} connection closed: ${err.message}.`)
+      if (!logged.has(err.message)) this.log.info(`Client ${client.id} connection closed: ${err.message}.`)
     })
     a.on('connectionError', (client: Client, err: Error & { errorCode?: number }) => {
-      if (err.message !== 'not authorised') this.log.info(`Connection from ${peerOf(client)} closed: ${err.message}.`)
+      if (!logged.has(err.message)) this.log.info(`Connection from ${peerOf(client)} closed: ${err.message}.`)
     })
   }
 
@@ -94,7 +100,7 @@ export class Broker {
    * (aedes keeps `clientId`), so a bridge can tell its own messages from everyone else's.
    */
   async publish(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; origin?: string }, from: string): Promise<void> {
-    await this.ingest.handle(m.topic, m.payload, from)
+    if ((await this.ingest.handle(m.topic, m.payload, from)).kind === 'refused') return
     const packet = { cmd: 'publish' as const, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: false, ...(m.origin ? { clientId: m.origin } : {}) }
     await new Promise<void>((resolve, reject) => this.aedes.publish(packet as never, (err?: Error | null) => (err ? reject(err) : resolve())))
   }
