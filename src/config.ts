@@ -49,7 +49,17 @@ export const OPTIONS = {
   maxPayload: { kind: 'int', default: 2097152, scope: 'serve', help: 'largest PUBLISH payload in bytes; a bigger one is acknowledged and dropped, as Mosquitto\'s message_size_limit (0 = no limit)' },
   publishRate: { kind: 'int', default: 500, scope: 'serve', help: 'publishes per second one client may send; faster ones are slowed down, not dropped (0 = no limit)' },
   maxQueuedBytes: { kind: 'int', default: 1048576, scope: 'serve', help: 'bytes waiting to be sent to one subscriber before it is disconnected as too slow (its persistent session keeps the rest; 0 = no limit)' },
-  authThrottleMax: { kind: 'int', default: 8000, scope: 'serve', help: 'ms: after failed logins an address is answered later and later, doubling from 250 ms up to this (0 = off)' },
+  // Security: what an unauthenticated peer or a hostile user can make the hub hold (README.md, "Security")
+  authRateAccount: { kind: 'int', default: 30, scope: 'serve', help: 'password checks a minute for one user name, after a burst of 10 (MQTT and HTTP together; more are refused unchecked; 0 = no limit)' },
+  authRateAddress: { kind: 'int', default: 60, scope: 'serve', help: 'password checks a minute from one address, after a burst of 20 (0 = no limit)' },
+  connectTimeout: { kind: 'int', default: 10000, scope: 'serve', help: 'ms a new MQTT connection has to send its whole CONNECT packet; slower ones are closed' },
+  maxConnectBytes: { kind: 'int', default: 65536, scope: 'serve', help: 'largest CONNECT packet (client id, credentials, will); a bigger one closes the connection before it is read' },
+  maxPending: { kind: 'int', default: 1000, scope: 'serve', help: 'MQTT connections not logged in yet, from all addresses together; the rest of max-connections stays for clients that log in (0 = no limit)' },
+  maxPendingPerAddress: { kind: 'int', default: 256, scope: 'serve', help: 'MQTT connections not logged in yet from one address; more are closed at once (0 = no limit)' },
+  maxHttpPerAddress: { kind: 'int', default: 256, scope: 'serve', help: 'open HTTP connections (WebSockets included) from one address; more are closed at once (0 = no limit)' },
+  maxBody: { kind: 'int', default: 4194304, scope: 'serve', help: 'largest HTTP request body in bytes (413 beyond); sign-in takes at most 16 kB' },
+  maxSessionsPerUser: { kind: 'int', default: 100, scope: 'serve', help: "map sessions one user may have; signing in once more ends that user's least recently used one" },
+  maxDevicesPerUser: { kind: 'int', default: 1000, scope: 'serve', help: "devices one user may have in the history; a publish from one more device is acknowledged, not stored or delivered, and logged (0 = no limit)" },
   sysInterval: { kind: 'int', default: 10, scope: 'serve', help: 'seconds between $SYS/broker/... updates, which only admins receive (0 = off)' },
   metricsPublic: { kind: 'bool', default: false, scope: 'serve', help: 'serve /metrics without authentication (otherwise it needs an admin, HTTP Basic)' },
   stopTimeout: { kind: 'int', default: 10000, scope: 'serve', help: 'ms a graceful stop waits for open HTTP requests before closing them (history writes always finish)' },
@@ -90,7 +100,16 @@ export interface Config {
   maxPayload: number
   publishRate: number
   maxQueuedBytes: number
-  authThrottleMax: number
+  authRateAccount: number
+  authRateAddress: number
+  connectTimeout: number
+  maxConnectBytes: number
+  maxPending: number
+  maxPendingPerAddress: number
+  maxHttpPerAddress: number
+  maxBody: number
+  maxSessionsPerUser: number
+  maxDevicesPerUser: number
   sysInterval: number
   metricsPublic: boolean
   stopTimeout: number

@@ -25,6 +25,7 @@ import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
 import { scheduleRetention, type Retention } from './store/retention.js'
 import { TlsListeners } from './tls/listeners.js'
+import { AuthThrottle } from './users/auth-throttle.js'
 import { KeyStore } from './users/keys.js'
 import { answerTourRequests } from './tours/mqtt-requests.js'
 import { TourStore } from './tours/store.js'
@@ -83,17 +84,19 @@ export class Hub {
     if (cfg.docroot && !statSync(cfg.docroot, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`--docroot ${cfg.docroot} is not a directory: give the folder holding the web app's index.html`)
     mkdirSync(cfg.data, { recursive: true })
     this.users = UserRegistry.forData(cfg.data, cfg.passwordFile, log)
+    // One budget of password checks for MQTT and HTTP: a guess costs the same on either.
+    const throttle = new AuthThrottle({ perAccount: cfg.authRateAccount, perAddress: cfg.authRateAddress })
     const initial = await ensureInitialAdmin(this.users, cfg.data)
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
     this.access.load()
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
     this.guards.push(guardWrites(this.history.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
     this.keys = KeyStore.forData(cfg.data, log)
-    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u))
+    const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u), cfg.maxDevicesPerUser)
     this.broker = await Broker.start({
-      stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout,
+      stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout, connectTimeout: cfg.connectTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
-      certUsername: cfg.tlsCertUsername, limits: cfg, authThrottleMax: cfg.authThrottleMax,
+      certUsername: cfg.tlsCertUsername, limits: cfg, throttle,
     })
     this.guards.push(guardWrites(this.broker.level, 'broker', log))
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
@@ -102,7 +105,7 @@ export class Hub {
     tourStore.load()
     this.tours = new Tours(tourStore, this.history, () => cfg.publicUrl ?? `http://${urlHost(cfg.host)}:${this.listening?.http.port ?? cfg.httpPort}`, log)
     answerTourRequests(this.broker, this.tours, cfg.topicBase, log)
-    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u)))
+    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u), Date.now, cfg.maxSessionsPerUser), throttle, this.stats, log)
     const map = {
       tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
       mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
@@ -120,7 +123,7 @@ export class Hub {
       https: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
       caFile: () => this.tls.caFile(),
       cards: { cards: this.cards },
-      auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl,
+      auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl, maxBody: cfg.maxBody,
     })
     this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req) })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
@@ -132,7 +135,15 @@ export class Hub {
     const mqttWs = mqttOverWebSocket(this.broker)
     this.upgrades.on('/mqtt', mqttWs.handleUpgrade)
     this.closeWebSockets = mqttWs.close
-    const web = { fetch: app.fetch, upgrades: this.upgrades, trusted: parseTrustedProxies(cfg.trustProxy) }
+    let lastHttpRefusal = 0
+    const onRefused = (addr: string) => {
+      this.stats.httpRefused++
+      // A flood of refusals must not flood the log: one line per 10 s.
+      if (Date.now() - lastHttpRefusal < 10_000) return
+      lastHttpRefusal = Date.now()
+      log.warn(`Refused HTTP connections from ${addr}: ${cfg.maxHttpPerAddress} from there are open, the max-http-per-address limit.`)
+    }
+    const web = { fetch: app.fetch, upgrades: this.upgrades, trusted: parseTrustedProxies(cfg.trustProxy), maxPerAddress: cfg.maxHttpPerAddress, onRefused }
     const { server, address: http } = await listenHttp({ ...web, port: cfg.httpPort, host: cfg.host })
     this.http = server
     log.info(`listening http ${http.address}:${http.port}`)

@@ -10,6 +10,7 @@ export type IngestOutcome =
   | { kind: 'stored'; type: string }
   | { kind: 'ignored' } // not an OwnTracks device topic, or a type we do not keep
   | { kind: 'invalid'; reason: string }
+  | { kind: 'refused'; reason: string } // over a quota: neither stored nor delivered
 
 /**
  * decode → store, for MQTT publishes and HTTP-mode posts alike. Resolves once the history write
@@ -24,7 +25,11 @@ export class Ingest {
     private readonly log: Logger,
     /** The user's payload encryption secret (`owntracks-hub user key`), if one is set. */
     private readonly secretOf: (user: string) => string | undefined = () => undefined,
+    /** Devices one user may have in the history (0 = no limit). */
+    private readonly maxDevicesPerUser = 0,
   ) {}
+
+  private lastQuotaLog = new Map<string, number>()
 
   private readonly warnedNoKey = new Set<string>()
 
@@ -32,6 +37,17 @@ export class Ingest {
     const dt = parseDeviceTopic(topic, this.base)
     // An empty publish clears a retained message: not a payload to judge.
     if (!dt || payload.length === 0) return { kind: 'ignored' }
+    const max = this.maxDevicesPerUser
+    if (max > 0 && !this.history.device(dt.user, dt.device) && this.history.deviceCount(dt.user) >= max) {
+      this.stats.devicesRefused++
+      const reason = `${dt.user} has ${max} devices, the max-devices-per-user limit`
+      // One line a minute per user: a script inventing device names must not flood the log.
+      if (Date.now() - (this.lastQuotaLog.get(dt.user) ?? 0) > 60_000) {
+        this.lastQuotaLog.set(dt.user, Date.now())
+        this.log.warn(`Refused '${topic}' from ${from}: ${reason}; delete old ones (kill) or raise --max-devices-per-user (acknowledged, not stored or delivered)`)
+      }
+      return { kind: 'refused', reason }
+    }
     const res = decodePayload(payload)
     if (!res.ok) {
       this.stats.decodeFailures++

@@ -21,6 +21,19 @@ export class Stats {
   droppedTooLarge = 0
   publishesThrottled = 0
   slowConsumers = 0
+  // Security (README.md, "Security"): what a hostile peer or user was refused.
+  /** Logins refused unchecked because an account or address used up its password checks (MQTT and HTTP). */
+  authThrottled = 0
+  /** Logins refused because the client id belongs to another user (CONNACK 0x02). */
+  clientIdRefused = 0
+  /** Connections closed before login: over the per-address or total cap of unauthenticated connections. */
+  pendingRefused = 0
+  /** HTTP connections closed at once by max-http-per-address. */
+  httpRefused = 0
+  /** Connections closed for breaking the protocol (a SUBSCRIBE filter with U+0000 or invalid UTF-8). */
+  protocolErrors = 0
+  /** Publishes from a device over max-devices-per-user (acknowledged, neither stored nor delivered). */
+  devicesRefused = 0
   /** History group commits (one LevelDB batch for every write that arrived meanwhile) and how long each took. */
   readonly commitSeconds = new Histogram({
     name: 'othub_history_commit_seconds', help: 'Duration of history group commits (one LevelDB batch each)',

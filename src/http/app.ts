@@ -8,7 +8,7 @@ import type { HistoryStore } from '../store/types.js'
 import type { Tours } from '../tours/tours.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Logger } from '../log.js'
-import { basicAuth, type Env, type HttpAuth } from './auth.js'
+import type { Env, HttpAuth } from './auth.js'
 import { caCertificate } from './ca.js'
 import { cardsApi, type CardsApiDeps } from './cards-api.js'
 import { cmdApi } from './cmd-api.js'
@@ -22,6 +22,7 @@ import { recorderApi } from './recorder-api.js'
 import { sharingApi } from './sharing-api.js'
 import { usersApi } from './users-api.js'
 import { signInRoutes, type MapSettings } from './sign-in.js'
+import { limitBody } from './body-limit.js'
 import { securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
 import { toursApi } from './tours-api.js'
@@ -47,12 +48,14 @@ export interface AppDeps {
   caFile?: () => string | undefined
   cards?: Pick<CardsApiDeps, 'cards'>
   /** /healthz, /metrics, request ids (ops-routes.ts). */
-  ops?: Omit<OpsHttpDeps, 'users' | 'access' | 'log'>
+  ops?: Omit<OpsHttpDeps, 'auth' | 'access' | 'log'>
   // The map: sign-in sessions, tours, tile settings.
   auth: HttpAuth
   tours: Tours
   map: MapSettings
   publicUrl: string | undefined
+  /** Largest request body in bytes on any route (--max-body); sign-in has its own, smaller one. */
+  maxBody?: number
 }
 
 /**
@@ -64,7 +67,7 @@ export function errorHandler(log: Logger): ErrorHandler<Env> {
     if (err instanceof TimeError) err = new ParamError(err.message)
     if (err instanceof HttpError) return answer(c, err)
     log.error({ rid: requestId(c) }, `HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
-    return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
+    return answer(c, new HttpError(500, 'internal error; see the hub log'))
   }
 }
 
@@ -77,8 +80,10 @@ export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
   if (d.https) app.use('*', redirectToHttps(d.https))
   app.use('*', secureCookies())
+  // Every route: a body over the limit is refused with 413 as soon as its length is known or exceeded.
+  if (d.maxBody) app.use('*', limitBody(d.maxBody))
   app.use('*', securityHeaders(d.map.tileUrl))
-  opsRoutes(app, { ...d.ops, users: d.users, access: d.access, log: d.log })
+  opsRoutes(app, { ...d.ops, auth: d.auth, access: d.access, log: d.log })
   if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
   app.route('/', signInRoutes(d.auth, d.map, d.log, d.access))
   app.use('/api/*', d.auth.middleware())
@@ -89,7 +94,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   app.route('/api/0', cmdApi(d))
   app.route('/api/tours', toursApi(d.tours, d.history, d.publicUrl))
   // Phones in HTTP mode send Basic credentials with every POST; they have no session.
-  app.use('/pub', basicAuth(d.users))
+  app.use('/pub', d.auth.basic())
   app.route('/pub', httpMode(d))
   app.route('/view', tourViewRoutes(d.tours, d.map))
   if (d.docroot) {

@@ -1,10 +1,13 @@
 import type { IncomingMessage } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import type { Identity } from '../access/access.js'
-import { AuthThrottle } from '../mqtt/auth-throttle.js'
+import type { Logger } from '../log.js'
+import type { Stats } from '../stats.js'
+import { AuthThrottle, type AttemptResult } from '../users/auth-throttle.js'
 import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
 import { cookieValue, sameSecret, SESSION_COOKIE, type Session, type SessionStore } from './session.js'
+import { HttpError, answer } from './errors.js'
 
 export type Env = { Variables: { who: Identity; session?: Session } }
 
@@ -22,9 +25,35 @@ export class HttpAuth {
   constructor(
     readonly users: UserRegistry,
     readonly sessions: SessionStore,
-    /** Shared by Basic auth and the sign-in form: failures from one address slow both down. */
-    readonly throttle = new AuthThrottle(),
+    /** Shared by Basic auth, the sign-in form and MQTT: one budget of password checks per account and address. */
+    readonly throttle = new AuthThrottle({ perAccount: 30, perAddress: 60 }),
+    private readonly stats?: Stats,
+    private readonly log?: Logger,
   ) {}
+
+  /**
+   * Checks a password within the throttle's budgets. 'throttled' means it was not checked: the caller
+   * answers that the same way whether the password was right or wrong (429 with Retry-After).
+   */
+  async check(addr: string, user: string, password: string): Promise<AttemptResult> {
+    const warn = (what: string) => this.log?.warn(`Refusing logins unchecked: ${what} (see --auth-rate-account and --auth-rate-address).`)
+    const r = await this.throttle.attempt(addr, user, password, () => this.users.verify(user, password), warn)
+    if (r === 'throttled' && this.stats) this.stats.authThrottled++
+    return r
+  }
+
+  /** HTTP Basic only, for callers that never have a session: phones in HTTP mode (/pub), metrics scrapers. */
+  basic(realm = 'owntracks-hub'): MiddlewareHandler<Env> {
+    return async (c, next) => {
+      const basic = parseBasic(c.req.header('authorization'))
+      if (!basic) return unauthorized(c, realm, true)
+      const r = await this.check(peerAddress(c), basic.user, basic.password)
+      if (r === 'throttled') return throttled(c, this.throttle.retryAfter(peerAddress(c), basic.user))
+      if (r === 'wrong') return unauthorized(c, realm, true)
+      c.set('who', { user: basic.user, admin: this.users.isAdmin(basic.user), clientId: `http:${basic.user}` })
+      await next()
+    }
+  }
 
   identity(user: string): Identity {
     return { user, admin: this.users.isAdmin(user), clientId: `http:${user}` }
@@ -44,12 +73,9 @@ export class HttpAuth {
       const basic = parseBasic(c.req.header('authorization'))
       if (basic) {
         const addr = peerAddress(c)
-        if (!(await this.users.verify(basic.user, basic.password))) {
-          this.throttle.failed(addr)
-          await new Promise((r) => setTimeout(r, this.throttle.delayFor(addr)))
-          return unauthorized(c, realm, true)
-        }
-        this.throttle.succeeded(addr)
+        const r = await this.check(addr, basic.user, basic.password)
+        if (r === 'throttled') return throttled(c, this.throttle.retryAfter(addr, basic.user))
+        if (r === 'wrong') return unauthorized(c, realm, true)
         c.set('who', this.identity(basic.user))
         return next()
       }
@@ -75,23 +101,22 @@ export class HttpAuth {
   async upgrade(req: IncomingMessage): Promise<Identity | undefined> {
     const header: Header = (n) => { const v = req.headers[n]; return Array.isArray(v) ? v[0] : v }
     if (!originAllowed(header)) return undefined
-    if (header('authorization')) return identifyBasic(header('authorization'), this.users, 'ws')
+    const basic = parseBasic(header('authorization'))
+    if (basic) {
+      const addr = header('x-forwarded-for')?.split(',').at(-1)?.trim().replace(/^::ffff:/, '') ?? req.socket?.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown'
+      if ((await this.check(addr, basic.user, basic.password)) !== 'ok') return undefined
+      return { user: basic.user, admin: this.users.isAdmin(basic.user), clientId: `ws:${basic.user}` }
+    }
+    if (header('authorization')) return undefined
     const session = this.sessions.fromCookie(header('cookie'))
     return session && this.identity(session.user)
   }
 }
 
-/** HTTP Basic only, for callers that never have a session: phones in HTTP mode (/pub), metrics scrapers. */
-export function basicAuth(users: UserRegistry, realm = 'owntracks-hub'): MiddlewareHandler<Env> {
-  return async (c, next) => {
-    const who = await identifyBasic(c.req.header('authorization'), users, 'http')
-    if (!who) return unauthorized(c, realm, true)
-    c.set('who', who)
-    await next()
-  }
-}
-
-/** The user an `Authorization: Basic …` header proves, or undefined; `via` prefixes the client id. */
+/**
+ * The user an `Authorization: Basic …` header proves, or undefined; `via` prefixes the client id. Not
+ * throttled: for tests and tools that stand up a part of the hub; the hub's own routes use HttpAuth.
+ */
 export async function identifyBasic(header: string | undefined, users: UserRegistry, via: string): Promise<Identity | undefined> {
   const basic = parseBasic(header)
   if (!basic || !(await users.verify(basic.user, basic.password))) return undefined
@@ -114,8 +139,15 @@ export function originAllowed(header: Header): boolean {
   return crossSiteReason(header) === undefined
 }
 
-/** The caller's address, for throttling; proxies are not trusted here (a forged header would dodge the throttle). */
+/**
+ * The caller's address, for throttling. X-Forwarded-For has been settled by forwarded.ts before any
+ * handler runs: from a --trust-proxy address it is what the proxy saw (its last entry is the proxy's
+ * own client), from anyone else the hub's own view of the peer, so a forged header cannot dodge the
+ * throttle, and behind a proxy not everyone shares the proxy's budget.
+ */
 export function peerAddress(c: Context): string {
+  const forwarded = c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim()
+  if (forwarded) return forwarded.replace(/^::ffff:/, '')
   const env = c.env as { incoming?: IncomingMessage } | undefined
   return env?.incoming?.socket.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown'
 }
@@ -128,10 +160,15 @@ export function isHttps(c: Context): boolean {
 }
 
 function unauthorized(c: Context, realm: string, challenge: boolean): Response {
-  return c.json({ error: 'authentication required: sign in, or use HTTP Basic with a hub user', status: 401 }, 401,
-    challenge ? { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` } : {})
+  return answer(c, new HttpError(401, 'authentication required: sign in, or use HTTP Basic with a hub user',
+    { headers: challenge ? { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` } : {} }))
+}
+
+/** A login refused unchecked by the throttle: the same answer whatever the password. */
+export function throttled(c: Context, retryAfterSeconds: number, what = 'logins'): Response {
+  return answer(c, new HttpError(429, `too many ${what} for this user or from your address; try again in ${retryAfterSeconds} s`, { headers: { 'Retry-After': String(retryAfterSeconds) } }))
 }
 
 export function forbidden(c: Context, error: string): Response {
-  return c.json({ error, status: 403 }, 403)
+  return answer(c, new HttpError(403, error))
 }

@@ -4,12 +4,12 @@ import { matchedRoutes } from 'hono/route'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../ops/metrics.js'
 import type { AccessControl } from '../access/access.js'
-import type { UserRegistry } from '../users/registry.js'
-import { basicAuth, type Env } from './auth.js'
+import type { Env, HttpAuth } from './auth.js'
 import { requireAdmin } from './require-admin.js'
 
 export interface OpsHttpDeps {
-  users: UserRegistry
+  /** HTTP Basic for /metrics, within the login throttle. */
+  auth: HttpAuth
   access: Pick<AccessControl, 'isAdmin'>
   log: Logger
   metrics?: Metrics
@@ -60,7 +60,7 @@ export function opsRoutes(app: Hono<Env>, d: OpsHttpDeps): void {
   if (d.metrics) {
     const metrics = d.metrics
     if (!d.metricsPublic) {
-      app.use('/metrics', basicAuth(d.users), requireAdmin(d.access, '/metrics is for admins (or start the hub with --metrics-public)'))
+      app.use('/metrics', d.auth.basic(), requireAdmin(d.access, '/metrics is for admins (or start the hub with --metrics-public)'))
     }
     app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }))
   }

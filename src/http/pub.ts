@@ -58,7 +58,8 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
 
     // Like an MQTT publish: stored first (a failure answers 500 and nothing is published), and a
     // payload decode rejects is logged by ingest and still delivered unchanged.
-    await d.publish({ topic, payload, qos: 1, retain: type.type === 'location' }, `http:${who.user ?? '-'}`)
+    const outcome = await d.publish({ topic, payload, qos: 1, retain: type.type === 'location' }, `http:${who.user ?? '-'}`)
+    if (outcome.kind === 'refused') return refused(403, outcome.reason)
 
     const owner: Identity = user === who.user ? who : { user, admin: false, clientId: `http:${user}${device}` }
     // A tour request (booklet features/tours.md) is answered in this reply, as MQTT answers it on …/cmd.

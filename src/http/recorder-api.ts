@@ -11,6 +11,7 @@ import { locationsQuery } from './locations.js'
 import { nameParam, ParamError, parseFields, parseNumber, requestParam } from './params.js'
 import { facePng } from './photo.js'
 import { requireAdmin } from './require-admin.js'
+import { sameSecret } from './session.js'
 import { seenDevices } from './visible.js'
 
 export interface RecorderApiDeps {
@@ -87,6 +88,13 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
 
   api.on(['GET', 'POST'], '/kill', requireAdmin(d.access, 'only an admin may delete history (kill)'), async (c) => {
     const who = c.get('who')
+    // The Recorder's kill is a GET, which the cross-site middleware lets through without a token. With
+    // Basic credentials (the Recorder's own form, scripts) that stays so; with the map's cookie a GET
+    // could be a link someone was made to open, so the session's CSRF token is required whatever the method.
+    const session = c.get('session')
+    if (session && !sameSecret(c.req.header('x-csrf-token'), session.csrf)) {
+      throw new HttpError(403, 'CSRF token missing or wrong: deleting history with the map\'s session needs the X-CSRF-Token the hub gave at sign-in')
+    }
     const user = await nameParam(c, 'user')
     const device = await nameParam(c, 'device')
     if (!user) throw new ParamError("parameter 'user' is required")

@@ -27,18 +27,30 @@ const keyOf = (id: string) => createHash('sha256').update(id).digest('base64url'
  */
 export class SessionStore {
   private readonly sessions = new Map<string, Session>()
+  /** Each user's session keys, oldest sign-in first. */
+  private readonly byUser = new Map<string, Set<string>>()
 
-  constructor(private readonly stampOf: (user: string) => string | undefined, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly stampOf: (user: string) => string | undefined,
+    private readonly now: () => number = Date.now,
+    /** Sessions one user may have: one more sign-in ends that user's least recently used (nobody else's). */
+    readonly maxPerUser = 100,
+  ) {}
 
   /** Opens a session; returns the cookie value (only the browser keeps it) and the session. */
   create(user: string): { id: string; session: Session } {
     const stamp = this.stampOf(user)
     if (stamp === undefined) throw new Error(`no user '${user}'`)
+    const mine = this.byUser.get(user) ?? new Set<string>()
+    this.byUser.set(user, mine)
+    while (mine.size >= Math.max(1, this.maxPerUser)) this.drop(this.leastRecent(mine))
     if (this.sessions.size >= MAX_SESSIONS) this.sweep(true)
     const id = token()
     const t = this.now()
     const session: Session = { user, csrf: token(), created: t, seen: t, stamp }
-    this.sessions.set(keyOf(id), session)
+    const k = keyOf(id)
+    this.sessions.set(k, session)
+    mine.add(k)
     return { id, session }
   }
 
@@ -50,7 +62,7 @@ export class SessionStore {
     if (!s) return undefined
     const t = this.now()
     if (t - s.seen > IDLE_MS || t - s.created > MAX_AGE_MS || this.stampOf(s.user) !== s.stamp) {
-      this.sessions.delete(k)
+      this.drop(k)
       return undefined
     }
     s.seen = t
@@ -63,18 +75,47 @@ export class SessionStore {
   }
 
   delete(id: string | undefined): void {
-    if (id) this.sessions.delete(keyOf(id))
+    if (id) this.drop(keyOf(id))
   }
 
   get size(): number { return this.sessions.size }
 
-  /** Drops expired sessions; when `full`, also the least recently used tenth. */
+  /** How many sessions `user` has open. */
+  countOf(user: string): number { return this.byUser.get(user)?.size ?? 0 }
+
+  private leastRecent(keys: Set<string>): string {
+    let oldest: string | undefined
+    let seen = Infinity
+    for (const k of keys) {
+      const s = this.sessions.get(k)
+      if (!s) return k
+      if (s.seen < seen) { seen = s.seen; oldest = k }
+    }
+    return oldest!
+  }
+
+  private drop(k: string): void {
+    const s = this.sessions.get(k)
+    this.sessions.delete(k)
+    const mine = s && this.byUser.get(s.user)
+    if (!mine) return
+    mine.delete(k)
+    if (mine.size === 0) this.byUser.delete(s.user)
+  }
+
+  /** Drops expired sessions; when `full`, also enough of the busiest users' least recently used. */
   private sweep(full: boolean): void {
     const t = this.now()
-    for (const [k, s] of this.sessions) if (t - s.seen > IDLE_MS || t - s.created > MAX_AGE_MS) this.sessions.delete(k)
+    for (const [k, s] of this.sessions) if (t - s.seen > IDLE_MS || t - s.created > MAX_AGE_MS) this.drop(k)
     if (!full || this.sessions.size < MAX_SESSIONS) return
-    const oldest = [...this.sessions].sort((a, b) => a[1].seen - b[1].seen).slice(0, MAX_SESSIONS / 10)
-    for (const [k] of oldest) this.sessions.delete(k)
+    // Still full: the users with the most sessions give up their least recently used, so one user signing
+    // in over and over never ends anyone else's.
+    while (this.sessions.size >= MAX_SESSIONS * 0.9) {
+      let most: Set<string> | undefined
+      for (const keys of this.byUser.values()) if (!most || keys.size > most.size) most = keys
+      if (!most) break
+      this.drop(this.leastRecent(most))
+    }
   }
 }
 

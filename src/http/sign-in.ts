@@ -1,8 +1,13 @@
 import { Hono, type Context } from 'hono'
 import type { AccessControl } from '../access/access.js'
+import { limitBody } from './body-limit.js'
 import type { Logger } from '../log.js'
-import { forbidden, isHttps, originAllowed, peerAddress, type Env, type HttpAuth } from './auth.js'
+import { forbidden, isHttps, originAllowed, peerAddress, throttled, type Env, type HttpAuth } from './auth.js'
 import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie } from './session.js'
+import { HttpError } from './errors.js'
+
+/** A user name and a password, as JSON or a form: nobody needs more before signing in. */
+export const SIGN_IN_BODY = 16 * 1024
 
 /** What the map needs to know about this hub once someone is signed in. */
 export interface MapSettings {
@@ -19,32 +24,28 @@ export interface MapSettings {
  * The map's sign-in: POST /signin (JSON or form: user, password) opens a session cookie and answers
  * with the CSRF token; GET /session tells a reloaded page who it is (`{"user":null}` when nobody) and
  * gives the token again;
- * POST /signout ends the session. Failed sign-ins count against the caller's address: after a failure
- * the address must wait (doubling up to 8 s) and is answered 429 until then.
+ * POST /signout ends the session. Every sign-in spends one password check of the account's and the
+ * address's budget (users/auth-throttle.ts, shared with MQTT and HTTP Basic); with either spent the answer
+ * is 429 and the password is not checked, right or wrong. The body is read up to SIGN_IN_BODY bytes.
  */
 export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger, access: Pick<AccessControl, 'isAdmin'>): Hono<Env> {
   const app = new Hono<Env>()
   // The map shows admin controls by the same decision the routes behind them use (require-admin.ts).
   const isAdmin = (user: string) => access.isAdmin({ user, admin: false, clientId: `http:${user}` })
 
-  app.post('/signin', async (c) => {
+  app.post('/signin', limitBody(SIGN_IN_BODY), async (c) => {
     if (!originAllowed((n) => c.req.header(n))) return forbidden(c, 'cross-origin sign-in refused: the Origin header does not match this hub')
     const { user, password } = await credentials(c)
     if (!user || password === undefined) {
-      return c.json({ error: "give 'user' and 'password' (JSON or form fields)", status: 400 }, 400)
+      throw new HttpError(400, "give 'user' and 'password' (JSON or form fields)")
     }
     const addr = peerAddress(c)
-    const wait = auth.throttle.retryAfter(addr)
-    if (wait > 0) {
-      const s = Math.ceil(wait / 1000)
-      return c.json({ error: `too many failed sign-ins from your address; try again in ${s} s`, status: 429 }, 429, { 'Retry-After': String(s) })
-    }
-    if (!(await auth.users.verify(user, password))) {
-      auth.throttle.failed(addr)
+    const result = await auth.check(addr, user, password)
+    if (result === 'throttled') return throttled(c, auth.throttle.retryAfter(addr, user), 'sign-ins')
+    if (result === 'wrong') {
       log.info(`Sign-in refused for '${user}' from ${addr}: wrong user name or password.`)
-      return c.json({ error: 'wrong user name or password', status: 401 }, 401)
+      throw new HttpError(401, 'wrong user name or password')
     }
-    auth.throttle.succeeded(addr)
     auth.sessions.delete(cookieValue(c.req.header('cookie'), SESSION_COOKIE)) // no session fixation: always a fresh id
     const { id, session } = auth.sessions.create(user)
     log.info(`Signed in: '${user}' from ${addr}.`)

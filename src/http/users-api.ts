@@ -2,6 +2,7 @@ import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
+import { newUserNameProblem } from '../users/name-policy.js'
 import { validateUserName, type UserRegistry } from '../users/registry.js'
 import type { Env } from './auth.js'
 import { jsonBody } from './body.js'
@@ -44,6 +45,8 @@ export function usersApi(d: UsersApiDeps): Hono<Env> {
     return serial(async () => {
       d.users.reload()
       if (d.users.has(n)) throw new HttpError(409, `name: a user '${n}' already exists (PATCH /api/users/${encodeURIComponent(n)} changes it)`)
+      const problem = newUserNameProblem(n, d.users.list().map((u) => u.name))
+      if (problem) throw new HttpError(400, `name: ${problem}`)
       await d.users.set(n, pw, a)
       d.log.info(`${me(c)} added user ${n}${a ? ' (admin)' : ''} over HTTP`)
       return c.json({ name: n, admin: a }, 201)

@@ -10,12 +10,16 @@ import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
 import { brokerPersistence } from './persistence.js'
+import type { IngestOutcome } from '../ingest.js'
 import type { HubMessage, Publish } from './publish.js'
+import { SessionOwners } from './session-owners.js'
 
-export interface BrokerOptions extends Omit<HookDeps, 'drop'> {
+export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
   /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
   stateDir: string
   drainTimeout: number
+  /** ms a new connection has to send its whole CONNECT packet. */
+  connectTimeout: number
   limits: Limits
 }
 
@@ -41,10 +45,12 @@ export class Broker {
     const db = new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
     await db.open()
     const drop = new WeakSet<object>()
-    const hooks = createHooks({ ...o, drop })
+    const owners = await SessionOwners.load(db, o.log)
+    const hooks = createHooks({ ...o, drop, owners })
     const aedes = await Aedes.createBroker({
       persistence: brokerPersistence(db),
       drainTimeout: o.drainTimeout,
+      connectTimeout: o.connectTimeout,
       ...hooks,
       authorizePublish: limitPublishes(hooks.authorizePublish, o.limits, drop, o.stats, o.log),
       authorizeForward: countForwards(hooks.authorizeForward, o.stats),
@@ -66,11 +72,12 @@ export class Broker {
     a.on('clientDisconnect', (client: Client) => this.log.info({ conn: connId(client) }, `Client ${client.id} disconnected.`))
     // Persistence failures (a full disk) surface here; without a listener they would end the process.
     ;(a as unknown as NodeJS.EventEmitter).on('error', (err: Error) => this.log.error(`Broker: ${err.message}`))
+    const logged = new Set(['not authorised', 'identifier rejected'])
     a.on('clientError', (client: Client, err: Error) => {
-      if (err.message !== 'not authorised') this.log.info(`Client ${client.id} connection closed: ${err.message}.`)
+      if (!logged.has(err.message)) this.log.info(`Client ${client.id} connection closed: ${err.message}.`)
     })
     a.on('connectionError', (client: Client, err: Error & { errorCode?: number }) => {
-      if (err.message !== 'not authorised') this.log.info(`Connection from ${peerOf(client)} closed: ${err.message}.`)
+      if (!logged.has(err.message)) this.log.info(`Connection from ${peerOf(client)} closed: ${err.message}.`)
     })
   }
 
@@ -90,10 +97,12 @@ export class Broker {
   }
 
   /** The hub's own publishes (see Publish in publish.ts); aedes keeps `origin` as the packet's clientId. */
-  readonly publish: Publish = async (m: HubMessage, from: string): Promise<void> => {
-    await this.ingest.handle(m.topic, m.payload, from)
+  readonly publish: Publish = async (m: HubMessage, from: string): Promise<IngestOutcome> => {
+    const outcome = await this.ingest.handle(m.topic, m.payload, from)
+    if (outcome.kind === 'refused') return outcome
     const packet = { cmd: 'publish' as const, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: false, ...(m.origin ? { clientId: m.origin } : {}) }
     await new Promise<void>((resolve, reject) => this.aedes.publish(packet as never, (err?: Error | null) => (err ? reject(err) : resolve())))
+    return outcome
   }
 
   track(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -5,9 +5,11 @@ import type { Ingest } from '../ingest.js'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import type { UserRegistry } from '../users/registry.js'
-import { AuthThrottle } from './auth-throttle.js'
+import type { AuthThrottle } from '../users/auth-throttle.js'
 import { Deliveries } from './deliver.js'
 import { clientName, describePublish, peerOf } from './describe.js'
+import { ANONYMOUS, type SessionOwners } from './session-owners.js'
+import { filterProblem } from './subscribe-filter.js'
 
 export interface HookDeps {
   users: UserRegistry
@@ -18,8 +20,10 @@ export interface HookDeps {
   allowAnonymous: boolean
   /** On the TLS listener, a valid client certificate's CN is the user (Mosquitto use_identity_as_username). */
   certUsername?: boolean
-  /** Longest delay (ms) for answering an address with failed logins; 0 = no throttling. */
-  authThrottleMax?: number
+  /** Password checks per account and address, shared with HTTP. */
+  throttle: AuthThrottle
+  /** Which user each client id belongs to. */
+  owners: SessionOwners
   /** Publishes refused by access: acknowledged, then discarded by orderPublishes. */
   drop: WeakSet<object>
 }
@@ -37,18 +41,14 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
   const identities = new WeakMap<Client, Identity>()
   const connects = new WeakMap<Client, ConnectInfo>()
   const deliveries = new Deliveries(d.access)
-  const throttle = new AuthThrottle(250, d.authThrottleMax ?? 8000)
   const debug = () => d.log.isLevelEnabled('debug')
 
-  const refuse = (client: Client, why: string, done: (e: AuthenticateError | null, ok: boolean | null) => void) => {
+  const refuse = (client: Client, why: string, done: (e: AuthenticateError | null, ok: boolean | null) => void, returnCode: 2 | 5 = 5) => {
     d.stats.authFailures++
-    const addr = peerOf(client).replace(/:\d+$/, '')
-    throttle.failed(addr)
-    const delay = throttle.delayFor(addr)
-    d.log.info(`Client ${clientName(client)} disconnected, not authorised (${why}).${delay > 250 ? ` Answered after ${delay} ms: repeated failures from ${addr}.` : ''}`)
-    const err = new Error('not authorised') as AuthenticateError
-    err.returnCode = 5
-    setTimeout(() => done(err, null), delay)
+    d.log.info(`Client ${clientName(client)} disconnected, ${returnCode === 2 ? 'identifier rejected' : 'not authorised'} (${why}).`)
+    const err = new Error(returnCode === 2 ? 'identifier rejected' : 'not authorised') as AuthenticateError
+    err.returnCode = returnCode
+    done(err, null)
   }
 
   return {
@@ -65,13 +65,18 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     },
 
     authenticate(client, username, password, done) {
-      const addr = peerOf(client).replace(/:\d+$/, '')
+      const addr = loginAddress(client)
       const finish = (who: Identity) => {
         const will = (client as unknown as { _will?: { topic: string } })._will
         if (will && !d.access.canWrite(who, will.topic)) {
           return refuse(client, `will topic '${will.topic}' denied`, done)
         }
-        throttle.succeeded(addr)
+        const claim = d.owners.claim(client.id, who.user ?? ANONYMOUS, client.clean, client)
+        if (!claim.ok) {
+          d.stats.clientIdRefused++
+          return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : `another user`}; each phone needs its own client id`, done, 2)
+        }
+        ;(client as unknown as { conn: NodeJS.EventEmitter }).conn.once('close', () => d.owners.release(client.id, client))
         identities.set(client, who)
         done(null, true)
       }
@@ -87,8 +92,11 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
         return refuse(client, 'no username; anonymous access is off', done)
       }
       const pw = password === undefined ? '' : password.toString('utf8')
-      d.users.verify(username, pw).then((ok) => {
-        if (!ok) return refuse(client, `wrong username or password for '${username}'`, done)
+      const warn = (what: string) => d.log.warn(`Refusing logins unchecked: ${what} (see --auth-rate-account and --auth-rate-address).`)
+      d.throttle.attempt(addr, username, pw, () => d.users.verify(username, pw), warn).then((result) => {
+        if (result === 'throttled') d.stats.authThrottled++
+        if (result === 'throttled') return refuse(client, `too many password checks for '${username}' or from ${addr}; the password was not checked`, done)
+        if (result === 'wrong') return refuse(client, `wrong username or password for '${username}'`, done)
         finish({ user: username, admin: d.users.isAdmin(username), clientId: client.id })
       }, (err: Error) => {
         d.log.error(`Password check failed for '${username}': ${err.message}`)
@@ -110,7 +118,10 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
       }
       // A will published after a restart has no client any more; its topic was checked at CONNECT.
       d.ingest.handle(packet.topic, toBuffer(packet.payload), client ? client.id : 'will').then(
-        () => done(null),
+        (outcome) => {
+          if (outcome.kind === 'refused') d.drop.add(packet) // acknowledged, so the phone does not resend it forever
+          done(null)
+        },
         (err: Error) => done(err), // not stored → not acknowledged: the phone keeps it and retries
       )
     },
@@ -118,6 +129,13 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     authorizeSubscribe(client, sub: Subscription, done) {
       // Like Mosquitto 2: a subscription is accepted, and each message is checked at delivery.
       if (debug()) d.log.debug(`Received SUBSCRIBE from ${client.id}\n\t${sub.topic} (QoS ${sub.qos})`)
+      const bad = filterProblem(sub.topic)
+      if (bad) {
+        // MQTT-1.5.3-1/-2: a malformed UTF-8 string or U+0000 is a protocol violation that closes the connection.
+        d.stats.protocolErrors++
+        d.log.info(`Client ${clientName(client)} disconnected: SUBSCRIBE with ${bad}.`)
+        return done(new Error(`SUBSCRIBE with ${bad}`), null)
+      }
       done(null, sub)
     },
 
@@ -137,6 +155,17 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
       return out
     },
   }
+}
+
+/**
+ * The address a login counts against: the peer, or for MQTT over WebSocket the client address that
+ * forwarded.ts settled on the upgrade request (a --trust-proxy's X-Forwarded-For, else the peer), so
+ * everyone behind a reverse proxy does not share the proxy's budget.
+ */
+function loginAddress(client: Client): string {
+  const fwd = (client as unknown as { req?: { headers?: Record<string, string | string[] | undefined> } }).req?.headers?.['x-forwarded-for']
+  const last = (Array.isArray(fwd) ? fwd.at(-1) : fwd)?.split(',').at(-1)?.trim()
+  return (last || peerOf(client).replace(/:\d+$/, '')).replace(/^::ffff:/, '')
 }
 
 /** The CN of a client certificate the TLS listener verified against the CA, if the client sent one. */

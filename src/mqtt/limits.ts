@@ -11,11 +11,17 @@ export interface Limits {
   maxPayload: number
   publishRate: number
   maxQueuedBytes: number
+  /** Before login: the largest CONNECT, and how many connections may wait for theirs, in all and per address. */
+  maxConnectBytes: number
+  maxPending: number
+  maxPendingPerAddress: number
 }
 
 /** Connections held now, and what they carried (closed ones included). */
 export interface ConnectionCounts {
   open(): number
+  /** Connections that have not logged in yet. */
+  pending(): number
   bytes(): { in: number; out: number }
 }
 
@@ -31,6 +37,7 @@ interface AedesClient {
 const packetCeiling = (maxPayload: number) => maxPayload + 2 + 65_535 + 2
 
 const ids = new WeakMap<object, number>()
+const loginWatch = new WeakMap<object, () => void>()
 let nextId = 0
 
 /** The connection's number, for log lines that must be tied together (`conn=17`). */
@@ -42,6 +49,11 @@ export function connId(client: Client): number | undefined {
  * Applies the per-connection limits where aedes creates its client for a new connection, so every
  * listener (TCP, TLS, WebSocket) gets them:
  *  - max connections: a connection over the limit is closed before it is read;
+ *  - before login, a peer can make the hub hold only little: connections that have not logged in yet
+ *    are capped per address (max-pending-per-address) and in all (max-pending, so that most of
+ *    max-connections always stays for clients that log in), a CONNECT over max-connect-bytes closes the
+ *    connection as soon as its length is read, and connect-timeout (aedes' connectTimeout) ends those
+ *    that take too long;
  *  - packet size: a packet too big to be a PUBLISH within max-payload closes the connection as soon as
  *    its length is known, before it is buffered;
  *  - slow subscribers: aedes waits for each receiver's socket before it moves on to the next message
@@ -52,6 +64,11 @@ export function connId(client: Client): number | undefined {
  */
 export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log: Logger): ConnectionCounts {
   const live = new Set<Socket>()
+  /** Connections not logged in yet, per address. */
+  const pending = new Map<string, Set<Socket>>()
+  let pendingTotal = 0
+  let lastPendingLog = 0
+  let pendingSinceLog = 0
   let closedIn = 0
   let closedOut = 0
   let lastRefusalLog = 0
@@ -72,21 +89,51 @@ export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log
       conn.destroy()
       return undefined as unknown as Client
     }
+    const addr = (sock.remoteAddress ?? '').replace(/^::ffff:/, '')
+    const mine = pending.get(addr)
+    const overAddress = limits.maxPendingPerAddress > 0 && (mine?.size ?? 0) >= limits.maxPendingPerAddress
+    if (overAddress || (limits.maxPending > 0 && pendingTotal >= limits.maxPending)) {
+      stats.pendingRefused++
+      pendingSinceLog++
+      if (Date.now() - lastPendingLog > 10_000) {
+        log.warn(overAddress
+          ? `Refused ${pendingSinceLog} connection(s) before login, the last from ${addr}: ${limits.maxPendingPerAddress} from there have not logged in yet, the max-pending-per-address limit.`
+          : `Refused ${pendingSinceLog} connection(s) before login, the last from ${addr}: ${pendingTotal} connections have not logged in yet, the max-pending limit.`)
+        lastPendingLog = Date.now()
+        pendingSinceLog = 0
+      }
+      conn.destroy()
+      return undefined as unknown as Client
+    }
+    const waiting = mine ?? new Set<Socket>()
+    if (!mine) pending.set(addr, waiting)
+    waiting.add(sock)
+    pendingTotal++
+    const loggedIn = () => {
+      if (!waiting.delete(sock)) return
+      pendingTotal--
+      if (waiting.size === 0 && pending.get(addr) === waiting) pending.delete(addr)
+    }
     live.add(sock)
     sock.once('close', () => {
+      loggedIn()
       live.delete(sock)
       closedIn += sock.bytesRead ?? 0
       closedOut += sock.bytesWritten ?? 0
     })
     const client = handle(conn, req)
     ids.set(client, ++nextId)
+    loginWatch.set(client, loggedIn)
     const c = client as unknown as AedesClient
-    if (limits.maxPayload > 0) limitPacketSize(c, limits.maxPayload)
+    limitPacketSize(c, limits)
     releaseLiveDeliveries(c, limits.maxQueuedBytes, stats)
     return client
   }
 
+  aedes.on('client', (client: Client) => { loginWatch.get(client)?.() })
+
   return {
+    pending: () => pendingTotal,
     open: () => live.size,
     bytes: () => {
       let i = closedIn
@@ -97,14 +144,24 @@ export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log
   }
 }
 
-function limitPacketSize(c: AedesClient, maxPayload: number): void {
+function limitPacketSize(c: AedesClient, limits: Limits): void {
   const parser = c._parser
   const parseLength = parser._parseLength
-  const ceiling = packetCeiling(maxPayload)
+  const ceiling = limits.maxPayload > 0 ? packetCeiling(limits.maxPayload) : Infinity
+  const connectMax = limits.maxConnectBytes > 0 ? limits.maxConnectBytes : Infinity
+  let connectSeen = false
   parser._parseLength = function (this: AedesClient['_parser']) {
     const ok = parseLength.call(this)
-    if (ok && this.packet.length > ceiling) {
-      this._emitError(new Error(`a ${this.packet.cmd ?? ''} packet of ${this.packet.length} bytes, more than max-payload ${maxPayload} allows`))
+    if (!ok) return ok
+    const first = !connectSeen
+    if (this.packet.cmd === 'connect') connectSeen = true
+    if (this.packet.cmd === 'connect' && this.packet.length > connectMax) {
+      this._emitError(new Error(`a connect packet of ${this.packet.length} bytes, more than max-connect-bytes ${limits.maxConnectBytes}`))
+    } else if (this.packet.length > ceiling) {
+      this._emitError(new Error(`a ${this.packet.cmd ?? ''} packet of ${this.packet.length} bytes, more than max-payload ${limits.maxPayload} allows`))
+    } else if (first && this.packet.cmd !== 'connect' && this.packet.length > connectMax) {
+      // A connection starts with its CONNECT; a big packet before it only wants the memory.
+      this._emitError(new Error(`a ${this.packet.cmd ?? ''} packet of ${this.packet.length} bytes before CONNECT`))
     }
     return ok
   }

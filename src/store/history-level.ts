@@ -58,6 +58,8 @@ export interface LevelHistoryOptions {
 export class LevelHistory implements HistoryStore {
   private readonly db: Level<string, string>
   private readonly devs = new Map<string, DeviceState>()
+  /** Devices per user, for max-devices-per-user without a scan. */
+  private readonly perUser = new Map<string, number>()
   private queue: { ops: Op[]; waiters: { resolve: () => void; reject: (e: Error) => void }[] } = { ops: [], waiters: [] }
   private flushing = false
   private readonly sync: boolean
@@ -75,6 +77,7 @@ export class LevelHistory implements HistoryStore {
     for await (const [key, value] of db.iterator({ gt: `D${SEP}`, lt: `D${END}` })) {
       const [, user, device] = key.split(SEP)
       const s = JSON.parse(value) as { last?: Record<string, unknown>; lastTopic?: string; card?: Record<string, unknown>; months?: string[] }
+      h.counted(user, 1)
       h.devs.set(devKey(user, device), {
         user, device, last: s.last, lastTopic: s.lastTopic, card: s.card,
         lastTst: typeof s.last?.tst === 'number' ? s.last.tst : -1,
@@ -156,7 +159,7 @@ export class LevelHistory implements HistoryStore {
   private state(user: string, device: string): DeviceState {
     const k = devKey(user, device)
     let st = this.devs.get(k)
-    if (!st) { st = { user, device, lastTst: -1, months: new Set() }; this.devs.set(k, st) }
+    if (!st) { st = { user, device, lastTst: -1, months: new Set() }; this.devs.set(k, st); this.counted(user, 1) }
     return st
   }
 
@@ -222,6 +225,14 @@ export class LevelHistory implements HistoryStore {
     return [...this.devs.values()].map(summary)
   }
 
+  deviceCount(user: string): number { return this.perUser.get(user) ?? 0 }
+
+  private counted(user: string, by: number): void {
+    const n = (this.perUser.get(user) ?? 0) + by
+    if (n > 0) this.perUser.set(user, n)
+    else this.perUser.delete(user)
+  }
+
   device(user: string, device: string): DeviceSummary | undefined {
     const st = this.devs.get(devKey(user, device))
     return st && summary(st)
@@ -239,7 +250,7 @@ export class LevelHistory implements HistoryStore {
       await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })))
     }
     await this.db.del(devKey(user, device))
-    this.devs.delete(devKey(user, device))
+    if (this.devs.delete(devKey(user, device))) this.counted(user, -1)
     return count
   }
 

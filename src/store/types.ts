@@ -53,6 +53,8 @@ export interface HistoryStore {
   records(user: string, device: string, type: string, q: RangeQuery): AsyncIterable<Record<string, unknown>>
   devices(): DeviceSummary[]
   device(user: string, device: string): DeviceSummary | undefined
+  /** How many devices `user` has (the quota max-devices-per-user counts these). */
+  deviceCount(user: string): number
   /** Like write, but reports which records were new: imports use it to print honest summaries. */
   writeNew(records: HistoryRecord[]): Promise<WriteCounts>
   /** Deletes history older than `before` (epoch s); the newest location of each device stays. */

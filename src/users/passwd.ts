@@ -154,11 +154,24 @@ export class PasswordVerifier {
   private readonly ok = new Map<string, true>()
   private readonly pending = new Map<string, Promise<boolean>>()
 
-  constructor(private readonly lookup: (user: string) => string | undefined, private readonly maxEntries = 1000) {}
+  private dummy?: { iterations: number; hash: string }
+
+  constructor(
+    private readonly lookup: (user: string) => string | undefined,
+    private readonly maxEntries = 1000,
+    /** The iteration count most users' hashes have, so an unknown user costs what a known one does. */
+    private readonly usualIterations: () => number = () => 10000,
+  ) {}
 
   async verify(user: string, password: string): Promise<boolean> {
     const stored = this.lookup(user)
-    if (stored === undefined) return false
+    if (stored === undefined) {
+      // Answering at once would tell a guesser which names exist: pay the same PBKDF2 against a made-up hash.
+      const iterations = this.usualIterations()
+      if (this.dummy?.iterations !== iterations) this.dummy = { iterations, hash: await hashPassword(randomBytes(16).toString('hex'), iterations) }
+      await verifyPassword(password, this.dummy.hash)
+      return false
+    }
     const key = `${user}\x00${createHash('sha256').update(password, 'utf8').digest('base64')}\x00${stored}`
     if (this.ok.has(key)) {
       // Re-insert so the Map's insertion order doubles as least-recently-used order.

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import type { Logger } from '../log.js'
 import { pollFiles } from '../watch.js'
+import { newUserNameProblem, UserNameError } from './name-policy.js'
 import { PasswordVerifier, hashPassword, parsePasswdFile, writePasswdFile } from './passwd.js'
 
 /**
@@ -18,9 +19,11 @@ export class UserRegistry {
   private admins = new Set<string>()
   private readonly verifier: PasswordVerifier
   private stop?: () => void
+  /** The PBKDF2 iteration count of most stored hashes (Mosquitto's files use 101, ours 10000). */
+  private usualIterations = 10000
 
   constructor(readonly passwordFile: string, readonly adminsFile: string, private readonly log?: Logger) {
-    this.verifier = new PasswordVerifier((u) => this.hashes.get(u))
+    this.verifier = new PasswordVerifier((u) => this.hashes.get(u), 1000, () => this.usualIterations)
     this.reload()
   }
 
@@ -35,6 +38,7 @@ export class UserRegistry {
       const { entries, errors } = parsePasswdFile(readFileSync(this.passwordFile, 'utf8'), this.passwordFile)
       for (const e of errors) this.log?.warn(`password file ${this.passwordFile} line ${e.line}: ${e.reason}; that line is ignored`)
       this.hashes = entries
+      this.usualIterations = mostCommonIterations(entries.values())
     } else {
       this.hashes = new Map()
     }
@@ -69,6 +73,10 @@ export class UserRegistry {
   async set(user: string, password: string, admin?: boolean): Promise<void> {
     validateUserName(user)
     this.reload()
+    if (!this.hashes.has(user)) {
+      const problem = newUserNameProblem(user, this.hashes.keys())
+      if (problem) throw new UserNameError(problem)
+    }
     const hash = await hashPassword(password)
     this.writing++
     try {
@@ -108,6 +116,18 @@ export class UserRegistry {
     writeFileSync(tmp, '# admins of this hub, one user name a line\n' + [...this.admins].sort().join('\n') + '\n', { mode: 0o600 })
     renameSync(tmp, this.adminsFile)
   }
+}
+
+function mostCommonIterations(hashes: Iterable<string>): number {
+  const counts = new Map<number, number>()
+  for (const h of hashes) {
+    const m = /^\$7\$(\d+)\$/.exec(h)
+    if (m) counts.set(Number(m[1]), (counts.get(Number(m[1])) ?? 0) + 1)
+  }
+  let best = 10000
+  let n = 0
+  for (const [it, c] of counts) if (c > n) { best = it; n = c }
+  return best
 }
 
 /** Names become topic levels (`owntracks/<user>/…`), so they may not contain what topics forbid. */
