@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/hub.js'
  * The hub reaches into aedes and aedes-persistence-level where they offer no hook: src/mqtt/ordered-publish.ts
  * (the broker's publish counter and its emitter), src/mqtt/limits.ts (handle, the client's parser and
  * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence),
- * src/mqtt/hooks.ts (the will during authenticate) and src/mqtt/persistence.ts. Both packages are pinned
+ * src/mqtt/sign-in.ts (the will during authenticate) and src/mqtt/persistence.ts. Both packages are pinned
  * exactly; an upgrade that moves any of these fails here, naming what moved, before it fails in the field.
  */
 
