@@ -47,11 +47,17 @@ export class Receiver {
     const id = `${++this.markers}`
     const t = this.retainedMarker
     await this.mqtt.publishAsync(t, id, { qos: 1, retain: true })
+    // First make sure it is stored and its own delivery is over (aedes emits after storing): the
+    // acknowledgement can come before the emission, and a subscription made then gets it live.
+    await this.mqtt.subscribeAsync(t, { qos: 1 })
+    await this.until(`the retained marker ${id} stored`, () => this.got.some((m) => m.topic === t && m.payload === id))
+    await this.mqtt.unsubscribeAsync(t)
+    this.got.splice(0, this.got.length, ...this.got.filter((m) => m.topic !== t))
     // resubscribe: MQTT.js leaves out a filter this client has already, and then no retained copy comes
     await this.mqtt.subscribeAsync({ ...Object.fromEntries([...filters, t].map((f) => [f, { qos: 1 as const }])), resubscribe: true } as never)
     // each filter matching the marker's topic sends its own copy; the last one comes after everything
     const copies = 1 + filters.filter((f) => topicMatches(f, t)).length
-    await this.until(`the retained marker ${id}`, () => this.got.filter((m) => m.topic === t && m.payload === id && m.retain).length >= copies)
+    await this.until(`the retained marker ${id} (${copies} copies)`, () => this.got.filter((m) => m.topic === t && m.payload === id && m.retain).length >= copies, () => JSON.stringify(this.got.filter((m) => m.topic.includes('/marker/'))))
     await this.mqtt.unsubscribeAsync(t)
     await this.mqtt.publishAsync(t, '', { qos: 1, retain: true })
   }
@@ -63,10 +69,10 @@ export class Receiver {
     await this.until(`marker ${id}`, () => this.got.some((m) => m.topic === this.markerTopic && m.payload === id))
   }
 
-  private async until(what: string, done: () => boolean): Promise<void> {
+  private async until(what: string, done: () => boolean, seen: () => string = () => ''): Promise<void> {
     const start = Date.now()
     while (!done()) {
-      if (Date.now() - start > 30_000) throw new Error(`${this.user}: ${what} never came`)
+      if (Date.now() - start > 30_000) throw new Error(`${this.user}: ${what} never came ${seen()}`)
       await new Promise((r) => setTimeout(r, 10))
     }
   }
