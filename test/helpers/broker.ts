@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
 import { tempDir } from './hub.js'
 import { requireTool } from './mosquitto.js'
+import { reapOnExit } from './reap.js'
 
 export const MOSQUITTO = '/usr/sbin/mosquitto'
 
@@ -41,7 +42,7 @@ export async function startMosquitto(): Promise<Mosquitto> {
   const logs = () => { try { return readFileSync(log, 'utf8') } catch { return '' } }
   let proc: ChildProcess
   const start = async () => {
-    proc = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' })
+    proc = reapOnExit(spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' }))
     const deadline = Date.now() + 10_000
     while (!(await accepts(port))) {
       if (proc.exitCode !== null) throw new Error(`mosquitto exited ${proc.exitCode}: ${logs()}`)

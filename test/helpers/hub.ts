@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { reapOnExit } from './reap.js'
 
 /** dist/src/cli.js, next to the compiled tests. */
 export const CLI = resolve(fileURLToPath(new URL('../../src/cli.js', import.meta.url)))
@@ -47,7 +48,7 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
   mkdirSync(aclDir, { recursive: true })
   const args = [CLI, 'serve', '--data', dataDir, '--acl-dir', aclDir, '--host', '127.0.0.1',
     '--mqtt-port', String(o.mqttPort ?? 0), '--http-port', String(o.httpPort ?? 0), '--mqtts-port', '0', '--https-port', '0', ...(o.args ?? [])]
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = reapOnExit(spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] }))
   let out = ''
   const waiters = new Set<() => void>()
   const onData = (b: Buffer) => { out += b.toString(); for (const w of waiters) w() }

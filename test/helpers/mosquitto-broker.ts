@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { join } from 'node:path'
+import { reapOnExit } from './reap.js'
 
 /*
  * Debian's real Mosquitto broker, the reference the access rules are checked against
@@ -65,7 +66,7 @@ async function startOnce(dir: string, aclText: string, passwdFile?: string): Pro
     ...(passwdFile ? [`password_file ${passwdFile}`] : []),
     `listener ${openPort} 127.0.0.1`, 'allow_anonymous true', '',
   ].join('\n'))
-  const proc = spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = reapOnExit(spawn('mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'pipe', 'pipe'] }))
   let log = ''
   proc.stdout!.on('data', (b: Buffer) => (log += b))
   proc.stderr!.on('data', (b: Buffer) => (log += b))
