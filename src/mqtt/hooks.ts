@@ -74,7 +74,7 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
         const claim = d.owners.claim(client.id, who.user ?? ANONYMOUS, client.clean, client)
         if (!claim.ok) {
           d.stats.clientIdRefused++
-          return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : `another user`}; each phone needs its own client id`, done, 2)
+          return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : 'another user'}; each phone needs its own client id`, done, 2)
         }
         ;(client as unknown as { conn: NodeJS.EventEmitter }).conn.once('close', () => d.owners.release(client.id, client))
         identities.set(client, who)
@@ -94,8 +94,10 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
       const pw = password === undefined ? '' : password.toString('utf8')
       const warn = (what: string) => d.log.warn(`Refusing logins unchecked: ${what} (see --auth-rate-account and --auth-rate-address).`)
       d.throttle.attempt(addr, username, pw, () => d.users.verify(username, pw), warn).then((result) => {
-        if (result === 'throttled') d.stats.authThrottled++
-        if (result === 'throttled') return refuse(client, `too many password checks for '${username}' or from ${addr}; the password was not checked`, done)
+        if (result === 'throttled') {
+          d.stats.authThrottled++
+          return refuse(client, `too many password checks for '${username}' or from ${addr}; the password was not checked`, done)
+        }
         if (result === 'wrong') return refuse(client, `wrong username or password for '${username}'`, done)
         finish({ user: username, admin: d.users.isAdmin(username), clientId: client.id })
       }, (err: Error) => {
