@@ -162,7 +162,7 @@ describe('MQTT over TLS as the booklet tests it: mosquitto_pub --cafile ca.crt',
     await settle()
     assert.deepEqual(seen.map((m) => m.topic).filter((t) => /tablet|admin\/phone/.test(t)).sort(), ['owntracks/admin/phone', 'owntracks/jane/tablet'])
     assert.deepEqual(janeSeen.map((m) => m.topic).filter((t) => t.startsWith('owntracks/admin')), [], "jane reads nothing of admin's over wss either")
-    assert.match(hub.logs(), /New client connected from 127\.0\.0\.1:\d+ as \S+ \(p4, c1, k60, u'jane'\)/)
+    assert.match(hub.logs(), /New client connected from 127\.0\.0\.1:\d+ as \S+ \(p2, c1, k60, u'jane'\)/)
     await Promise.all([admin.endAsync(), jane.endAsync()])
     await assert.rejects(mqtt.connectAsync(`ws://127.0.0.1:${hub.httpPort}/mqtt`, { ...opts, username: 'jane', password: 'wrong' }), /Not authorized|not authori[sz]ed/i)
   })
