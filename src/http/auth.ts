@@ -24,6 +24,8 @@ export class HttpAuth {
     readonly sessions: SessionStore,
     /** Shared by Basic auth and the sign-in form: failures from one address slow both down. */
     readonly throttle = new AuthThrottle(),
+    /** Origins of web apps on other sites allowed to call with credentials (--cors-origin). */
+    readonly corsOrigins: ReadonlySet<string> = new Set(),
   ) {}
 
   identity(user: string): Identity {
@@ -40,7 +42,7 @@ export class HttpAuth {
   middleware(realm = 'owntracks-hub'): MiddlewareHandler<Env> {
     return async (c, next) => {
       const header: Header = (n) => c.req.header(n)
-      if (!originAllowed(header)) return forbidden(c, 'cross-origin request refused: the Origin header does not match this hub')
+      if (!originAllowed(header, this.corsOrigins)) return forbidden(c, 'cross-origin request refused: the Origin header does not match this hub')
       const basic = parseBasic(c.req.header('authorization'))
       if (basic) {
         const addr = peerAddress(c)
@@ -74,7 +76,7 @@ export class HttpAuth {
    */
   async upgrade(req: IncomingMessage): Promise<Identity | undefined> {
     const header: Header = (n) => { const v = req.headers[n]; return Array.isArray(v) ? v[0] : v }
-    if (!originAllowed(header)) return undefined
+    if (!originAllowed(header, this.corsOrigins)) return undefined
     if (header('authorization')) return identifyBasic(header('authorization'), this.users, 'ws')
     const session = this.sessions.fromCookie(header('cookie'))
     return session && this.identity(session.user)
@@ -110,8 +112,8 @@ function parseBasic(h: string | undefined): { user: string; password: string } |
  * Whether a request may come from where it says it comes from. One rule for every route and upgrade:
  * cross-site.ts (Origin must name this hub, Sec-Fetch-Site must not say another site; scripts send neither).
  */
-export function originAllowed(header: Header): boolean {
-  return crossSiteReason(header) === undefined
+export function originAllowed(header: Header, corsOrigins?: ReadonlySet<string>): boolean {
+  return crossSiteReason(header, corsOrigins) === undefined
 }
 
 /** The caller's address, for throttling; proxies are not trusted here (a forged header would dodge the throttle). */
