@@ -8,7 +8,7 @@ import { serve, serveSpec } from './commands/serve.js'
 import { tls, tlsSpecs } from './commands/tls.js'
 import { user, userSpecs } from './commands/user.js'
 import { backup, backupSpec, restore, restoreSpec } from './commands/backup.js'
-import { configExample, configExampleSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
+import { configExample, configExampleSpec, configImport, configImportSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
 import { VERSION } from './hub.js'
 
 const MAIN_HELP = `owntracks-hub ${VERSION}: one self-hosted service for OwnTracks phones — MQTT broker, location
@@ -37,6 +37,7 @@ Commands:
   restore DIR [--force]     put a backup back (hub stopped)
   healthcheck               exit 0 when the local hub answers /healthz (Docker)
   config example            print a config file with every key and its default
+  config import FILE        turn a mosquitto.conf into a hub config file (--out hub.yml)
 
 Run 'owntracks-hub COMMAND --help' for a command's options.
 `
@@ -53,7 +54,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<strin
   backup: { spec: backupSpec, run: backup },
   restore: { spec: restoreSpec, run: restore },
   healthcheck: { spec: healthcheckSpec, run: healthcheck },
-  config: { example: { spec: configExampleSpec, run: configExample } },
+  config: { example: { spec: configExampleSpec, run: configExample }, import: { spec: configImportSpec, run: configImport } },
 }
 
 async function main(argv: string[]): Promise<void> {
