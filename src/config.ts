@@ -186,7 +186,7 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   out.bridgeFile = out.bridgeFile ? resolve(out.bridgeFile as string) : resolve(out.data as string, 'bridges.conf')
   for (const k of ['tlsCert', 'tlsKey', 'tlsCa'] as const) if (out[k]) out[k] = resolve(out[k] as string)
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
-    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
+    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'npx owntracks-hub tls init' is used)`)
   }
   checkUrls(out as unknown as Config)
   if (out.corsOrigin !== undefined) corsOrigins(out.corsOrigin as string)

@@ -1,3 +1,4 @@
+import { hubCommand } from './cli-hint.js'
 import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Server as HttpServer } from 'node:http'
@@ -156,11 +157,11 @@ export class Hub {
   /** The password is printed once, when it is made; later starts only say where it is kept. */
   private announceAdmin(a: { password: string; created: boolean; file: string }, mqtt: AddressInfo): void {
     if (!a.created) {
-      this.log.warn(`The admin still has its first password, kept in ${a.file}; change it with 'owntracks-hub user passwd admin'.`)
+      this.log.warn(`The admin still has its first password, kept in ${a.file}; change it with '${hubCommand('user passwd admin', this.cfg)}'.`)
       return
     }
     const host = mqtt.address === '0.0.0.0' || mqtt.address === '::' ? '127.0.0.1' : mqtt.address
-    this.log.warn(`First start: created user 'admin' with password '${a.password}' (kept in ${a.file} until you change it with 'owntracks-hub user passwd admin').`)
+    this.log.warn(`First start: created user 'admin' with password '${a.password}' (kept in ${a.file} until you change it with '${hubCommand('user passwd admin', this.cfg)}').`)
     this.log.warn(`Try: mosquitto_sub -h ${host} -p ${mqtt.port} -u admin -P '${a.password}' -v -t 'owntracks/#'`)
   }
 

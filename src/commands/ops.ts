@@ -31,7 +31,7 @@ export const configImportSpec: CommandSpec = {
 
 export async function configImport(p: Parsed): Promise<void> {
   const source = p.positionals[0]
-  if (!source) throw new UsageError('config import needs the mosquitto.conf to read, e.g. owntracks-hub config import /etc/mosquitto/mosquitto.conf')
+  if (!source) throw new UsageError('config import needs the mosquitto.conf to read, e.g. npx owntracks-hub config import /etc/mosquitto/mosquitto.conf')
   const cfg = loadConfig({ ...p.flags, config: undefined }, {})
   const r = importMosquittoConf(source)
   const out = p.extra.out as string | undefined

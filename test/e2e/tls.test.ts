@@ -188,7 +188,7 @@ describe('TLS comes up when tls init runs while the hub is running', () => {
   after(async () => { await hub?.stop() })
 
   test('no certificate: the hub says how to make one; after tls init it listens, no restart', async () => {
-    assert.match(hub.logs(), /TLS is off: no certificate in .*server\.crt\. Run 'owntracks-hub tls init/)
+    assert.match(hub.logs(), /TLS is off: no certificate in .*server\.crt\. Run 'npx owntracks-hub tls init --host <your DNS name> --data /)
     assert.equal((await fetch(`http://127.0.0.1:${hub.httpPort}/ca.crt`)).status, 404)
     const since = hub.logs().length
     assert.equal((await runCli(['tls', 'init', '--data', hub.dataDir])).code, 0)
