@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ConfigError } from './config.js'
-import { UsageError, helpText, parseCommand, type CommandSpec } from './commands/args.js'
+import { UsageError, groupHelp, helpText, parseCommand, type CommandSpec } from './commands/args.js'
 import { acl, aclSpecs } from './commands/acl.js'
 import { exportCmd, exportSpec } from './commands/export.js'
 import { importCmd, importSpecs } from './commands/import.js'
@@ -8,13 +8,13 @@ import { serve, serveSpec } from './commands/serve.js'
 import { tls, tlsSpecs } from './commands/tls.js'
 import { user, userSpecs } from './commands/user.js'
 import { backup, backupSpec, restore, restoreSpec } from './commands/backup.js'
-import { configExample, configExampleSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
+import { configExample, configExampleSpec, configImport, configImportSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
 import { VERSION } from './hub.js'
 
 const MAIN_HELP = `owntracks-hub ${VERSION}: one self-hosted service for OwnTracks phones — MQTT broker, location
 history, the Recorder's HTTP API and a family map.
 
-Usage: owntracks-hub COMMAND [options]
+Usage: npx owntracks-hub COMMAND [options]   (in the folder where you ran npm install)
 
 Commands:
   serve                     run the hub (npm start runs this with the defaults)
@@ -37,8 +37,9 @@ Commands:
   restore DIR [--force]     put a backup back (hub stopped)
   healthcheck               exit 0 when the local hub answers /healthz (Docker)
   config example            print a config file with every key and its default
+  config import FILE        turn a mosquitto.conf into a hub config file (--out hub.yml)
 
-Run 'owntracks-hub COMMAND --help' for a command's options.
+Run 'npx owntracks-hub COMMAND --help' for a command's options.
 `
 
 /** Command words → their spec and runner. A group ('user') takes a sub-command word. */
@@ -53,7 +54,7 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<strin
   backup: { spec: backupSpec, run: backup },
   restore: { spec: restoreSpec, run: restore },
   healthcheck: { spec: healthcheckSpec, run: healthcheck },
-  config: { example: { spec: configExampleSpec, run: configExample } },
+  config: { example: { spec: configExampleSpec, run: configExample }, import: { spec: configImportSpec, run: configImport } },
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -66,8 +67,8 @@ async function main(argv: string[]): Promise<void> {
   let found = entry as { spec: CommandSpec; run: Runner }
   if (!('spec' in entry)) {
     const sub = rest[0]
-    if (sub === undefined || sub === '--help' || sub === '-h') { process.stdout.write(MAIN_HELP); return }
     const group = entry as Record<string, { spec: CommandSpec; run: Runner }>
+    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') { process.stdout.write(groupHelp(cmd, Object.values(group).map((g) => g.spec))); return }
     if (!(sub in group)) throw new UsageError(`unknown command '${cmd} ${sub}' (known: ${Object.keys(group).map((s) => `${cmd} ${s}`).join(', ')})`)
     found = group[sub]
     args = rest.slice(1)
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: Error) => {
-  if (err instanceof UsageError) console.error(`owntracks-hub: ${err.message}\nRun 'owntracks-hub --help' for usage.`)
+  if (err instanceof UsageError) console.error(`owntracks-hub: ${err.message}\nRun '${err.help ?? 'npx owntracks-hub --help'}' for usage.`)
   else if (err instanceof ConfigError) console.error(`owntracks-hub: ${err.message}`)
   else console.error(`owntracks-hub: ${err.message}`)
   process.exitCode = err instanceof UsageError ? 2 : 1

@@ -33,6 +33,8 @@ export const OPTIONS = {
   drainTimeout: { kind: 'int', default: 30000, scope: 'serve', help: 'ms a subscriber may keep its socket full before it is disconnected' },
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
   docroot: { kind: 'string', default: undefined, scope: 'serve', help: "serve this directory's web app at / instead of the built-in map (e.g. a built OwnTracks Frontend), behind the same login" },
+  docrootCsp: { kind: 'string', default: undefined, scope: 'serve', help: 'Content-Security-Policy sent with the --docroot app\'s files (default: none, as a plain web server; the hub\'s own pages keep theirs)' },
+  corsOrigin: { kind: 'string', default: undefined, scope: 'serve', help: 'comma-separated origins (https://frontend.example.org) of web apps on other sites allowed to call /api/* and /ws/last with credentials (default: none)' },
   retentionDays: { kind: 'int', default: 0, scope: 'serve', help: 'delete history older than this many days, checked hourly (0 keeps everything)' },
   // TLS, HTTPS, bridges (README.md, "TLS and the CA for phones")
   httpsPort: { kind: 'port', default: 8443, scope: 'serve', help: 'HTTPS port (API, map, /pub, wss /mqtt), used once certificates exist' },
@@ -86,6 +88,8 @@ export interface Config {
   drainTimeout: number
   fsync: boolean
   docroot: string | undefined
+  docrootCsp: string | undefined
+  corsOrigin: string | undefined
   retentionDays: number
   httpsPort: number
   tlsCert: string | undefined
@@ -201,9 +205,10 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   out.bridgeFile = out.bridgeFile ? resolve(out.bridgeFile as string) : resolve(out.data as string, 'bridges.conf')
   for (const k of ['tlsCert', 'tlsKey', 'tlsCa'] as const) if (out[k]) out[k] = resolve(out[k] as string)
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
-    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
+    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'npx owntracks-hub tls init' is used)`)
   }
   checkUrls(out as unknown as Config)
+  if (out.corsOrigin !== undefined) corsOrigins(out.corsOrigin as string)
   return out as unknown as Config
 }
 
@@ -221,4 +226,22 @@ function checkUrls(c: Config): void {
     }
     c.publicUrl = c.publicUrl.replace(/\/+$/, '')
   }
+}
+
+/**
+ * The origins of --cors-origin, each `scheme://host[:port]` as a browser sends it in `Origin`. `*` is
+ * refused: the hub answers with credentials, and a wildcard would hand every site the user's login.
+ */
+export function corsOrigins(value: string | undefined): Set<string> {
+  const out = new Set<string>()
+  for (const raw of (value ?? '').split(/[\s,]+/).filter(Boolean)) {
+    if (raw === '*') throw new ConfigError(`corsOrigin: '*' is not allowed, because requests carry the user's credentials; name each origin, e.g. https://frontend.example.org`)
+    let u: URL | undefined
+    try { u = new URL(raw) } catch { /* reported below */ }
+    if (!u || !/^https?:$/.test(u.protocol) || u.origin !== raw.replace(/\/$/, '')) {
+      throw new ConfigError(`corsOrigin: ${JSON.stringify(raw)} is not an origin; give scheme, host and port only, e.g. https://frontend.example.org or http://127.0.0.1:8080`)
+    }
+    out.add(u.origin)
+  }
+  return out
 }

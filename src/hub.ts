@@ -1,3 +1,4 @@
+import { hubCommand } from './cli-hint.js'
 import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Server as HttpServer } from 'node:http'
@@ -6,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { AccessControl } from './access/access.js'
 import { Bridges } from './bridge/bridges.js'
 import { Cards } from './cards/cards.js'
-import { ConfigError, type Config } from './config.js'
+import { ConfigError, corsOrigins as parseCorsOrigins, type Config } from './config.js'
 import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
 import { startControl, type Control } from './http/control.js'
@@ -107,7 +108,8 @@ export class Hub {
     tourStore.load()
     this.tours = new Tours(tourStore, this.history, () => cfg.publicUrl ?? `http://${urlHost(cfg.host)}:${this.listening?.http.port ?? cfg.httpPort}`, log)
     answerTourRequests(this.broker, this.tours, cfg.topicBase, log)
-    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u), Date.now, cfg.maxSessionsPerUser), throttle, this.stats, log)
+    const corsOrigins = parseCorsOrigins(cfg.corsOrigin)
+    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u), Date.now, cfg.maxSessionsPerUser), throttle, this.stats, log, corsOrigins)
     const map = {
       tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
       mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
@@ -120,14 +122,14 @@ export class Hub {
     const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
     const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })
     const app = createApp({
-      ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot,
+      ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot, docrootCsp: cfg.docrootCsp, corsOrigins,
       ops: { metrics, metricsPublic: cfg.metricsPublic, trouble },
       transport: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
       caFile: () => this.tls.caFile(),
       cards: { cards: this.cards },
       auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl, maxBody: cfg.maxBody,
     })
-    this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req) })
+    this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req), corsOrigins })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
     this.control = await startControl(cfg.data, common, (control) => backupRoute(control, {
       dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
@@ -166,11 +168,11 @@ export class Hub {
   /** The password is printed once, when it is made; later starts only say where it is kept. */
   private announceAdmin(a: { password: string; created: boolean; file: string }, mqtt: AddressInfo): void {
     if (!a.created) {
-      this.log.warn(`The admin still has its first password, kept in ${a.file}; change it with 'owntracks-hub user passwd admin'.`)
+      this.log.warn(`The admin still has its first password, kept in ${a.file}; change it with '${hubCommand('user passwd admin', this.cfg)}'.`)
       return
     }
     const host = mqtt.address === '0.0.0.0' || mqtt.address === '::' ? '127.0.0.1' : mqtt.address
-    this.log.warn(`First start: created user 'admin' with password '${a.password}' (kept in ${a.file} until you change it with 'owntracks-hub user passwd admin').`)
+    this.log.warn(`First start: created user 'admin' with password '${a.password}' (kept in ${a.file} until you change it with '${hubCommand('user passwd admin', this.cfg)}').`)
     this.log.warn(`Try: mosquitto_sub -h ${host} -p ${mqtt.port} -u admin -P '${a.password}' -v -t 'owntracks/#'`)
   }
 

@@ -64,14 +64,14 @@ export class Ingest {
         const opened = openEncrypted(String(message.data), secret)
         if (!opened.ok) {
           this.stats.decryptFailures++
-          this.log.warn(`Cannot decrypt the payload from ${from} on '${topic}': ${opened.reason}. The secret set with 'owntracks-hub user key ${dt.user}' must equal the app's encryption key (delivered, not stored)`)
+          this.log.warn(`Cannot decrypt the payload from ${from} on '${topic}': ${opened.reason}. The secret set with 'npx owntracks-hub user key ${dt.user}' must equal the app's encryption key (delivered, not stored)`)
           return { kind: 'invalid', reason: opened.reason }
         }
         this.stats.decrypted++
         message = opened.message
       } else if (!this.warnedNoKey.has(dt.user)) {
         this.warnedNoKey.add(dt.user)
-        this.log.info(`${dt.user} publishes encrypted payloads; they are stored encrypted until you set the same secret with 'owntracks-hub user key ${dt.user}'`)
+        this.log.info(`${dt.user} publishes encrypted payloads; they are stored encrypted until you set the same secret with 'npx owntracks-hub user key ${dt.user}'`)
       }
     }
     const type = message._type

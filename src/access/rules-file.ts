@@ -168,7 +168,7 @@ class Reader {
     if (this.known.has(name)) return name
     if (this.groupNames.has(name)) this.fail(node, `'${name}' is a group; name a person here`)
     const known = [...this.known].sort()
-    this.fail(node, `unknown person '${name}' (known: ${known.join(', ') || 'nobody yet'}); add them to 'people:' or create the user with 'owntracks-hub user add ${name}'`)
+    this.fail(node, `unknown person '${name}' (known: ${known.join(', ') || 'nobody yet'}); add them to 'people:' or create the user with 'npx owntracks-hub user add ${name}'`)
   }
 
   private devices(p: Pair | undefined): string[] | null {

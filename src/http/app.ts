@@ -1,5 +1,4 @@
 import { Hono, type ErrorHandler } from 'hono'
-import { serveStatic } from '@hono/node-server/serve-static'
 import type { AccessControl } from '../access/access.js'
 import type { CommandQueue } from '../cmd-queue.js'
 import type { Ingest } from '../ingest.js'
@@ -20,7 +19,8 @@ import { sharingApi } from './sharing-api.js'
 import { usersApi } from './users-api.js'
 import { signInRoutes, type MapSettings } from './sign-in.js'
 import { limitBody } from './body-limit.js'
-import { securityHeaders, staticRoutes } from './static.js'
+import { cors } from './cors.js'
+import { docrootRoutes, securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
 import { toursApi } from './tours-api.js'
 import { transport, type TransportOptions } from './transport.js'
@@ -39,6 +39,10 @@ export interface AppDeps {
   monitor: Monitor
   /** A web app (e.g. a built OwnTracks Frontend) served at / instead of the built-in map. */
   docroot?: string
+  /** The Content-Security-Policy for the docroot's files (none without it). */
+  docrootCsp?: string
+  /** Origins of web apps on other sites that may call /api/* with credentials (--cors-origin). */
+  corsOrigins?: ReadonlySet<string>
   /** HTTPS redirect and Secure cookies (tls). */
   transport?: TransportOptions
   /** The CA certificate file phones import, when there is one. */
@@ -78,6 +82,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   opsRoutes(app, { ...d.ops, auth: d.auth, access: d.access, log: d.log })
   if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
   app.route('/', signInRoutes(d.auth, d.map, d.log, d.access))
+  if (d.corsOrigins?.size) app.use('/api/*', cors(d.corsOrigins))
   app.use('/api/*', d.auth.middleware())
   app.route('/api/0', recorderApi(d))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
@@ -93,7 +98,7 @@ export function createApp(d: AppDeps): Hono<Env> {
     // As the Recorder's --doc-root, but behind the login: the browser asks once, and the app's own
     // API and /ws/last requests then carry the same credentials.
     app.use('/*', d.auth.middleware())
-    app.use('/*', serveStatic({ root: d.docroot }))
+    app.use('/*', ...docrootRoutes(d.docroot, d.docrootCsp))
   } else {
     app.route('/', staticRoutes())
   }

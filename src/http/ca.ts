@@ -9,7 +9,7 @@ import type { Handler } from 'hono'
 export function caCertificate(file: () => string | undefined): Handler {
   return async (c) => {
     const path = file()
-    if (!path) return c.text("No CA here: run 'owntracks-hub tls init' on the hub (with --tls-cert from a public CA such as Let's Encrypt, phones need none).\n", 404)
+    if (!path) return c.text("No CA here: run 'npx owntracks-hub tls init' on the hub (with --tls-cert from a public CA such as Let's Encrypt, phones need none).\n", 404)
     return c.body(await readFile(path), 200, {
       'content-type': 'application/x-x509-ca-cert',
       'content-disposition': 'attachment; filename="owntracks-hub-ca.crt"',

@@ -21,6 +21,8 @@ export interface WsLastDeps {
   events: { on(event: 'publish', listener: (packet: { topic: string; payload: Buffer | string }) => void): unknown }
   /** Who is asking: HTTP Basic or the map's session cookie, as for /api/* (HttpAuth.upgrade). */
   identify(req: IncomingMessage): Promise<Identity | undefined>
+  /** Origins of web apps on other sites allowed to connect (--cors-origin). */
+  corsOrigins?: ReadonlySet<string>
   /** How often to ping each client; one that misses a pong by the next ping is dropped. */
   pingMs?: number
 }
@@ -52,7 +54,7 @@ export class WsLast {
   /** For UpgradeRouter.on('/ws/last', …). */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const header = (n: string) => req.headers[n] as string | undefined
-    const why = crossSiteReason(header)
+    const why = crossSiteReason(header, this.d.corsOrigins)
     if (why) {
       this.d.log.warn(`Refused /ws/last from ${req.socket.remoteAddress}: ${why}`)
       return reject(socket, '403 Forbidden')

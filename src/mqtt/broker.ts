@@ -6,10 +6,13 @@ import { Level } from 'level'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
+import { deliverAtGrantedQos } from './granted-qos.js'
 import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
+import { tracePackets } from './packet-log.js'
 import { brokerPersistence } from './persistence.js'
+import { answerUnknownProtocol } from './protocol-level.js'
 import { SessionOwners } from './session-owners.js'
 
 export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
@@ -65,7 +68,7 @@ export class Broker {
     a.on('client', (client: Client) => {
       const i = this.hooks.connectInfo(client)
       this.stats.connections++
-      this.log.info({ conn: connId(client) }, `New client connected from ${peerOf(client)} as ${client.id} (p${i?.p ?? client.version}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
+      this.log.info({ conn: connId(client) }, `New client connected from ${peerOf(client)} as ${client.id} (p${mosquittoProtocol(i?.p ?? client.version)}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
     })
     a.on('clientDisconnect', (client: Client) => this.log.info({ conn: connId(client) }, `Client ${client.id} disconnected.`))
     // Persistence failures (a full disk) surface here; without a listener they would end the process.
@@ -91,7 +94,10 @@ export class Broker {
   accept(conn: Duplex, req?: IncomingMessage): void {
     const sock = (req?.socket ?? conn) as Socket
     this.log.info(`New connection from ${peerOf({ conn: sock } as unknown as Client)} on port ${sock.localPort}.`)
-    this.aedes.handle(conn as Socket, req as never)
+    const client = this.aedes.handle(conn as Socket, req as never) as unknown as Client
+    answerUnknownProtocol(client)
+    deliverAtGrantedQos(client)
+    if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
   }
 
   /**
@@ -142,3 +148,6 @@ export class Broker {
     await this.db.close()
   }
 }
+
+/** Mosquitto's protocol numbers in its connection line: p1 MQTT 3.1, p2 MQTT 3.1.1, p5 MQTT 5. */
+const mosquittoProtocol = (level: number): number => (level === 3 ? 1 : level === 4 ? 2 : level)

@@ -1,11 +1,12 @@
 import { TLSSocket } from 'node:tls'
-import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes'
+import type { AedesOptions, AedesPublishPacket, AuthenticateError, Client, Subscription } from 'aedes'
 import type { AccessControl, Identity } from '../access/access.js'
 import type { Ingest } from '../ingest.js'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { AuthThrottle } from '../users/auth-throttle.js'
+import { assignClientId } from './client-id.js'
 import { Deliveries } from './deliver.js'
 import { clientName, describePublish, peerOf } from './describe.js'
 import { ANONYMOUS, type SessionOwners } from './session-owners.js'
@@ -57,6 +58,7 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
 
     preConnect(client, packet, done) {
       const p = packet as unknown as { protocolVersion: number; clean: boolean; keepalive: number; username?: string; clientId: string }
+      if (p.protocolVersion !== 5 && !assignClientId(client, p, d.log)) return done(null, false)
       connects.set(client, { p: p.protocolVersion, c: p.clean ? 1 : 0, k: p.keepalive, u: p.username })
       if (p.protocolVersion === 5) {
         d.log.warn(`Client ${p.clientId || '<unknown>'} from ${peerOf(client)} refused: MQTT 5 is not supported; set the app's mqttProtocolLevel to 4 (MQTT 3.1.1) or 3.`)
@@ -129,7 +131,9 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     },
 
     authorizeSubscribe(client, sub: Subscription, done) {
-      // Like Mosquitto 2: a subscription is accepted, and each message is checked at delivery.
+      // A filter with wildcards is granted and each message is checked at delivery (rules change while
+      // a subscription lasts). A plain topic the rules deny can never deliver anything: its SUBACK says
+      // 0x80 (MQTT-3.9.3: the server may refuse a filter; Mosquitto 2.0 grants it and delivers nothing).
       if (debug()) d.log.debug(`Received SUBSCRIBE from ${client.id}\n\t${sub.topic} (QoS ${sub.qos})`)
       const bad = filterProblem(sub.topic)
       if (bad) {
@@ -137,6 +141,11 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
         d.stats.protocolErrors++
         d.log.info(`Client ${clientName(client)} disconnected: SUBSCRIBE with ${bad}.`)
         return done(new Error(`SUBSCRIBE with ${bad}`), null)
+      }
+      const who = identities.get(client)
+      if (!who || (!/[#+]/.test(sub.topic) && !d.access.canRead(who, sub.topic))) {
+        d.log.info(`Denied SUBSCRIBE from ${client.id} to '${sub.topic}': ${who ? d.access.decide(who, sub.topic, 'read').reason : 'not signed in'}.`)
+        return done(null, null)
       }
       done(null, sub)
     },
@@ -153,7 +162,6 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
         packet.payload = out.payload
         out = packet
       }
-      if (debug()) d.log.debug(`Sending PUBLISH to ${client.id} ${describePublish(out as PublishPacket)}`)
       return out
     },
   }

@@ -9,7 +9,7 @@ export function exampleConfig(): string {
   const lines = [
     '# owntracks-hub configuration (YAML; JSON works too). Use it with --config FILE or OTHUB_CONFIG=FILE.',
     '# Every key below is set to its default. Flags win over environment variables (OTHUB_…), the',
-    '# environment over this file, this file over the defaults. Check a file with: owntracks-hub serve --check-config',
+    '# environment over this file, this file over the defaults. Check a file with: npx owntracks-hub serve --check-config',
     '',
   ]
   for (const key of Object.keys(OPTIONS) as OptionKey[]) {

@@ -31,14 +31,15 @@ export interface Mosquitto {
  * Debian's real Mosquitto on a free loopback port, anonymous, without persistence. As root it would
  * switch to the `mosquitto` user, which may not read our temp files: `user root` keeps it as it is.
  */
-export async function startMosquitto(): Promise<Mosquitto> {
+export async function startMosquitto(o: { extra?: string[] } = {}): Promise<Mosquitto> {
   requireTool(MOSQUITTO)
   const port = await freePort()
   const dir = tempDir('othub-mosquitto-')
   const conf = join(dir, 'mosquitto.conf')
   const log = join(dir, 'mosquitto.log')
   // A log file, not stdout: Mosquitto block-buffers stdout on a pipe, but writes its log file line by line.
-  writeFileSync(conf, `user root\nlistener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${log}\nlog_type all\n`)
+  // `extra` lines (password_file, acl_file, allow_anonymous false …) come last: Mosquitto takes the last value.
+  writeFileSync(conf, `user root\nlistener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest file ${log}\nlog_type all\n${(o.extra ?? []).map((l) => l + '\n').join('')}`)
   const logs = () => { try { return readFileSync(log, 'utf8') } catch { return '' } }
   let proc: ChildProcess
   const start = async () => {

@@ -19,6 +19,12 @@ describe('what acl/README.md and the examples say is what the hub reads', () => 
     assert.equal(grandma.where.line, 25, 'the line README.md quotes')
   })
 
+  test('the examples do not expire: every share in acl/examples/sharing.yml is in force for years to come', () => {
+    const inTenYears = Date.now() + 10 * 365 * 86400_000
+    const r = parseRules(read('acl/examples/sharing.yml'), 'acl/examples/sharing.yml', { now: Date.now() })
+    for (const s of r.shares) assert.ok(s.until === null || s.until > inTenYears, `the share from ${s.from} at line ${s.where.line} ends ${new Date(s.until!).toISOString()}`)
+  })
+
   test('every yaml block of acl/README.md and README.md loads', () => {
     for (const doc of ['acl/README.md', 'README.md']) {
       // README.md has other YAML too (docker compose, the config file): the rules blocks are the ones with rules keys
