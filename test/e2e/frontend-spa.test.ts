@@ -35,6 +35,7 @@ function buildSpa(config: Record<string, unknown>): string {
   cpSync(SPA, dir, { recursive: true })
   mkdirSync(join(dir, 'leaflet'), { recursive: true })
   for (const f of ['leaflet.js', 'leaflet.css']) cpSync(join(LEAFLET, f), join(dir, 'leaflet', f))
+  mkdirSync(join(dir, 'config'), { recursive: true })
   writeFileSync(join(dir, 'config', 'config.js'), `window.spaConfig = ${JSON.stringify(config)}\n`)
   return dir
 }

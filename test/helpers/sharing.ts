@@ -52,9 +52,22 @@ export class Receiver {
 
   get markerTopic(): string { return `owntracks/${this.user}/marker/settle` }
 
-  async subscribe(...filters: string[]): Promise<void> {
-    await this.mqtt.subscribeAsync(filters, { qos: 1 })
+  /**
+   * Subscribes and waits until retained messages sent on subscribe have come. Answers the SUBACK's
+   * codes: a plain topic the rules never let this user read is refused with 0x80, and receives nothing,
+   * which is what a differential check expects of it (MQTT.js would throw on that code).
+   */
+  async subscribe(...filters: string[]): Promise<number[]> {
+    let granted: number[]
+    try {
+      granted = (await this.mqtt.subscribeAsync(filters, { qos: 1 })).map((g) => g.qos)
+    } catch (err) {
+      const suback = (err as { packet?: { granted?: number[] } }).packet
+      if (!suback?.granted) throw err
+      granted = suback.granted
+    }
     await this.settle() // retained messages sent on subscribe come before the marker
+    return granted
   }
 
   async settle(): Promise<void> {
