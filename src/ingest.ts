@@ -29,6 +29,8 @@ export class Ingest {
   ) {}
 
   private readonly warnedNoKey = new Set<string>()
+  /** Told of every stored location, after the write committed (the geocoder queue); must not block. */
+  afterStore?: (user: string, device: string, message: Record<string, unknown>) => void
 
   async handle(topic: string, payload: Buffer, from: string): Promise<IngestOutcome> {
     const dt = parseDeviceTopic(topic, this.base)
@@ -68,6 +70,7 @@ export class Ingest {
       throw err
     }
     this.stats.stored++
+    if (type === 'location') this.afterStore?.(dt.user, dt.device, message)
     return { kind: 'stored', type }
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js'
 import { filesIn, pollFiles } from '../watch.js'
 import { aclDecision, grantsFor } from './acl-eval.js'
 import { parseAclFile } from './acl-file.js'
+import { blurNames } from './place-names.js'
 import { blur, blurPayload, finer } from './precision.js'
 import { compile, deviceFilter, mergeAclFiles, type CompiledRule, type CompiledTable } from './rules-compile.js'
 import { stampCreated, writeAtomic } from './rules-edit.js'
@@ -33,6 +34,8 @@ export interface DeviceView {
   transform(m: Record<string, unknown>): Record<string, unknown>
   /** Earliest tst (epoch s) the viewer may query back; 0 = all history; Infinity = live only. */
   historyFrom: number
+  /** The grid the viewer sees positions on (null: exact); place names follow it (place-names.ts). */
+  precision: Precision | null
 }
 
 /** What the grants of one topic add up to for one viewer: the finest precision, the longest history. */
@@ -190,7 +193,8 @@ export class AccessControl {
     const p = spec.precision
     const nowS = Math.floor(this.now() / 1000)
     return {
-      transform: p ? (m) => blur(m, p) : identity,
+      transform: p ? (m) => blurNames(m, blur(m, p), p) : identity,
+      precision: p,
       historyFrom: spec.history === true ? 0 : spec.history === false ? Infinity : nowS - spec.history,
     }
   }

@@ -16,6 +16,9 @@ import { opsRoutes, requestId, type OpsHttpDeps } from './ops-routes.js'
 import { ParamError } from './params.js'
 import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
+import { whereApi } from './where-api.js'
+import type { Days } from '../days/store.js'
+import type { Places } from '../places/places.js'
 import { sharingApi } from './sharing-api.js'
 import { usersApi } from './users-api.js'
 import { signInRoutes, type MapSettings } from './sign-in.js'
@@ -50,6 +53,8 @@ export interface AppDeps {
   tours: Tours
   map: MapSettings
   publicUrl: string | undefined
+  places?: Places
+  days?: Days
 }
 
 /** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
@@ -75,6 +80,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   app.route('/', signInRoutes(d.auth, d.map, d.log))
   app.use('/api/*', d.auth.middleware())
   app.route('/api/0', recorderApi(d))
+  if (d.days) app.route('/api/0', whereApi({ ...d, days: d.days }))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
   app.route('/api/sharing', sharingApi(d))
   app.route('/api/users', usersApi(d))

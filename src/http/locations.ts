@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import type { DeviceView } from '../access/access.js'
+import type { Places } from '../places/places.js'
 import type { HistoryStore } from '../store/types.js'
 import { enrichPoint } from './enrich.js'
 import { FORMATS, formatStream, type Format, type Point } from './formats/index.js'
@@ -43,13 +44,13 @@ export async function locationsQuery(c: Context, now = Math.floor(Date.now() / 1
 }
 
 /** One device's locations as this viewer may see them, ascending by tst, read lazily. */
-export async function* servedPoints(history: HistoryStore, view: DeviceView, q: Omit<LocationsQuery, 'format'>): AsyncIterable<Point> {
+export async function* servedPoints(history: HistoryStore, view: DeviceView, q: Omit<LocationsQuery, 'format'>, places?: Places): AsyncIterable<Point> {
   const from = Math.max(q.from, view.historyFrom)
   if (from > q.to) return // a live-only view, or a window before the viewer's history starts
-  for await (const loc of history.locations(q.user, q.device, { from, to: q.to, limit: q.limit })) yield enrichPoint(view.transform(loc))
+  for await (const loc of history.locations(q.user, q.device, { from, to: q.to, limit: q.limit })) yield enrichPoint(view.transform(places ? places.annotate(loc) : loc))
 }
 
 /** The streamed body of a `locations` answer and its content type. */
-export function locationsBody(history: HistoryStore, view: DeviceView, q: LocationsQuery): { body: ReadableStream<Uint8Array>; contentType: string } {
-  return { body: formatStream(servedPoints(history, view, q), q.format, q), contentType: q.format.contentType }
+export function locationsBody(history: HistoryStore, view: DeviceView, q: LocationsQuery, places?: Places): { body: ReadableStream<Uint8Array>; contentType: string } {
+  return { body: formatStream(servedPoints(history, view, q, places), q.format, q), contentType: q.format.contentType }
 }

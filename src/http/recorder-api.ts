@@ -1,8 +1,10 @@
 import { Hono, type Context } from 'hono'
+import ngeohash from 'ngeohash'
 import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Monitor } from '../monitor.js'
 import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
+import type { Places } from '../places/places.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { enrichLast, pick } from './enrich.js'
@@ -17,6 +19,8 @@ export interface RecorderApiDeps {
   version: string
   log: Logger
   monitor: Monitor
+  /** Country, time zone, town and cached address for each location (`cc`, `tzname`, `locality`, `addr`). */
+  places?: Places
 }
 
 const fail = (c: Context, status: 403 | 404, error: string) => c.json({ error, status }, status)
@@ -55,7 +59,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const out = visible(c)
       .filter((x) => x.last && (user === undefined || x.user === user) && (device === undefined || x.device === device))
       .sort((a, b) => (a.user + '/' + a.device).localeCompare(b.user + '/' + b.device))
-      .map((x) => pick(enrichLast(x.view.transform(x.last!), x.user, x.device, x.lastTopic ?? deviceTopic(x.user, x.device, '', d.base), x.card && x.view.transform(x.card)), fields))
+      .map((x) => pick(enrichLast(x.view.transform(d.places ? d.places.annotate(x.last!) : x.last!), x.user, x.device, x.lastTopic ?? deviceTopic(x.user, x.device, '', d.base), x.card && x.view.transform(x.card)), fields))
     return c.json(out)
   })
 
@@ -63,7 +67,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const q = await locationsQuery(c)
     const view = d.access.viewOf(c.get('who'), q.user, q.device)
     if (!view) return fail(c, 403, `you may not read ${q.user}/${q.device}`)
-    const { body, contentType } = locationsBody(d.history, view, q)
+    const { body, contentType } = locationsBody(d.history, view, q, d.places)
     return c.body(body, 200, { 'content-type': contentType })
   })
 
@@ -102,11 +106,15 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     return c.json({ path: `${user}/${device}`, status: 'OK', killed: months.map((m) => `${m}.rec`), locations: count })
   })
 
-  // The Recorder answers from its reverse-geo cache. The hub looks no addresses up, so it has none.
+  // The Recorder answers from its reverse-geo cache: here the offline names, and the geocoder's cached
+  // address of the 150 m cell when --geocoder is set. Only for signed-in users: a place is not a person.
   api.on(['GET', 'POST'], '/q', async (c) => {
-    parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
-    parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
-    return fail(c, 404, 'no address known for this place: the hub keeps no reverse-geo cache')
+    const lat = parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
+    const lon = parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
+    // The cache holds only places someone was at: its addresses are for admins.
+    const names = d.places?.of(lat, lon, c.get('who').admin ? 'street' : 'town')
+    if (!names || Object.keys(names).length === 0) return fail(c, 404, 'no name known for this place')
+    return c.json({ ...names, ghash: ngeohash.encode(lat, lon, 7) })
   })
 
   return api

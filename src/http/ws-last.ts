@@ -9,6 +9,7 @@ import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
 import { enrichLast } from './enrich.js'
+import type { Places } from '../places/places.js'
 
 export interface WsLastDeps {
   users: UserRegistry
@@ -16,6 +17,8 @@ export interface WsLastDeps {
   history: HistoryStore
   base: string
   log: Logger
+  /** Adds place names to a location before the viewer's view cuts them (places/places.ts). */
+  places?: Places
   /** The broker's publish events: every message subscribers got, after it was stored. */
   events: { on(event: 'publish', listener: (packet: { topic: string; payload: Buffer | string }) => void): unknown }
   /** Who is asking: HTTP Basic or the map's session cookie, as for /api/* (HttpAuth.upgrade). */
@@ -79,7 +82,7 @@ export class WsLast {
       const view = x.last && this.d.access.viewOf(who, x.user, x.device)
       if (!view) continue
       const topic = x.lastTopic ?? deviceTopic(x.user, x.device, '', this.d.base)
-      this.send(ws, enrichLast(view.transform(x.last!), x.user, x.device, topic, x.card && view.transform(x.card)))
+      this.send(ws, enrichLast(view.transform(this.d.places?.annotate(x.last!) ?? x.last!), x.user, x.device, topic, x.card && view.transform(x.card)))
     }
   }
 
@@ -90,7 +93,7 @@ export class WsLast {
     if (!res.ok || !PUSHED.has(res.message._type)) return
     for (const [ws, { who }] of this.clients) {
       const view = this.d.access.viewOf(who, dt.user, dt.device)
-      if (view) this.send(ws, enrichLast(view.transform(res.message), dt.user, dt.device, topic))
+      if (view) this.send(ws, enrichLast(view.transform(this.d.places?.annotate(res.message) ?? res.message), dt.user, dt.device, topic))
     }
   }
 
