@@ -122,6 +122,7 @@ export class Hub {
     const map = {
       tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
       mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
+      mqtts: () => this.tls?.mqtts?.port, publicUrl: cfg.publicUrl,
     }
     this.monitor.attach(this.broker.aedes)
     const publish = aedesPublisher(this.broker.aedes)
