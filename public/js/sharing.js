@@ -59,8 +59,8 @@ export class SharingPanel {
     const viaAdmin = admins.length ? [el('li', { 'data-seen-by': 'admin' },
       el('strong', {}, admins.join(', ')), ` · ${admins.length === 1 ? 'an admin' : 'admins'} of this hub`,
       el('p', { class: 'meta' }, 'exact position · all history · can see every device'))] : []
-    $('shares-out').replaceChildren(...out.map((s) => this.shareItem(s, true)), ...viaGroups, ...viaAdmin)
-    if (!out.length && !viaGroups.length && !viaAdmin.length) $('shares-out').replaceChildren(el('li', { class: 'hint' }, 'Nobody: you share nothing yet.'))
+    const none = out.length ? [] : [el('li', { class: 'hint' }, viaGroups.length || viaAdmin.length ? 'No share of yours: you share nothing yet.' : 'Nobody: you share nothing yet.')]
+    $('shares-out').replaceChildren(...none, ...out.map((s) => this.shareItem(s, true)), ...viaGroups, ...viaAdmin)
     // Whom I see: shares to me, and the groups I am in.
     const inward = shares.filter((s) => s.from !== user && [].concat(s.to).includes(user))
     const groupItems = groups.filter((g) => g.members.includes(user)).map((g) => el('li', { 'data-group': g.name },

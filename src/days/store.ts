@@ -4,6 +4,7 @@ import type { HistoryStore } from '../store/types.js'
 import { computeDay, fixOf, type PlaceOf } from './day.js'
 import { dayStart, knownZone, localDate, nextDate } from './local-time.js'
 import type { Day, Fix } from './types.js'
+import { townsReady } from '../places/towns.js'
 
 /*
  * Days of a device, kept in the history database beside the fixes they come from:
@@ -92,6 +93,7 @@ export class Days {
   }
 
   private async make(user: string, device: string, date: string, tz: string, since: number): Promise<Day> {
+    await townsReady() // a stored day keeps its towns: never make one before they are known
     const start = dayStart(date, tz)
     const end = dayStart(nextDate(date), tz) - 1
     const fixes: Fix[] = []

@@ -44,7 +44,7 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
     return (await d.days.range(user, device, from, to, view.historyFrom)).map((x) => viewDay(x, view))
   }
 
-  api.get('/day', async (c) => {
+  api.on(['GET', 'POST'], '/day', async (c) => {
     const t = await target(c)
     const dev = t.devices[0]
     if (!dev || !historyOf(dev.view)) return refuse(c, `${t.user}/${t.device}`)
@@ -54,7 +54,7 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
   })
 
   for (const what of ['days', 'visits', 'trips'] as const) {
-    api.get('/' + what, async (c) => {
+    api.on(['GET', 'POST'], '/' + what, async (c) => {
       const t = await target(c)
       const dev = t.devices[0]
       if (!dev || !historyOf(dev.view)) return refuse(c, `${t.user}/${t.device}`)
@@ -69,7 +69,7 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
   }
 
   // Per device, or per person (no `device`): then each date counts the device with the most fixes that day.
-  api.get('/stats', async (c) => {
+  api.on(['GET', 'POST'], '/stats', async (c) => {
     const t = await target(c, false)
     const devs = t.devices.filter((x) => historyOf(x.view))
     if (devs.length === 0) return refuse(c, t.device ? `${t.user}/${t.device}` : t.user)

@@ -57,7 +57,7 @@ describe('the map\'s timeline: one day of visits and trips, previous/next day, l
     // fred far away in the west and east, so a panel that takes room cuts one off unless the map fits again
     const now = Math.floor(Date.now() / 1000)
     await seedHistory(data, [[
-      { user: 'fred', device: 'phone', topic: 'owntracks/fred/phone', message: { _type: 'location', tid: 'fr', lat: 52.37, lon: 4.89, tst: now - 60 } },
+      { user: 'fred', device: 'phone', topic: 'owntracks/fred/phone', message: { _type: 'location', tid: 'fr', lat: 48.85, lon: 1.2, tst: now - 60 } },
       { user: 'fred', device: 'tablet', topic: 'owntracks/fred/tablet', message: { _type: 'location', tid: 'ft', lat: 52.52, lon: 13.40, tst: now - 60 } },
     ]])
     tiles = await startTileServer()

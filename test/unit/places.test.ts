@@ -1,6 +1,7 @@
-import { describe, test } from 'node:test'
+import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { offlinePlace } from '../../src/places/offline.js'
+import { nearestTown, townsReady } from '../../src/places/towns.js'
 
 describe('country and time zone offline, in a handful of countries, near a border and at sea', () => {
   const cases: [string, number, number, string | undefined, string][] = [
@@ -21,6 +22,12 @@ describe('country and time zone offline, in a handful of countries, near a borde
       assert.equal(p.tzname, tz)
     })
   }
+
+  test('the towns load on first use, in the background: until then a place has no town', async () => {
+    assert.equal(nearestTown(47.5596, 7.5886), undefined)
+    await townsReady()
+    assert.equal(nearestTown(47.5596, 7.5886), 'Basel')
+  })
 
   test('the nearest town, and none at sea', () => {
     assert.equal(offlinePlace(47.5596, 7.5886).locality, 'Basel')
