@@ -86,6 +86,40 @@ export class Timeline {
       return
     }
     this.render(day)
+    this.loadStats(key.slice(0, i), key.slice(i + 1))
+  }
+
+  /** The year before the shown day: totals, countries and towns with first dates, a heat map of active days. */
+  async loadStats(user, device) {
+    const key = `${user}/${device}/${this.date.slice(0, 7)}`
+    if (this.statsKey === key) return
+    this.statsKey = key
+    let s
+    try {
+      s = await api(`/api/0/stats?${query({ user, device, to: this.date })}`)
+    } catch {
+      $('stats-summary').textContent = ''
+      $('stats-heat').replaceChildren()
+      return
+    }
+    const km = (m) => distanceText(m)
+    const home = s.home ? ` · ${Math.round((100 * s.home.seconds) / Math.max(1, s.home.seconds + s.away))} % of the time at home${s.home.locality ? ` (${s.home.locality})` : ''}` : ''
+    $('stats-summary').textContent = `${km(s.distance.total)} on ${s.active.length} days · ${s.countries.length} ${s.countries.length === 1 ? 'country' : 'countries'} · ${s.towns.length} ${s.towns.length === 1 ? 'town' : 'towns'}${home}`
+    $('stats-places').textContent = s.countries.length ? `First seen: ${[...s.countries.map((c) => `${c.cc} ${c.first}`), ...s.towns.slice(0, 8).map((t) => `${t.name} ${t.first}`)].join(' · ')}` : ''
+    const byDate = new Map(s.active.map((a) => [a.date, a]))
+    const max = Math.max(1, ...s.active.map((a) => a.distance))
+    // 53 columns of weeks, Monday on top; the last column ends with the shown day.
+    const end = new Date(`${this.date}T12:00:00`)
+    const start = new Date(end)
+    start.setDate(start.getDate() - 52 * 7 - ((end.getDay() + 6) % 7))
+    const cells = []
+    for (let d = new Date(start); d <= end; d.setDate(d.getDate() + 1)) {
+      const date = isoDate(d)
+      const a = byDate.get(date)
+      const level = a ? 1 + Math.min(3, Math.floor((4 * a.distance) / (max + 1))) : 0
+      cells.push(el('button', { type: 'button', class: `heat-${level}`, 'data-date': date, title: `${date}: ${a ? km(a.distance) : 'nothing recorded'}`, 'aria-label': `${date}: ${a ? km(a.distance) : 'nothing recorded'}`, onclick: () => { this.date = date; this.load() } }))
+    }
+    $('stats-heat').replaceChildren(...cells)
   }
 
   render(day) {

@@ -127,7 +127,7 @@ export class Geocoder {
 type Obj = Record<string, unknown>
 const str = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined)
 
-function fromNominatim(body: unknown): Address {
+export function fromNominatim(body: unknown): Address {
   const b = (body ?? {}) as Obj
   if (b.error !== undefined) return {} // "Unable to geocode": a place with no address (sea); cached as such
   const a = (b.address ?? {}) as Obj
@@ -136,7 +136,7 @@ function fromNominatim(body: unknown): Address {
   return { addr: str(b.display_name), locality, cc }
 }
 
-function fromPhoton(body: unknown): Address {
+export function fromPhoton(body: unknown): Address {
   const f = ((body ?? {}) as Obj).features
   const p = (Array.isArray(f) && f.length > 0 ? (f[0] as Obj).properties ?? {} : {}) as Obj
   const street = [str(p.street) ?? str(p.name), str(p.housenumber)].filter(Boolean).join(' ')
