@@ -1,4 +1,4 @@
-import { iso1A2Code } from '@rapideditor/country-coder'
+import { createRequire } from 'node:module'
 import tzLookup from '@photostructure/tz-lookup'
 import { nearestTown } from './towns.js'
 import type { PlaceDetail, PlaceFields } from './types.js'
@@ -10,10 +10,16 @@ import type { PlaceDetail, PlaceFields } from './types.js'
  *   Etc/GMT±N zone). geo-tz is more exact along borders but weighs 71 MB and grows RSS by hundreds of MB.
  * - town: towns.ts (GeoNames, loaded on first use).
  */
+// country-coder builds its border index when loaded (seconds on a slow machine): load it on first use, so
+// the hub and every CLI command start without it.
+type CountryCoder = typeof import('@rapideditor/country-coder')
+let coder: CountryCoder | undefined
+const countryCoder = (): CountryCoder => (coder ??= createRequire(import.meta.url)('@rapideditor/country-coder') as CountryCoder)
+
 export function offlinePlace(lat: number, lon: number, detail: PlaceDetail = 'street'): PlaceFields {
   const out: PlaceFields = {}
   if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) return out
-  const cc = iso1A2Code([lon, lat])
+  const cc = countryCoder().iso1A2Code([lon, lat])
   if (cc) out.cc = cc
   out.tzname = tzLookup(lat, lon)
   if (detail !== 'country') {
