@@ -118,7 +118,7 @@ describe('the map\'s timeline: one day of visits and trips, previous/next day, l
     await monday.waitFor()
     assert.notEqual(await monday.getAttribute('class'), 'heat-0')
     assert.equal(await p.page.locator('#stats-heat button[data-date="2026-10-20"]').getAttribute('class'), 'heat-0')
-    assert.match(await p.page.locator('#stats-summary').innerText(), /on 7 days · 1 country/)
+    assert.match(await p.page.locator('#stats-summary').innerText(), /on 3 days · 1 country · 2 towns/)
     await monday.click()
     await p.page.locator('#timeline-summary[data-date="2026-11-02"]').waitFor()
     const bg = await p.page.locator('#panel').evaluate((e) => getComputedStyle(e).backgroundColor)
