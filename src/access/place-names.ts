@@ -1,9 +1,7 @@
 import { offlinePlace } from '../places/offline.js'
-import type { PlaceDetail } from '../places/types.js'
+import type { PlaceDetail, PlaceFields } from '../places/types.js'
 import { cellMetres } from './precision.js'
 import type { Precision } from './types.js'
-
-const NAMES = ['cc', 'tzname', 'locality', 'addr'] as const
 
 /** How much of a place's name a grid of `p` allows: a town for cells up to 10 km, else the country. Never a street. */
 export function detailFor(p: Precision | null): PlaceDetail {
@@ -12,14 +10,13 @@ export function detailFor(p: Precision | null): PlaceDetail {
 }
 
 /**
- * The place names of `original` as a viewer through `p` may get them, put on its blurred copy: named
- * again from the cell's centre (the blurred coordinates), so a name reveals no more than the cell does,
- * and cut to what detailFor allows. A record that carried no names gets none.
+ * The place names a viewer through `p` may get of `original` (a location the hub named): named again
+ * from the blurred position (the cell's centre), so a name reveals no more than the cell does, and cut
+ * to what detailFor allows. view-fields.ts drops the original names (class 'place') and puts these on
+ * the blurred copy. Only a location the hub named (Places.annotate always sets `tzname`) gets names:
+ * MQTT deliveries stay as published, whatever `addr` a phone may have sent itself.
  */
-export function blurNames(original: Record<string, unknown>, blurred: Record<string, unknown>, p: Precision): Record<string, unknown> {
-  if (!NAMES.some((f) => f in original)) return blurred
-  const out = { ...blurred }
-  for (const f of NAMES) delete out[f]
-  if (typeof out.lat !== 'number' || typeof out.lon !== 'number') return out
-  return { ...out, ...offlinePlace(out.lat, out.lon, detailFor(p)) }
+export function namesForCell(original: Record<string, unknown>, lat: number, lon: number, p: Precision): PlaceFields {
+  if (!Object.prototype.hasOwnProperty.call(original, 'tzname')) return {}
+  return offlinePlace(lat, lon, detailFor(p))
 }

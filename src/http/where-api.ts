@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono'
-import type { AccessControl, DeviceView } from '../access/access.js'
+import type { AccessControl } from '../access/access.js'
 import { isDate, nextDate } from '../days/local-time.js'
 import { statistics } from '../days/stats.js'
 import type { Days } from '../days/store.js'
@@ -7,7 +7,8 @@ import type { Day } from '../days/types.js'
 import { viewDay } from '../days/viewed.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
-import { ParamError, requestParam } from './params.js'
+import { deviceView, type DeviceView } from './locations.js'
+import { nameParam, ParamError, requestParam } from './params.js'
 
 export interface WhereApiDeps { history: HistoryStore; access: AccessControl; days: Days }
 
@@ -22,12 +23,12 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
   const api = new Hono<Env>()
 
   const target = async (c: Context<Env>, deviceRequired = true) => {
-    const user = await requestParam(c, 'user')
-    const device = await requestParam(c, 'device')
+    const user = await nameParam(c, 'user')
+    const device = await nameParam(c, 'device')
     if (!user) throw new ParamError("parameter 'user' is required")
     if (deviceRequired && !device) throw new ParamError("parameter 'device' is required")
     const devices = d.history.devices().filter((x) => x.user === user && (device === undefined || x.device === device))
-      .flatMap((x) => { const view = d.access.viewOf(c.get('who'), x.user, x.device); return view ? [{ device: x.device, view }] : [] })
+      .flatMap((x) => { const view = deviceView(d.access, c.get('who'), x.user, x.device); return view ? [{ device: x.device, view }] : [] })
     return { user, device, devices }
   }
   const date = async (c: Context, name: string, fallback: string) => {
