@@ -10,6 +10,7 @@ import { user, userSpecs } from './commands/user.js'
 import { backup, backupSpec, restore, restoreSpec } from './commands/backup.js'
 import { configExample, configExampleSpec, configImport, configImportSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
 import { VERSION } from './hub.js'
+import { whereCmd, whereSpecs } from './commands/where.js'
 
 const MAIN_HELP = `owntracks-hub ${VERSION}: one self-hosted service for OwnTracks phones — MQTT broker, location
 history, the Recorder's HTTP API and a family map.
@@ -29,6 +30,8 @@ Commands:
   acl import FILE           turn a Mosquitto acl_file into sharing rules (acl/sharing.yml)
   import recorder DIR       import an OwnTracks Recorder store (rec/, last/, cards/, waypoints/)
   import gpx FILE           import a GPX track as one device's locations (--user, --device)
+  days rebuild              make the day summaries (visits, trips) again from the history
+  geocode backfill          ask the geocoder (--geocoder) about every place of the stored history
   export                    write a device's history as gpx, geojson, csv or json
   tls init                  create a CA and server certificate (--host NAME, --ip ADDR)
   tls client USER           issue a client certificate for USER
@@ -55,6 +58,8 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<strin
   restore: { spec: restoreSpec, run: restore },
   healthcheck: { spec: healthcheckSpec, run: healthcheck },
   config: { example: { spec: configExampleSpec, run: configExample }, import: { spec: configImportSpec, run: configImport } },
+  days: { rebuild: { spec: whereSpecs['days-rebuild'], run: (p) => whereCmd('days-rebuild', p) } },
+  geocode: { backfill: { spec: whereSpecs['geocode-backfill'], run: (p) => whereCmd('geocode-backfill', p) } },
 }
 
 async function main(argv: string[]): Promise<void> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
+import { parseGeocoder } from './places/geocoder.js'
 
 /**
  * Every setting has one row here: its flag, its environment twin, its config-file key and its default.
@@ -68,6 +69,9 @@ export const OPTIONS = {
   tileUrl: { kind: 'string', default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', scope: 'serve', help: 'map tiles: a URL template with {z}, {x}, {y} (and {s} for subdomains a, b, c)' },
   tileAttribution: { kind: 'string', default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', scope: 'serve', help: "the tiles' attribution shown on the map (HTML)" },
   publicUrl: { kind: 'string', default: undefined, scope: 'serve', help: "the hub's web address as phones and visitors reach it, for tour links (default http://<host>:<http port>)" },
+  // Place names (README.md, "Where and when")
+  geocoder: { kind: 'string', default: undefined, scope: 'serve', help: 'street addresses from a geocoder you run or choose: nominatim:URL or photon:URL (none by default: country, time zone and town are found offline)' },
+  geocoderRate: { kind: 'int', default: 1, scope: 'serve', help: 'requests per second to --geocoder, at most' },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -120,6 +124,8 @@ export interface Config {
   tileUrl: string
   tileAttribution: string
   publicUrl: string | undefined
+  geocoder: string | undefined
+  geocoderRate: number
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -209,6 +215,10 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   }
   checkUrls(out as unknown as Config)
   if (out.corsOrigin !== undefined) corsOrigins(out.corsOrigin as string)
+  if (out.geocoder !== undefined) {
+    try { parseGeocoder(out.geocoder as string) } catch (err) { throw new ConfigError((err as Error).message) }
+  }
+  if ((out.geocoderRate as number) < 1) throw new ConfigError(`geocoderRate must be at least 1 request per second, got ${String(out.geocoderRate)}`)
   return out as unknown as Config
 }
 

@@ -37,6 +37,11 @@ import { backupRoute } from './http/backup-route.js'
 import { createMetrics } from './ops/metrics.js'
 import { SysTopics } from './ops/sys-topics.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
+import { Days } from './days/store.js'
+import { Geocoder, parseGeocoder } from './places/geocoder.js'
+import { offlinePlace } from './places/offline.js'
+import { Places } from './places/places.js'
+import { whereControl } from './http/where-control.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -79,6 +84,9 @@ export class Hub {
   auth!: HttpAuth
   /** Tours; HTTP mode (POST /pub) answers `request` messages with `tours.handleRequest(user, device, msg)`. */
   tours!: Tours
+  /** Country, zone, town and (with --geocoder) street of every location; days, visits, trips (README.md, "Where and when"). */
+  places!: Places
+  days!: Days
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
 
@@ -95,7 +103,13 @@ export class Hub {
     this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
     this.guards.push(guardWrites(this.history.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
     this.keys = KeyStore.forData(cfg.data, log)
+    const geocoder = cfg.geocoder ? await Geocoder.open(parseGeocoder(cfg.geocoder), this.history.level, { rate: cfg.geocoderRate, log, agent: `owntracks-hub/${VERSION}` }) : undefined
+    if (geocoder) log.info(`Street addresses from ${cfg.geocoder} (at most ${cfg.geocoderRate} request/s; ${geocoder.cached} places cached)`)
+    this.places = new Places(geocoder)
+    this.days = new Days({ history: this.history, db: this.history.level, placeOf: (lat, lon) => this.places.of(lat, lon), log, zoneOf: (lat, lon) => offlinePlace(lat, lon, 'country').tzname })
+    this.history.onLocation(this.days.stale)
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u), cfg.maxDevicesPerUser)
+    ingest.afterStore = (_u, _d, loc) => this.places.notice(loc)
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout, connectTimeout: cfg.connectTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
@@ -113,10 +127,11 @@ export class Hub {
     const map = {
       tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
       mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
+      mqtts: () => this.tls?.mqtts?.port, publicUrl: cfg.publicUrl,
     }
     this.monitor.attach(this.broker.aedes)
     const publish = aedesPublisher(this.broker.aedes)
-    const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
+    const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor, places: this.places, days: this.days }
     this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
     this.cards.follow(this.broker.aedes)
     const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
@@ -131,10 +146,13 @@ export class Hub {
     })
     this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req), corsOrigins })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
-    this.control = await startControl(cfg.data, common, (control) => backupRoute(control, {
-      dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
-      databases: [{ name: 'history', db: this.history.level }, { name: 'broker', db: this.broker.level }],
-    }))
+    this.control = await startControl(cfg.data, common, (control) => {
+      backupRoute(control, {
+        dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
+        databases: [{ name: 'history', db: this.history.level }, { name: 'broker', db: this.broker.level }],
+      })
+      whereControl(control, { history: this.history, days: this.days, places: this.places })
+    })
     this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
     this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
     let lastHttpRefusal = 0
@@ -207,6 +225,8 @@ export class Hub {
     step('HTTP requests'); await httpClosed
     clearTimeout(cut)
     for (const g of this.guards) g.stop()
+    this.places?.geocoder?.close()
+    step('day summaries'); await this.days?.close()
     step('history writes'); await this.history?.close()
   }
 }

@@ -34,6 +34,8 @@ export class Ingest {
   private lastQuotaLog = new Map<string, number>()
 
   private readonly warnedNoKey = new Set<string>()
+  /** Told of every stored location, after the write committed (the geocoder queue); must not block. */
+  afterStore?: (user: string, device: string, message: Record<string, unknown>) => void
 
   async handle(topic: string, payload: Buffer, from: string): Promise<IngestOutcome> {
     const dt = parseDeviceTopic(topic, this.base)
@@ -84,6 +86,7 @@ export class Ingest {
       throw err
     }
     this.stats.stored++
+    if (type === 'location') this.afterStore?.(dt.user, dt.device, message)
     return { kind: 'stored', type }
   }
 }

@@ -196,8 +196,12 @@ export class LiveMap {
 
   fitAll() {
     const all = [...this.devices.values()].map((d) => d.marker.getLatLng())
-    if (all.length === 1) this.map.setView(all[0], 15)
-    else if (all.length > 1) this.map.fitBounds(L.latLngBounds(all), { padding: [40, 40], maxZoom: 16 })
+    if (all.length === 1) {
+      const centre = this.map.project(all[0], 15).add([0, sheetHeight() / 2])
+      this.map.setView(this.map.unproject(centre, 15), 15)
+    }
+    // Into the part of the map a phone's sheet leaves free.
+    else if (all.length > 1) this.map.fitBounds(L.latLngBounds(all), { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: 16 })
   }
 }
 

@@ -1,3 +1,4 @@
+import { namesForCell } from './place-names.js'
 import { snap } from './precision.js'
 import type { Part, Precision } from './types.js'
 
@@ -96,5 +97,7 @@ export function shape(m: Record<string, unknown>, part: Part, precision: Precisi
   out.lat = c.lat
   out.lon = c.lon
   out.acc = Math.max(typeof acc === 'number' && Number.isFinite(acc) ? acc : 0, c.radius)
-  return out
+  // The hub's own place names (cc, tzname, locality, addr: class 'place', dropped above) come back as
+  // the cell's names, to the detail the grid allows: a town up to 10 km cells, never a street.
+  return Object.assign(out, namesForCell(m, c.lat, c.lon, precision))
 }

@@ -15,6 +15,9 @@ import { opsRoutes, requestId, type OpsHttpDeps } from './ops-routes.js'
 import { ParamError } from './params.js'
 import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
+import { whereApi } from './where-api.js'
+import type { Days } from '../days/store.js'
+import type { Places } from '../places/places.js'
 import { sharingApi } from './sharing-api.js'
 import { usersApi } from './users-api.js'
 import { signInRoutes, type MapSettings } from './sign-in.js'
@@ -57,6 +60,8 @@ export interface AppDeps {
   publicUrl: string | undefined
   /** Largest request body in bytes on any route (--max-body); sign-in has its own, smaller one. */
   maxBody?: number
+  places?: Places
+  days?: Days
 }
 
 /** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
@@ -85,6 +90,7 @@ export function createApp(d: AppDeps): Hono<Env> {
   if (d.corsOrigins?.size) app.use('/api/*', cors(d.corsOrigins))
   app.use('/api/*', d.auth.middleware())
   app.route('/api/0', recorderApi(d))
+  if (d.days) app.route('/api/0', whereApi({ ...d, days: d.days }))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
   app.route('/api/sharing', sharingApi(d))
   app.route('/api/users', usersApi(d))
