@@ -56,6 +56,9 @@ export const OPTIONS = {
   tileUrl: { kind: 'string', default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', scope: 'serve', help: 'map tiles: a URL template with {z}, {x}, {y} (and {s} for subdomains a, b, c)' },
   tileAttribution: { kind: 'string', default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', scope: 'serve', help: "the tiles' attribution shown on the map (HTML)" },
   publicUrl: { kind: 'string', default: undefined, scope: 'serve', help: "the hub's web address as phones and visitors reach it, for tour links (default http://<host>:<http port>)" },
+  // A cluster of nodes behind one address (README.md, "When one machine is not enough")
+  redis: { kind: 'string', default: undefined, scope: 'serve', help: 'Redis URL (redis://host:6379): with --postgres, makes this process a node of a cluster sharing sessions, retained messages and deliveries' },
+  postgres: { kind: 'string', default: undefined, scope: 'serve', help: 'PostgreSQL URL (postgres://user:pass@host/db): with --redis, the history of every node of a cluster' },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -97,6 +100,8 @@ export interface Config {
   tileUrl: string
   tileAttribution: string
   publicUrl: string | undefined
+  redis: string | undefined
+  postgres: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -185,6 +190,9 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
     throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
   }
   checkUrls(out as unknown as Config)
+  if ((out.redis === undefined) !== (out.postgres === undefined)) {
+    throw new ConfigError(`--redis and --postgres go together: a cluster node needs both (Redis for the broker's shared state, PostgreSQL for the history); give neither for the embedded hub`)
+  }
   return out as unknown as Config
 }
 

@@ -24,6 +24,8 @@ import { Broker } from './mqtt/broker.js'
 import { mqttOverWebSocket } from './mqtt/websocket.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
+import type { HistoryStore } from './store/types.js'
+import { openCluster, type ClusterNode } from './cluster/node.js'
 import { scheduleRetention, type Retention } from './store/retention.js'
 import { TlsListeners } from './tls/listeners.js'
 import { KeyStore } from './users/keys.js'
@@ -48,7 +50,9 @@ export class Hub {
   readonly stats = new Stats()
   users!: UserRegistry
   access!: AccessControl
-  history!: LevelHistory
+  history!: HistoryStore
+  /** Set when this hub is a node of a cluster (--redis and --postgres): history and broker state are shared. */
+  cluster?: ClusterNode
   broker!: Broker
   listening!: Listening
   ingest!: Ingest
@@ -88,16 +92,22 @@ export class Hub {
     const initial = await ensureInitialAdmin(this.users, cfg.data)
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
     this.access.load()
-    this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
-    this.guards.push(guardWrites(this.history.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
+    let levelHistory: LevelHistory | undefined
+    if (cfg.redis !== undefined && cfg.postgres !== undefined) {
+      this.cluster = await openCluster({ redis: cfg.redis, postgres: cfg.postgres, log, onCommit: (s) => this.stats.commitSeconds.observe(s) })
+      this.history = this.cluster.history
+    } else {
+      this.history = levelHistory = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
+      this.guards.push(guardWrites(levelHistory.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
+    }
     this.keys = KeyStore.forData(cfg.data, log)
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u))
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
-      certUsername: cfg.tlsCertUsername, limits: cfg, authThrottleMax: cfg.authThrottleMax,
+      certUsername: cfg.tlsCertUsername, limits: cfg, authThrottleMax: cfg.authThrottleMax, shared: this.cluster?.broker,
     })
-    this.guards.push(guardWrites(this.broker.level, 'broker', log))
+    if (this.broker.level) this.guards.push(guardWrites(this.broker.level, 'broker', log))
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
     const tourStore = new TourStore(join(cfg.data, 'tours'), log)
@@ -114,7 +124,7 @@ export class Hub {
     const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor }
     this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
     this.cards.follow(this.broker.aedes)
-    const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
+    const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined) ?? this.cluster?.trouble()
     const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })
     const app = createApp({
       ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot,
@@ -126,10 +136,12 @@ export class Hub {
     })
     this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req) })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
-    this.control = await startControl(cfg.data, common, (control) => backupRoute(control, {
+    const brokerDb = this.broker.level
+    // A cluster's history and broker state live in PostgreSQL and Redis, whose own tools back them up.
+    this.control = await startControl(cfg.data, common, levelHistory && brokerDb ? (control) => backupRoute(control, {
       dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
-      databases: [{ name: 'history', db: this.history.level }, { name: 'broker', db: this.broker.level }],
-    }))
+      databases: [{ name: 'history', db: levelHistory.level }, { name: 'broker', db: brokerDb }],
+    }) : undefined)
     this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
     this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
     const web = { fetch: app.fetch, upgrades: this.upgrades, trusted: parseTrustedProxies(cfg.trustProxy) }
@@ -195,6 +207,7 @@ export class Hub {
     clearTimeout(cut)
     for (const g of this.guards) g.stop()
     step('history writes'); await this.history?.close()
+    step('PostgreSQL'); await this.cluster?.close()
   }
 }
 

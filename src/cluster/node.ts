@@ -1,0 +1,59 @@
+import pg from 'pg'
+import type { Logger } from '../log.js'
+import { hidePassword } from '../ops/config-file.js'
+import { PgHistory } from '../store/history-pg.js'
+import { migrate } from './migrations.js'
+import { PgListener } from './pg-listen.js'
+import { redisBroker, type SharedBroker } from './redis-broker.js'
+
+/**
+ * The parts that make a hub a node of a cluster (README.md, "When one machine is not enough"): the
+ * history in PostgreSQL, the broker's state in Redis. Everything else of the hub runs as it does
+ * embedded, on every node.
+ */
+export interface ClusterNode {
+  history: PgHistory
+  broker: SharedBroker
+  pool: pg.Pool
+  listener: PgListener
+  /** Why this node cannot do its job now (for /healthz, so a load balancer sends phones elsewhere). */
+  trouble(): string | undefined
+  close(): Promise<void>
+}
+
+export interface ClusterOptions {
+  redis: string
+  postgres: string
+  log: Logger
+  onCommit?: (seconds: number) => void
+}
+
+export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
+  const { log } = o
+  const pool = new pg.Pool({ connectionString: o.postgres, max: 10, connectionTimeoutMillis: 5000 })
+  // An idle client's error (PostgreSQL restarted) must not end the process: the pool drops the client.
+  pool.on('error', (err) => log.warn(`PostgreSQL: idle connection lost (${err.message})`))
+  let broker: SharedBroker | undefined
+  try {
+    const version = await migrate(pool)
+    log.info(`PostgreSQL ${hidePassword(o.postgres)}: schema version ${version}`)
+    const listener = new PgListener(o.postgres, log)
+    const history = await PgHistory.open(pool, listener, { onCommit: o.onCommit })
+    await listener.start()
+    broker = redisBroker(o.redis, log)
+    log.info(`Redis ${hidePassword(o.redis)}: broker state shared with the other nodes`)
+    const b = broker
+    return {
+      history, broker: b, pool, listener,
+      trouble: () => history.trouble() ?? listener.trouble() ?? b.trouble(),
+      async close() {
+        await listener.close()
+        await pool.end()
+      },
+    }
+  } catch (err) {
+    await broker?.close()
+    await pool.end().catch(() => {})
+    throw err
+  }
+}
