@@ -16,7 +16,7 @@ export interface ClusterNode {
   broker: SharedBroker
   pool: pg.Pool
   listener: PgListener
-  /** Why this node cannot do its job now (for /healthz, so a load balancer sends phones elsewhere). */
+  /** Why this node cannot store locations now (for /healthz, so a load balancer sends phones elsewhere). */
   trouble(): string | undefined
   close(): Promise<void>
 }
@@ -45,7 +45,9 @@ export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
     const b = broker
     return {
       history, broker: b, pool, listener,
-      trouble: () => history.trouble() ?? listener.trouble() ?? b.trouble(),
+      // Redis is left out: every node shares it, so taking nodes out of rotation would not help, and
+      // ioredis holds commands until it is back. Its outages are logged.
+      trouble: () => history.trouble() ?? listener.trouble(),
       async close() {
         await listener.close()
         await pool.end()

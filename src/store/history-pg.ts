@@ -82,7 +82,7 @@ export class PgHistory implements HistoryStore {
     const h = new PgHistory(pool, o)
     listener.on(CHANNEL, (payload) => h.changed(payload))
     // Changes made while this node was not listening are only in the table: read it all again.
-    listener.onConnect(() => h.reload())
+    listener.onConnect(async () => { await h.reload(); h.failing = undefined })
     await h.reload()
     return h
   }

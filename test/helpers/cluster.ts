@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { runCli, startHub, tempDir, type RunningHub, type StartOptions } from './hub.js'
 
@@ -110,7 +111,6 @@ export async function startPostgres(): Promise<PostgresServer> {
   if (asRoot) chownSync(data, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()))
   run(pgBin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'])
   const port = await freePort()
-  writeFileSync(join(dir, 'opts'), '')
   const start = async () => {
     run(pgBin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start', '-o',
       `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`])
@@ -184,6 +184,45 @@ export async function startCluster(o: { redis: RedisServer; pg: PostgresServer; 
     async stop() {
       for (const node of nodes) await node.stop()
       rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
+
+export const HAPROXY_CFG = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url))
+
+export interface Balancer { mqttPort: number; httpPort: number; stop(): Promise<void> }
+
+/** Debian's haproxy with deploy/haproxy.cfg in front of two nodes; resolves once a node is in rotation. */
+export async function startHaproxy(nodes: RunningHub[]): Promise<Balancer> {
+  const [mqtt, http, mqtts, https] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  const env: Record<string, string> = { LB_MAXCONN: '2000', LB_HOST: '127.0.0.1', LB_MQTT: String(mqtt), LB_HTTP: String(http), LB_MQTTS: String(mqtts), LB_HTTPS: String(https) }
+  for (const [i, n] of nodes.entries()) {
+    env[`HUB${i + 1}_HOST`] = '127.0.0.1'
+    env[`HUB${i + 1}_MQTT`] = String(n.mqttPort)
+    env[`HUB${i + 1}_HTTP`] = String(n.httpPort)
+    env[`HUB${i + 1}_MQTTS`] = String(await freePort())
+    env[`HUB${i + 1}_HTTPS`] = String(await freePort())
+  }
+  const bin = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy'
+  const proc = spawn(bin, ['-db', '-f', HAPROXY_CFG], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout!.on('data', (b: Buffer) => (out += b))
+  proc.stderr!.on('data', (b: Buffer) => (out += b))
+  const start = Date.now()
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`haproxy exited: ${out}`)
+    const ok = await fetch(`http://127.0.0.1:${http}/healthz`).then((r) => r.status === 200, () => false)
+    if (ok) break
+    if (Date.now() - start > 20_000) { proc.kill('SIGKILL'); throw new Error(`haproxy never passed a request to a node: ${out}`) }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    mqttPort: mqtt, httpPort: http,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill('SIGTERM')
+      await exited
     },
   }
 }
