@@ -190,9 +190,6 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
     throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
   }
   checkUrls(out as unknown as Config)
-  if ((out.redis === undefined) !== (out.postgres === undefined)) {
-    throw new ConfigError(`--redis and --postgres go together: a cluster node needs both (Redis for the broker's shared state, PostgreSQL for the history); give neither for the embedded hub`)
-  }
   return out as unknown as Config
 }
 

@@ -25,7 +25,7 @@ import { mqttOverWebSocket } from './mqtt/websocket.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
 import type { HistoryStore } from './store/types.js'
-import { openCluster, type ClusterNode } from './cluster/node.js'
+import type { ClusterNode } from './cluster/node.js'
 import { scheduleRetention, type Retention } from './store/retention.js'
 import { TlsListeners } from './tls/listeners.js'
 import { KeyStore } from './users/keys.js'
@@ -87,14 +87,25 @@ export class Hub {
   async start(): Promise<Listening> {
     const { cfg, log } = this
     if (cfg.docroot && !statSync(cfg.docroot, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`--docroot ${cfg.docroot} is not a directory: give the folder holding the web app's index.html`)
+    if ((cfg.redis === undefined) !== (cfg.postgres === undefined)) {
+      throw new ConfigError(`--redis and --postgres go together: a cluster node needs both (Redis for the broker's shared state, PostgreSQL for the history and shared state); give neither for the embedded hub`)
+    }
     mkdirSync(cfg.data, { recursive: true })
+    // A cluster node takes the shared users, rules, keys, cards and tours before it reads them.
+    if (cfg.redis !== undefined && cfg.postgres !== undefined) {
+      // Loaded only here: the embedded hub never loads the Redis and PostgreSQL clients.
+      const [{ openCluster }, { sharedFiles }] = await Promise.all([import('./cluster/node.js'), import('./cluster/file-mirror.js')])
+      this.cluster = await openCluster({
+        redis: cfg.redis, postgres: cfg.postgres, log, onCommit: (s) => this.stats.commitSeconds.observe(s),
+        files: sharedFiles(cfg),
+      })
+    }
     this.users = UserRegistry.forData(cfg.data, cfg.passwordFile, log)
     const initial = await ensureInitialAdmin(this.users, cfg.data)
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
     this.access.load()
     let levelHistory: LevelHistory | undefined
-    if (cfg.redis !== undefined && cfg.postgres !== undefined) {
-      this.cluster = await openCluster({ redis: cfg.redis, postgres: cfg.postgres, log, onCommit: (s) => this.stats.commitSeconds.observe(s) })
+    if (this.cluster) {
       this.history = this.cluster.history
     } else {
       this.history = levelHistory = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
@@ -114,7 +125,9 @@ export class Hub {
     tourStore.load()
     this.tours = new Tours(tourStore, this.history, () => cfg.publicUrl ?? `http://${urlHost(cfg.host)}:${this.listening?.http.port ?? cfg.httpPort}`, log)
     answerTourRequests(this.broker, this.tours, cfg.topicBase, log)
-    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u)))
+    const sessions = new SessionStore((u) => this.users.passwordStamp(u), undefined, this.cluster?.sessions)
+    await this.cluster?.sessions.attach(sessions)
+    this.auth = new HttpAuth(this.users, sessions)
     const map = {
       tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
       mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
@@ -156,6 +169,10 @@ export class Hub {
     // Admins and the names a rule may use come from the users too: re-check the rules when they change.
     this.users.watch(() => this.access.load())
     this.access.watch()
+    if (this.cluster) {
+      this.cluster.files.onChange((name) => { if (name.startsWith('tours/')) tourStore.reload() })
+      this.cluster.files.start()
+    }
     this.listening = { mqtt, http, mqtts: this.tls.mqtts, https: this.tls.https }
     this.sys = new SysTopics({ aedes: this.broker.aedes, stats: this.stats, connections: this.broker.connections, countRetained: () => this.broker.countRetained(), version: VERSION, log }, cfg.sysInterval)
     this.sys.start()

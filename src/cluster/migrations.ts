@@ -14,6 +14,8 @@ import type { Pool } from 'pg'
  * same key and is stored once. Text columns use the C collation so ORDER BY is byte order, the order of
  * LevelDB's keys, and the Recorder API answers the same bytes on either engine. json is text, not jsonb:
  * jsonb would reorder keys and change the bytes.
+ *
+ * Shared state: othub_files (users, rules, keys, cards, tours as file text), othub_sessions (the map's).
  */
 export const MIGRATIONS: readonly string[] = [
   `create table othub_locations (
@@ -31,6 +33,12 @@ export const MIGRATIONS: readonly string[] = [
      last text, last_topic text, last_tst bigint not null default -1, card text,
      months text[] not null default '{}',
      primary key (usr, device))`,
+  // Shared state files (cluster/file-mirror.ts), as their exact bytes; content null = deleted.
+  `create table othub_files (
+     name text collate "C" primary key, content bytea, origin text not null, updated_at timestamptz not null default now())`,
+  // The map's sessions (cluster/sessions.ts), keyed by the SHA-256 of the cookie, never the cookie itself.
+  `create table othub_sessions (
+     k text collate "C" primary key, usr text not null, data text not null, created timestamptz not null default now())`,
 ]
 
 const LOCK = 0x07_4b_75_62 // any constant: the nodes of one cluster only need to agree on it

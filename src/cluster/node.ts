@@ -2,7 +2,9 @@ import pg from 'pg'
 import type { Logger } from '../log.js'
 import { hidePassword } from '../ops/config-file.js'
 import { PgHistory } from '../store/history-pg.js'
+import { FileMirror, type Mirrored } from './file-mirror.js'
 import { migrate } from './migrations.js'
+import { SharedSessions } from './sessions.js'
 import { PgListener } from './pg-listen.js'
 import { redisBroker, type SharedBroker } from './redis-broker.js'
 
@@ -16,6 +18,9 @@ export interface ClusterNode {
   broker: SharedBroker
   pool: pg.Pool
   listener: PgListener
+  /** Users, rules, keys, cards, tours: files on every node, text in PostgreSQL. */
+  files: FileMirror
+  sessions: SharedSessions
   /** Why this node cannot store locations now (for /healthz, so a load balancer sends phones elsewhere). */
   trouble(): string | undefined
   close(): Promise<void>
@@ -25,6 +30,8 @@ export interface ClusterOptions {
   redis: string
   postgres: string
   log: Logger
+  /** The files of shared state (cluster/file-mirror.ts). */
+  files: Mirrored[]
   onCommit?: (seconds: number) => void
 }
 
@@ -39,16 +46,22 @@ export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
     log.info(`PostgreSQL ${hidePassword(o.postgres)}: schema version ${version}`)
     const listener = new PgListener(o.postgres, log)
     const history = await PgHistory.open(pool, listener, { onCommit: o.onCommit })
+    const files = new FileMirror(pool, o.files, log)
+    const sync = await files.init(listener)
+    if (sync.pulled) log.info(`Took ${sync.pulled} files of shared state (users, rules, keys, cards, tours) from the cluster`)
+    if (sync.pushed) log.info(`Gave ${sync.pushed} files of shared state to a new cluster`)
+    const sessions = new SharedSessions(pool, listener, log)
     await listener.start()
     broker = redisBroker(o.redis, log)
     log.info(`Redis ${hidePassword(o.redis)}: broker state shared with the other nodes`)
     const b = broker
     return {
-      history, broker: b, pool, listener,
+      history, broker: b, pool, listener, files, sessions,
       // Redis is left out: every node shares it, so taking nodes out of rotation would not help, and
       // ioredis holds commands until it is back. Its outages are logged.
       trouble: () => history.trouble() ?? listener.trouble(),
       async close() {
+        files.stop()
         await listener.close()
         await pool.end()
       },

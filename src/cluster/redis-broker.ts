@@ -49,6 +49,9 @@ export function redisBroker(url: string, log: Logger): SharedBroker {
   const subConn = connect('subscribe')
   const store = connect('persistence')
   const mq = mqemitterRedis({ pubConn, subConn })
+  // The emitter re-emits its connections' errors on `state`, which would end the process unheard; the
+  // connections' own listeners above log them.
+  ;(mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', () => {})
   const persistence = new AsyncRedisPersistence({ conn: store }) as unknown as { createRetainedStreamCombi(p: string[]): AsyncIterable<unknown> }
   // aedes pipes the retained messages of a SUBSCRIBE (stream.pipe); this persistence yields an async iterable.
   const combi = persistence.createRetainedStreamCombi.bind(persistence)

@@ -25,10 +25,22 @@ const keyOf = (id: string) => createHash('sha256').update(id).digest('base64url'
  * secret ever reaches the disk. A session ends on sign-out, after a week unused, after 30 days, or when its
  * user is removed or changes password.
  */
+/** Where a cluster's nodes share their sessions (cluster/sessions.ts); keys are hashes of cookies. */
+export interface SessionSync {
+  saved(key: string, s: Session): void
+  deleted(key: string): void
+}
+
 export class SessionStore {
   private readonly sessions = new Map<string, Session>()
 
-  constructor(private readonly stampOf: (user: string) => string | undefined, private readonly now: () => number = Date.now) {}
+  constructor(private readonly stampOf: (user: string) => string | undefined, private readonly now: () => number = Date.now, private readonly sync?: SessionSync) {}
+
+  /** A session another node of the cluster opened. */
+  adopt(key: string, s: Session): void { this.sessions.set(key, s) }
+
+  /** A session another node of the cluster ended. */
+  forget(key: string): void { this.sessions.delete(key) }
 
   /** Opens a session; returns the cookie value (only the browser keeps it) and the session. */
   create(user: string): { id: string; session: Session } {
@@ -39,6 +51,7 @@ export class SessionStore {
     const t = this.now()
     const session: Session = { user, csrf: token(), created: t, seen: t, stamp }
     this.sessions.set(keyOf(id), session)
+    this.sync?.saved(keyOf(id), session)
     return { id, session }
   }
 
@@ -63,7 +76,9 @@ export class SessionStore {
   }
 
   delete(id: string | undefined): void {
-    if (id) this.sessions.delete(keyOf(id))
+    if (!id) return
+    this.sessions.delete(keyOf(id))
+    this.sync?.deleted(keyOf(id))
   }
 
   get size(): number { return this.sessions.size }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+
+
 import { after, before, describe, it } from 'node:test'
 import mqtt, { type MqttClient } from 'mqtt'
 import { startCluster, startHaproxy, startPostgres, startRedis, type Balancer, type Cluster, type PostgresServer, type RedisServer } from '../helpers/cluster.js'
@@ -26,7 +26,7 @@ class StreamingPhone {
   static async connect(port: number, user: string, start: number): Promise<StreamingPhone> {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
       protocolVersion: 4, clientId: `${user}phone`, clean: false, username: user, password: pw(user),
-      reconnectPeriod: 100, connectTimeout: 3000, keepalive: 10,
+      reconnectPeriod: 100, connectTimeout: 15_000, keepalive: 10,
     })
     return new StreamingPhone(user, c, start)
   }
@@ -68,10 +68,8 @@ describe('a cluster behind HAProxy, under faults', () => {
   before(async () => {
     redis = await startRedis()
     pg = await startPostgres()
-    cluster = await startCluster({ redis, pg, db: 'faults', nodes: 0, users: [{ name: 'watcher' }, ...PHONES.map((name) => ({ name }))] })
-    writeFileSync(join(cluster.aclDir, 'sharing.yml'), RULES)
-    a = await cluster.addNode()
-    b = await cluster.addNode()
+    cluster = await startCluster({ redis, pg, db: 'faults', nodes: 2, users: [{ name: 'watcher' }, ...PHONES.map((name) => ({ name }))], rules: RULES })
+    ;[a, b] = cluster.nodes
     lb = await startHaproxy([a, b])
   })
   after(async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { MqttClient } from 'mqtt'
@@ -7,6 +7,7 @@ import { startCluster, startPostgres, startRedis, type Cluster, type PostgresSer
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location, phone } from '../helpers/phone.js'
 import { pw } from '../helpers/sharing.js'
+import { signIn } from '../helpers/session.js'
 
 const RULES = `people: [alice, bob, carol, dave, erin, frank]
 groups:
@@ -34,10 +35,8 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
   before(async () => {
     redis = await startRedis()
     pg = await startPostgres()
-    cluster = await startCluster({ redis, pg, db: 'two', nodes: 0, users: USERS })
-    writeFileSync(join(cluster.aclDir, 'sharing.yml'), RULES)
-    a = await cluster.addNode()
-    b = await cluster.addNode()
+    cluster = await startCluster({ redis, pg, db: 'two', nodes: 2, users: USERS, rules: RULES })
+    ;[a, b] = cluster.nodes
   })
   after(async () => {
     await cluster?.stop()
@@ -141,6 +140,51 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
     await waitFor('the three queued locations on node B', () => got.filter((m) => m.topic === 'owntracks/carol/phone').length >= 3, 10_000)
     assert.deepEqual(got.filter((m) => m.topic === 'owntracks/carol/phone').map((m) => JSON.parse(m.payload).tid), ['c1', 'c2', 'c3'])
     await back.endAsync()
+  })
+
+  it('a share added on node A is in force on node B, and once revoked on A it stops at the next message on B', async () => {
+    const share = RULES + 'shares:\n  - from: erin\n    to: alice\n'
+    const since = b.logs().length
+    writeFileSync(join(a.aclDir, 'sharing.yml.new'), share)
+    renameSync(join(a.aclDir, 'sharing.yml.new'), join(a.aclDir, 'sharing.yml'))
+    await b.waitForLog(/Reloaded access rules/, 5000, since)
+    assert.equal(readFileSync(join(b.aclDir, 'sharing.yml'), 'utf8'), share, 'node B has the file as written, comments and all')
+    const alice = await client(b.mqttPort, 'alice', pw('alice'))
+    const got = received(alice)
+    await alice.subscribeAsync('owntracks/+/phone', { qos: 1 })
+    const erin = await client(a.mqttPort, 'erin', pw('erin'))
+    const bob = await client(a.mqttPort, 'bob', pw('bob'))
+    await erin.publishAsync('owntracks/erin/phone', JSON.stringify(location({ tid: 'e1' })), { qos: 1 })
+    await waitFor('alice on B to see erin, shared on A', () => got.some((m) => m.topic === 'owntracks/erin/phone'))
+    const since2 = b.logs().length
+    writeFileSync(join(a.aclDir, 'sharing.yml.new'), RULES)
+    renameSync(join(a.aclDir, 'sharing.yml.new'), join(a.aclDir, 'sharing.yml'))
+    await b.waitForLog(/Reloaded access rules/, 5000, since2)
+    got.length = 0
+    await erin.publishAsync('owntracks/erin/phone', JSON.stringify(location({ tid: 'e2' })), { qos: 1 })
+    // bob's publish leaves node A after erin's, so it reaches node B after it: a marker
+    await bob.publishAsync('owntracks/bob/phone', JSON.stringify(location({ tid: 'bm' })), { qos: 1 })
+    await waitFor('bob\'s marker on B', () => got.some((m) => m.topic === 'owntracks/bob/phone'))
+    assert.deepEqual(got.map((m) => m.topic), ['owntracks/bob/phone'], 'erin is no longer shared with alice')
+    for (const c of [alice, erin, bob]) await c.endAsync()
+  })
+
+  it('a user added with the CLI against node A signs in on node B; a map session made on A is valid on B and ends on both', async () => {
+    const since = b.logs().length
+    assert.equal((await runCli(['user', 'add', 'gina', '--password', pw('gina'), '--data', a.dataDir])).code, 0)
+    await b.waitForLog(/Reloaded users/, 5000, since)
+    const onB = await client(b.mqttPort, 'gina', pw('gina'))
+    await onB.endAsync()
+    const s = await signIn(a, 'alice', pw('alice'))
+    const onNodeB = (path: string, init: RequestInit = {}) => {
+      const h = new Headers(init.headers)
+      h.set('cookie', s.cookie)
+      return fetch(`http://127.0.0.1:${b.httpPort}${path}`, { ...init, headers: h })
+    }
+    await waitFor('the session made on A to be valid on B', async () => (await onNodeB('/api/0/last')).status === 200)
+    const out = await onNodeB('/signout', { method: 'POST', headers: { 'x-csrf-token': s.csrf } })
+    assert.ok(out.status < 400, `sign-out on B: ${out.status}`)
+    await waitFor('the session to end on A too', async () => (await s.http('/api/0/last')).status === 401)
   })
 
   it('a client id connecting on node B closes its connection on node A', async () => {

@@ -146,41 +146,41 @@ export interface Cluster {
   nodes: RunningHub[]
   postgresUrl: string
   redisUrl: string
-  passwordFile: string
-  aclDir: string
-  /** Starts another node on the same Redis and PostgreSQL. */
+  /** Starts another node on the same Redis and PostgreSQL, with data and rules directories of its own. */
   addNode(o?: StartOptions): Promise<RunningHub>
   stop(): Promise<void>
 }
 
 /**
- * N hub nodes on one Redis and one PostgreSQL database. The users and rules are files every node reads
- * (one machine here); `users` are added with password `<name>-pw` before the nodes start.
+ * N hub nodes on one Redis and one PostgreSQL database, each with its own data and rules directories, as
+ * on separate machines. `users` (password `<name>-pw`) and `rules` (acl/sharing.yml) are given to the
+ * first node before it starts, and it gives them to the new cluster.
  */
-export async function startCluster(o: { redis: RedisServer; pg: PostgresServer; db: string; nodes: number; users?: { name: string; admin?: boolean }[] }): Promise<Cluster> {
+export async function startCluster(o: { redis: RedisServer; pg: PostgresServer; db: string; nodes: number; users?: { name: string; admin?: boolean }[]; rules?: string }): Promise<Cluster> {
   const root = tempDir('othub-cluster-')
-  const aclDir = join(root, 'acl')
-  mkdirSync(aclDir)
-  const passwordFile = join(root, 'passwd')
+  const first = join(root, 'node1')
+  mkdirSync(join(first, 'acl'), { recursive: true })
   for (const u of o.users ?? []) {
-    const r = await runCli(['user', 'add', u.name, '--password', `${u.name}-pw`, ...(u.admin ? ['--admin'] : []), '--data', join(root, 'cli'), '--password-file', passwordFile])
+    const r = await runCli(['user', 'add', u.name, '--password', `${u.name}-pw`, ...(u.admin ? ['--admin'] : []), '--data', first])
     if (r.code !== 0) throw new Error(r.stderr)
   }
+  if (o.rules) writeFileSync(join(first, 'acl', 'sharing.yml'), o.rules)
   const postgresUrl = await o.pg.createDatabase(o.db)
   const nodes: RunningHub[] = []
   let n = 0
   const addNode = async (extra: StartOptions = {}) => {
+    const dataDir = join(root, `node${++n}`)
     const node = await startHub({
-      dataDir: join(root, `node${++n}`), aclDir,
+      dataDir, aclDir: join(dataDir, 'acl'),
       ...extra,
-      args: ['--password-file', passwordFile, '--redis', o.redis.url, '--postgres', postgresUrl, ...(extra.args ?? [])],
+      args: ['--redis', o.redis.url, '--postgres', postgresUrl, ...(extra.args ?? [])],
     })
     nodes.push(node)
     return node
   }
   for (let i = 0; i < o.nodes; i++) await addNode()
   return {
-    nodes, postgresUrl, redisUrl: o.redis.url, passwordFile, aclDir, addNode,
+    nodes, postgresUrl, redisUrl: o.redis.url, addNode,
     async stop() {
       for (const node of nodes) await node.stop()
       rmSync(root, { recursive: true, force: true })
