@@ -202,6 +202,7 @@ export class Hub {
 
   async stop(): Promise<void> {
     const step = (what: string) => { this.stopStep = what }
+    step('draining'); await this.cluster?.drain()
     this.sys?.stop()
     this.users?.close()
     this.access?.close()

@@ -23,8 +23,17 @@ export interface ClusterNode {
   sessions: SharedSessions
   /** Why this node cannot store locations now (for /healthz, so a load balancer sends phones elsewhere). */
   trouble(): string | undefined
+  /**
+   * A stop begins: /healthz answers 503 while the node still serves, for as long as a load balancer
+   * takes to notice (deploy/haproxy.cfg: two failed checks a second apart), so new connections go to
+   * the other nodes before this one stops accepting.
+   */
+  drain(): Promise<void>
   close(): Promise<void>
 }
+
+/** Longer than deploy/haproxy.cfg takes to mark a node down (fall 2 × inter 1 s). */
+const DRAIN_MS = 2500
 
 export interface ClusterOptions {
   redis: string
@@ -55,11 +64,17 @@ export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
     broker = redisBroker(o.redis, log)
     log.info(`Redis ${hidePassword(o.redis)}: broker state shared with the other nodes`)
     const b = broker
+    let draining = false
     return {
       history, broker: b, pool, listener, files, sessions,
       // Redis is left out: every node shares it, so taking nodes out of rotation would not help, and
       // ioredis holds commands until it is back. Its outages are logged.
-      trouble: () => history.trouble() ?? listener.trouble(),
+      trouble: () => (draining ? 'draining: this node is stopping' : undefined) ?? history.trouble() ?? listener.trouble(),
+      async drain() {
+        draining = true
+        log.info(`Draining: /healthz answers 503 for ${DRAIN_MS / 1000} s before this node stops accepting`)
+        await new Promise((r) => setTimeout(r, DRAIN_MS))
+      },
       async close() {
         files.stop()
         await listener.close()

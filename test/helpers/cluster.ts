@@ -171,7 +171,7 @@ export async function startCluster(o: { redis: RedisServer; pg: PostgresServer; 
   const addNode = async (extra: StartOptions = {}) => {
     const dataDir = join(root, `node${++n}`)
     const node = await startHub({
-      dataDir, aclDir: join(dataDir, 'acl'),
+      dataDir, aclDir: join(dataDir, 'acl'), startTimeoutMs: 60_000,
       ...extra,
       args: ['--redis', o.redis.url, '--postgres', postgresUrl, ...(extra.args ?? [])],
     })

@@ -31,11 +31,11 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     redis = await startRedis()
     pg = await startPostgres()
     url = await pg.createDatabase('cli')
-    embedded = await startHub({ dataDir: join(root, 'embedded', 'data'), aclDir: join(root, 'embedded', 'acl') })
+    embedded = await startHub({ dataDir: join(root, 'embedded', 'data'), aclDir: join(root, 'embedded', 'acl'), startTimeoutMs: 60_000 })
     for (const u of ['fred', 'jane']) assert.equal((await runCli(['user', 'add', u, '--password', pw(u), '--data', embedded.dataDir])).code, 0)
     writeFileSync(join(embedded.aclDir, 'sharing.yml'), RULES)
-    await embedded.waitForLog(/Reloaded users: 3 /, 5000)
-    await embedded.waitForLog(/Reloaded access rules/, 5000)
+    await embedded.waitForLog(/Reloaded users: 3 /, 20_000)
+    await embedded.waitForLog(/Reloaded access rules/, 20_000)
     const fred = await client(embedded.mqttPort, 'fred', pw('fred'))
     for (let i = 0; i < 30; i++) await fred.publishAsync('owntracks/fred/phone', JSON.stringify(location({ tst: 1_700_000_000 + i * 60, tid: 'fr' })), { qos: 1 })
     await fred.endAsync()
@@ -60,7 +60,7 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
 
   it('a node started on the migrated cluster answers the same bytes and knows the users', async () => {
     const dataDir = join(root, 'node1')
-    node = await startHub({ dataDir, aclDir: join(dataDir, 'acl'), args: ['--redis', redis.url, '--postgres', url] })
+    node = await startHub({ dataDir, aclDir: join(dataDir, 'acl'), args: ['--redis', redis.url, '--postgres', url], startTimeoutMs: 60_000 })
     for (const p of PATHS) assert.equal(await (await get(node, p)).text(), want[p], p)
     assert.equal(readFileSync(join(node.aclDir, 'sharing.yml'), 'utf8'), RULES)
   })
@@ -69,7 +69,7 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     const since = node!.logs().length
     const r = await runCli(['user', 'add', 'zoe', '--password', pw('zoe'), '--postgres', url])
     assert.equal(r.code, 0, r.stderr)
-    await node!.waitForLog(/Reloaded users: 4 /, 5000, since)
+    await node!.waitForLog(/Reloaded users: 4 /, 20_000, since)
     const zoe = await client(node!.mqttPort, 'zoe', pw('zoe'))
     await zoe.endAsync()
     const list = await runCli(['user', 'list', '--postgres', url])
@@ -96,7 +96,7 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     const since = node!.logs().length
     const pushed = await runCli(['acl', 'push', dir, '--postgres', url])
     assert.equal(pushed.code, 0, pushed.stderr)
-    await node!.waitForLog(/Reloaded access rules/, 5000, since)
+    await node!.waitForLog(/Reloaded access rules/, 20_000, since)
     assert.equal(readFileSync(join(node!.aclDir, 'sharing.yml'), 'utf8'), good)
     const shown = await runCli(['acl', 'show', '--postgres', url])
     assert.equal(shown.code, 0, shown.stderr)
@@ -109,7 +109,7 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     const r = await runCli(['cluster', 'export', '--data', dataDir, '--acl-dir', aclDir, '--postgres', url])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /30 history records added/)
-    const back = await startHub({ dataDir, aclDir })
+    const back = await startHub({ dataDir, aclDir, startTimeoutMs: 60_000 })
     try {
       for (const p of PATHS) {
         const text = await waitFor(`${p} on the exported hub`, async () => (await get(back, p)).text())

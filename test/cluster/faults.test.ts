@@ -106,10 +106,11 @@ describe('a cluster behind HAProxy, under faults', () => {
     assert.ok(total >= PHONES.length * 40)
     for (const p of phones) await p.end()
     a = await a.restart()
+    cluster.nodes[0] = a
   })
 
   it('a Redis restart under load is logged, the nodes reconnect by themselves, and deliveries go on', async () => {
-    const watcher = await client(b.mqttPort, 'watcher', pw('watcher'), { reconnectPeriod: 100, clean: false, clientId: 'watcher-b' })
+    const watcher = await client(b.mqttPort, 'watcher', pw('watcher'), { connectTimeout: 20_000, reconnectPeriod: 100, clean: false, clientId: 'watcher-b' })
     const got: string[] = []
     watcher.on('message', (topic, payload) => got.push(`${topic} ${JSON.parse(payload.toString()).tst}`))
     await watcher.subscribeAsync('owntracks/+/phone', { qos: 1 })
@@ -126,7 +127,7 @@ describe('a cluster behind HAProxy, under faults', () => {
     await checkAllStored(phones)
     // a location published now reaches the watcher on the other node
     const last = 1_719_999_999
-    const p1 = await client(a.mqttPort, 'p1', pw('p1'))
+    const p1 = await client(a.mqttPort, 'p1', pw('p1'), { connectTimeout: 20_000 })
     await p1.publishAsync('owntracks/p1/phone', JSON.stringify(location({ tst: last })), { qos: 1 })
     await waitFor('the watcher to receive a location published after the restart', () => got.includes(`owntracks/p1/phone ${last}`), 10_000)
     await p1.endAsync()

@@ -17,6 +17,9 @@ groups:
 `
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'].map((name) => ({ name }))
 
+// This machine's cores are shared by Redis, PostgreSQL, the nodes and the tests: give CONNACK time.
+const SLOW = { connectTimeout: 20_000 }
+
 const get = (hub: RunningHub, path: string, user: string) => hub.http(path, { user, password: pw(user) })
 
 function received(c: MqttClient): { topic: string; payload: string; retain: boolean }[] {
@@ -45,10 +48,10 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
   })
 
   it('a location published on node A reaches a friend subscribed on node B and is in the history read from B', async () => {
-    const bob = await client(b.mqttPort, 'bob', pw('bob'))
+    const bob = await client(b.mqttPort, 'bob', pw('bob'), SLOW)
     const got = received(bob)
     await bob.subscribeAsync('owntracks/#', { qos: 1 })
-    const alice = await phone(a.mqttPort, 'alice', pw('alice'))
+    const alice = await phone(a.mqttPort, 'alice', pw('alice'), 'phone', SLOW)
     const fix = location({ tst: 1_700_000_000, tid: 'al' })
     await alice.publishAsync('owntracks/alice/phone', JSON.stringify(fix), { qos: 1 })
     await waitFor('bob to receive alice on node B', () => got.find((m) => m.topic === 'owntracks/alice/phone'))
@@ -67,11 +70,11 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
   })
 
   it('the Recorder API answers the same bytes on both nodes as an embedded hub given the same messages', async () => {
-    const embedded = await startHub()
+    const embedded = await startHub({ startTimeoutMs: 60_000 })
     try {
       for (const u of ['carol', 'dave']) assert.equal((await runCli(['user', 'add', u, '--password', pw(u), '--data', embedded.dataDir])).code, 0)
       writeFileSync(join(embedded.aclDir, 'sharing.yml'), RULES)
-      await embedded.waitForLog(/Reloaded users: 3 /, 5000)
+      await embedded.waitForLog(/Reloaded users: 3 /, 20_000)
       await waitFor('the embedded hub to take the rules', async () => (await get(embedded, '/api/0/list', 'dave')).status === 200 && ((await (await get(embedded, '/api/0/list', 'dave')).json()) as { results: string[] }).results.includes('carol'), 5000).catch(() => {})
       const fixes = [
         location({ tst: 1_700_000_100, tid: 'ca', lat: 52.5, lon: 13.4 }),
@@ -81,7 +84,7 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
         { _type: 'transition', tid: 'ca', tst: 1_700_000_150, event: 'enter', desc: 'home', lat: 52.8, lon: 13.1, acc: 10, t: 'c', wtst: 1_600_000_000 },
       ]
       for (const hub of [a, embedded]) {
-        const carol = await phone(hub.mqttPort, 'carol', pw('carol'), 'phone', { clientId: `carol-${hub.httpPort}` })
+        const carol = await phone(hub.mqttPort, 'carol', pw('carol'), 'phone', { ...SLOW, clientId: `carol-${hub.httpPort}` })
         for (const f of fixes) await carol.publishAsync('owntracks/carol/phone', JSON.stringify(f), { qos: 1 })
         await carol.publishAsync('owntracks/carol/phone', JSON.stringify(fixes[0]), { qos: 1 }) // a redelivery: stored once
         await carol.endAsync()
@@ -113,11 +116,11 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
   })
 
   it('a retained location is served on subscribe by either node', async () => {
-    const erin = await client(a.mqttPort, 'erin', pw('erin'))
+    const erin = await client(a.mqttPort, 'erin', pw('erin'), SLOW)
     await erin.publishAsync('owntracks/erin/phone', JSON.stringify(location({ tid: 'er' })), { qos: 1, retain: true })
     await erin.endAsync()
     for (const node of [a, b]) {
-      const frank = await client(node.mqttPort, 'frank', pw('frank'))
+      const frank = await client(node.mqttPort, 'frank', pw('frank'), SLOW)
       const got = received(frank)
       await frank.subscribeAsync('owntracks/erin/+', { qos: 1 })
       await waitFor(`the retained location on node ${node === a ? 'A' : 'B'}`, () => got.find((m) => m.topic === 'owntracks/erin/phone' && m.retain))
@@ -128,14 +131,14 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
 
   it('a persistent session queued while offline is delivered after reconnecting to the other node', async () => {
     const opts = { clientId: 'dave-tablet', clean: false }
-    const dave = await client(a.mqttPort, 'dave', pw('dave'), opts)
+    const dave = await client(a.mqttPort, 'dave', pw('dave'), { ...SLOW, ...opts })
     await dave.subscribeAsync('owntracks/carol/#', { qos: 1 })
     await dave.endAsync()
-    const carol = await client(a.mqttPort, 'carol', pw('carol'))
+    const carol = await client(a.mqttPort, 'carol', pw('carol'), SLOW)
     const queued = [1, 2, 3].map((i) => location({ tst: 1_700_001_000 + i, tid: 'c' + i }))
     for (const q of queued) await carol.publishAsync('owntracks/carol/phone', JSON.stringify(q), { qos: 1 })
     await carol.endAsync()
-    const back = await client(b.mqttPort, 'dave', pw('dave'), { ...opts, manualConnect: false })
+    const back = await client(b.mqttPort, 'dave', pw('dave'), { ...SLOW, ...opts, manualConnect: false })
     const got = received(back)
     await waitFor('the three queued locations on node B', () => got.filter((m) => m.topic === 'owntracks/carol/phone').length >= 3, 10_000)
     assert.deepEqual(got.filter((m) => m.topic === 'owntracks/carol/phone').map((m) => JSON.parse(m.payload).tid), ['c1', 'c2', 'c3'])
@@ -147,19 +150,19 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
     const since = b.logs().length
     writeFileSync(join(a.aclDir, 'sharing.yml.new'), share)
     renameSync(join(a.aclDir, 'sharing.yml.new'), join(a.aclDir, 'sharing.yml'))
-    await b.waitForLog(/Reloaded access rules/, 5000, since)
+    await b.waitForLog(/Reloaded access rules/, 20_000, since)
     assert.equal(readFileSync(join(b.aclDir, 'sharing.yml'), 'utf8'), share, 'node B has the file as written, comments and all')
-    const alice = await client(b.mqttPort, 'alice', pw('alice'))
+    const alice = await client(b.mqttPort, 'alice', pw('alice'), SLOW)
     const got = received(alice)
     await alice.subscribeAsync('owntracks/+/phone', { qos: 1 })
-    const erin = await client(a.mqttPort, 'erin', pw('erin'))
-    const bob = await client(a.mqttPort, 'bob', pw('bob'))
+    const erin = await client(a.mqttPort, 'erin', pw('erin'), SLOW)
+    const bob = await client(a.mqttPort, 'bob', pw('bob'), SLOW)
     await erin.publishAsync('owntracks/erin/phone', JSON.stringify(location({ tid: 'e1' })), { qos: 1 })
     await waitFor('alice on B to see erin, shared on A', () => got.some((m) => m.topic === 'owntracks/erin/phone'))
     const since2 = b.logs().length
     writeFileSync(join(a.aclDir, 'sharing.yml.new'), RULES)
     renameSync(join(a.aclDir, 'sharing.yml.new'), join(a.aclDir, 'sharing.yml'))
-    await b.waitForLog(/Reloaded access rules/, 5000, since2)
+    await b.waitForLog(/Reloaded access rules/, 20_000, since2)
     got.length = 0
     await erin.publishAsync('owntracks/erin/phone', JSON.stringify(location({ tid: 'e2' })), { qos: 1 })
     // bob's publish leaves node A after erin's, so it reaches node B after it: a marker
@@ -172,8 +175,8 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
   it('a user added with the CLI against node A signs in on node B; a map session made on A is valid on B and ends on both', async () => {
     const since = b.logs().length
     assert.equal((await runCli(['user', 'add', 'gina', '--password', pw('gina'), '--data', a.dataDir])).code, 0)
-    await b.waitForLog(/Reloaded users/, 5000, since)
-    const onB = await client(b.mqttPort, 'gina', pw('gina'))
+    await b.waitForLog(/Reloaded users/, 20_000, since)
+    const onB = await client(b.mqttPort, 'gina', pw('gina'), SLOW)
     await onB.endAsync()
     const s = await signIn(a, 'alice', pw('alice'))
     const onNodeB = (path: string, init: RequestInit = {}) => {
@@ -188,12 +191,25 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
   })
 
   it('a client id connecting on node B closes its connection on node A', async () => {
-    const first = await client(a.mqttPort, 'erin', pw('erin'), { clientId: 'erin-phone' })
+    const first = await client(a.mqttPort, 'erin', pw('erin'), { ...SLOW, clientId: 'erin-phone' })
     const closed = new Promise<void>((r) => first.once('close', () => r()))
-    const second = await client(b.mqttPort, 'erin', pw('erin'), { clientId: 'erin-phone' })
+    const second = await client(b.mqttPort, 'erin', pw('erin'), { ...SLOW, clientId: 'erin-phone' })
     await closed
     assert.equal(second.connected, true)
     await second.endAsync()
     first.end(true)
+  })
+
+  it('a node stopping (SIGTERM) first answers /healthz with 503 "draining" while the other node serves on', async () => {
+    const c = await cluster.addNode()
+    c.proc.kill('SIGTERM')
+    const health = await waitFor('/healthz to say draining', async () => {
+      const r = await fetch(`http://127.0.0.1:${c.httpPort}/healthz`)
+      const body = await r.json() as { reason?: string }
+      return r.status === 503 && /draining/.test(body.reason ?? '') ? body : undefined
+    }, 10_000)
+    assert.match(health.reason!, /stopping/)
+    await c.waitForLog(/Stopped\./, 30_000)
+    assert.equal((await fetch(`http://127.0.0.1:${a.httpPort}/healthz`)).status, 200)
   })
 })
