@@ -28,7 +28,7 @@ export interface Mirrored { name: string; path: string; dir?: boolean; mode?: nu
 /** The shared files of a hub with these paths: the same names on every node and for the CLI. */
 export function sharedFiles(p: { data: string; aclDir: string; passwordFile: string }): Mirrored[] {
   return [
-    { name: 'passwd', path: p.passwordFile }, { name: 'keys', path: join(p.data, 'keys') },
+    { name: 'passwd', path: p.passwordFile }, { name: 'admins', path: join(p.data, 'admins') }, { name: 'keys', path: join(p.data, 'keys') },
     { name: 'acl', path: p.aclDir, dir: true, mode: 0o644 },
     { name: 'cards', path: join(p.data, 'cards'), dir: true }, { name: 'tours', path: join(p.data, 'tours'), dir: true },
   ]
