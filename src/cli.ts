@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from './config.js'
+import { ConfigError, loadConfig } from './config.js'
 import { UsageError, groupHelp, helpText, parseCommand, type CommandSpec } from './commands/args.js'
 import { acl, aclSpecs } from './commands/acl.js'
 import { exportCmd, exportSpec } from './commands/export.js'
@@ -11,6 +11,17 @@ import { backup, backupSpec, restore, restoreSpec } from './commands/backup.js'
 import { configExample, configExampleSpec, configImport, configImportSpec, healthcheck, healthcheckSpec } from './commands/ops.js'
 import { VERSION } from './hub.js'
 import { whereCmd, whereSpecs } from './commands/where.js'
+import { aclClusterSpecs, clusterSpecs } from './commands/cluster-specs.js'
+
+// The cluster's commands load the PostgreSQL client only when they run.
+const clusterCommands = () => import('./commands/cluster.js')
+const againstCluster: (p: Parameters<Runner>[0], run: Runner) => Promise<void> = async (p, run) => {
+  const cfg = loadConfig(p.flags, process.env)
+  if (!cfg.postgres) return run(p)
+  return (await clusterCommands()).againstCluster(p, run)
+}
+const aclCluster = async (sub: string, p: Parameters<Runner>[0]) => (await clusterCommands()).aclCluster(sub, p)
+const cluster = async (sub: string, p: Parameters<Runner>[0]) => (await clusterCommands()).cluster(sub, p)
 
 const MAIN_HELP = `owntracks-hub ${VERSION}: one self-hosted service for OwnTracks phones — MQTT broker, location
 history, the Recorder's HTTP API and a family map.
@@ -28,6 +39,8 @@ Commands:
   acl check USER TOPIC read|write
                             say whether USER may read/write TOPIC, and which rule decides
   acl import FILE           turn a Mosquitto acl_file into sharing rules (acl/sharing.yml)
+  acl push DIR              check DIR's rules and make them a cluster's (--postgres URL)
+  acl pull DIR              write a cluster's rules into DIR (--postgres URL)
   import recorder DIR       import an OwnTracks Recorder store (rec/, last/, cards/, waypoints/)
   import gpx FILE           import a GPX track as one device's locations (--user, --device)
   days rebuild              make the day summaries (visits, trips) again from the history
@@ -41,16 +54,29 @@ Commands:
   healthcheck               exit 0 when the local hub answers /healthz (Docker)
   config example            print a config file with every key and its default
   config import FILE        turn a mosquitto.conf into a hub config file (--out hub.yml)
+  cluster migrate           copy an embedded hub into a cluster's PostgreSQL (--data, --acl-dir, --postgres)
+  cluster export            write a cluster back into an embedded data directory
+
+'user' and 'acl' commands given --postgres URL (or OTHUB_POSTGRES) work on the cluster's users and rules.
 
 Run 'npx owntracks-hub COMMAND --help' for a command's options.
 `
+
+/** A command that also works on a cluster's shared files (commands/cluster.ts). */
+function onCluster(spec: CommandSpec): CommandSpec {
+  return { ...spec, options: [...spec.options, 'redis', 'postgres'] }
+}
 
 /** Command words → their spec and runner. A group ('user') takes a sub-command word. */
 type Runner = (p: ReturnType<typeof parseCommand>) => Promise<void>
 const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<string, { spec: CommandSpec; run: Runner }>> = {
   serve: { spec: serveSpec, run: serve },
-  user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => user(sub, p) }])),
-  acl: Object.fromEntries(Object.entries(aclSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => acl(sub, p) }])),
+  user: Object.fromEntries(Object.entries(userSpecs).map(([sub, spec]) => [sub, { spec: onCluster(spec), run: (p: Parameters<Runner>[0]) => againstCluster(p, (q) => user(sub, q)) }])),
+  acl: {
+    ...Object.fromEntries(Object.entries(aclSpecs).map(([sub, spec]) => [sub, { spec: onCluster(spec), run: (p: Parameters<Runner>[0]) => againstCluster(p, (q) => acl(sub, q)) }])),
+    ...Object.fromEntries(Object.entries(aclClusterSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => aclCluster(sub, p) }])),
+  },
+  cluster: Object.fromEntries(Object.entries(clusterSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => cluster(sub, p) }])),
   import: Object.fromEntries(Object.entries(importSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => importCmd(sub, p) }])),
   export: { spec: exportSpec, run: exportCmd },
   tls: Object.fromEntries(Object.entries(tlsSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => tls(sub, p) }])),

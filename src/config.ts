@@ -72,6 +72,9 @@ export const OPTIONS = {
   // Place names (README.md, "Where and when")
   geocoder: { kind: 'string', default: undefined, scope: 'serve', help: 'street addresses from a geocoder you run or choose: nominatim:URL or photon:URL (none by default: country, time zone and town are found offline)' },
   geocoderRate: { kind: 'int', default: 1, scope: 'serve', help: 'requests per second to --geocoder, at most' },
+  // A cluster of nodes behind one address (README.md, "When one machine is not enough")
+  redis: { kind: 'string', default: undefined, scope: 'serve', help: 'Redis URL (redis://host:6379): with --postgres, makes this process a node of a cluster sharing sessions, retained messages and deliveries' },
+  postgres: { kind: 'string', default: undefined, scope: 'serve', help: 'PostgreSQL URL (postgres://user:pass@host/db): with --redis, the history of every node of a cluster' },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -126,6 +129,8 @@ export interface Config {
   publicUrl: string | undefined
   geocoder: string | undefined
   geocoderRate: number
+  redis: string | undefined
+  postgres: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */

@@ -25,6 +25,8 @@ import { Broker } from './mqtt/broker.js'
 import { mqttOverWebSocket } from './mqtt/websocket.js'
 import { Stats } from './stats.js'
 import { LevelHistory } from './store/history-level.js'
+import type { HistoryStore } from './store/types.js'
+import type { ClusterNode } from './cluster/node.js'
 import { scheduleRetention, type Retention } from './store/retention.js'
 import { TlsListeners } from './tls/listeners.js'
 import { AuthThrottle } from './users/auth-throttle.js'
@@ -55,7 +57,9 @@ export class Hub {
   readonly stats = new Stats()
   users!: UserRegistry
   access!: AccessControl
-  history!: LevelHistory
+  history!: HistoryStore
+  /** Set when this hub is a node of a cluster (--redis and --postgres): history and broker state are shared. */
+  cluster?: ClusterNode
   broker!: Broker
   listening!: Listening
   ingest!: Ingest
@@ -86,36 +90,57 @@ export class Hub {
   tours!: Tours
   /** Country, zone, town and (with --geocoder) street of every location; days, visits, trips (README.md, "Where and when"). */
   places!: Places
-  days!: Days
+  days?: Days
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
 
   async start(): Promise<Listening> {
     const { cfg, log } = this
     if (cfg.docroot && !statSync(cfg.docroot, { throwIfNoEntry: false })?.isDirectory()) throw new ConfigError(`--docroot ${cfg.docroot} is not a directory: give the folder holding the web app's index.html`)
+    if ((cfg.redis === undefined) !== (cfg.postgres === undefined)) {
+      throw new ConfigError(`--redis and --postgres go together: a cluster node needs both (Redis for the broker's shared state, PostgreSQL for the history and shared state); give neither for the embedded hub`)
+    }
     mkdirSync(cfg.data, { recursive: true })
+    // A cluster node takes the shared users, rules, keys, cards and tours before it reads them.
+    if (cfg.redis !== undefined && cfg.postgres !== undefined) {
+      // Loaded only here: the embedded hub never loads the Redis and PostgreSQL clients.
+      const [{ openCluster }, { sharedFiles }] = await Promise.all([import('./cluster/node.js'), import('./cluster/file-mirror.js')])
+      this.cluster = await openCluster({
+        redis: cfg.redis, postgres: cfg.postgres, log, onCommit: (s) => this.stats.commitSeconds.observe(s),
+        files: sharedFiles(cfg),
+      })
+    }
     this.users = UserRegistry.forData(cfg.data, cfg.passwordFile, log)
     // One budget of password checks for MQTT and HTTP: a guess costs the same on either.
     const throttle = new AuthThrottle({ perAccount: cfg.authRateAccount, perAddress: cfg.authRateAddress })
     const initial = await ensureInitialAdmin(this.users, cfg.data)
     this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
     this.access.load()
-    this.history = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
-    this.guards.push(guardWrites(this.history.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
+    let levelHistory: LevelHistory | undefined
+    if (this.cluster) {
+      this.history = this.cluster.history
+    } else {
+      this.history = levelHistory = await LevelHistory.open(join(cfg.data, 'history'), { sync: cfg.fsync })
+      this.guards.push(guardWrites(levelHistory.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
+    }
     this.keys = KeyStore.forData(cfg.data, log)
-    const geocoder = cfg.geocoder ? await Geocoder.open(parseGeocoder(cfg.geocoder), this.history.level, { rate: cfg.geocoderRate, log, agent: `owntracks-hub/${VERSION}` }) : undefined
+    // Place names, days and the geocoder's cache live in the embedded history's LevelDB; a cluster node
+    // serves the Recorder API without them (README.md, "When one machine is not enough").
+    const geocoder = cfg.geocoder && levelHistory ? await Geocoder.open(parseGeocoder(cfg.geocoder), levelHistory.level, { rate: cfg.geocoderRate, log, agent: `owntracks-hub/${VERSION}` }) : undefined
     if (geocoder) log.info(`Street addresses from ${cfg.geocoder} (at most ${cfg.geocoderRate} request/s; ${geocoder.cached} places cached)`)
     this.places = new Places(geocoder)
-    this.days = new Days({ history: this.history, db: this.history.level, placeOf: (lat, lon) => this.places.of(lat, lon), log, zoneOf: (lat, lon) => offlinePlace(lat, lon, 'country').tzname })
-    this.history.onLocation(this.days.stale)
+    if (levelHistory) {
+      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.places.of(lat, lon), log, zoneOf: (lat, lon) => offlinePlace(lat, lon, 'country').tzname })
+      levelHistory.onLocation(this.days.stale)
+    }
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u), cfg.maxDevicesPerUser)
     ingest.afterStore = (_u, _d, loc) => this.places.notice(loc)
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout, connectTimeout: cfg.connectTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
-      certUsername: cfg.tlsCertUsername, limits: cfg, throttle,
+      certUsername: cfg.tlsCertUsername, limits: cfg, throttle, shared: this.cluster?.broker,
     })
-    this.guards.push(guardWrites(this.broker.level, 'broker', log))
+    if (this.broker.level) this.guards.push(guardWrites(this.broker.level, 'broker', log))
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
     const tourStore = new TourStore(join(cfg.data, 'tours'), log)
@@ -123,7 +148,9 @@ export class Hub {
     this.tours = new Tours(tourStore, this.history, () => cfg.publicUrl ?? `http://${urlHost(cfg.host)}:${this.listening?.http.port ?? cfg.httpPort}`, log)
     answerTourRequests(this.broker, this.tours, cfg.topicBase, log)
     const corsOrigins = parseCorsOrigins(cfg.corsOrigin)
-    this.auth = new HttpAuth(this.users, new SessionStore((u) => this.users.passwordStamp(u), Date.now, cfg.maxSessionsPerUser), throttle, this.stats, log, corsOrigins)
+    const sessions = new SessionStore((u) => this.users.passwordStamp(u), Date.now, cfg.maxSessionsPerUser, this.cluster?.sessions)
+    await this.cluster?.sessions.attach(sessions)
+    this.auth = new HttpAuth(this.users, sessions, throttle, this.stats, log, corsOrigins)
     const map = {
       tileUrl: cfg.tileUrl, tileAttribution: cfg.tileAttribution, topicBase: cfg.topicBase,
       mqttPort: mqtt.port, mqttsPort: cfg.mqttsPort, live: () => this.upgrades.has('/ws/last'),
@@ -134,7 +161,7 @@ export class Hub {
     const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor, places: this.places, days: this.days }
     this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
     this.cards.follow(this.broker.aedes)
-    const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined)
+    const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined) ?? this.cluster?.trouble()
     const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })
     const app = createApp({
       ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot, docrootCsp: cfg.docrootCsp, corsOrigins,
@@ -146,12 +173,16 @@ export class Hub {
     })
     this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req), corsOrigins })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
+    const brokerDb = this.broker.level
+    // A cluster's history and broker state live in PostgreSQL and Redis, whose own tools back them up.
     this.control = await startControl(cfg.data, common, (control) => {
-      backupRoute(control, {
-        dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
-        databases: [{ name: 'history', db: this.history.level }, { name: 'broker', db: this.broker.level }],
-      })
-      whereControl(control, { history: this.history, days: this.days, places: this.places })
+      if (levelHistory && brokerDb) {
+        backupRoute(control, {
+          dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,
+          databases: [{ name: 'history', db: levelHistory.level }, { name: 'broker', db: brokerDb }],
+        })
+      }
+      if (this.days) whereControl(control, { history: this.history, days: this.days, places: this.places })
     })
     this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
     this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
@@ -175,6 +206,10 @@ export class Hub {
     // Admins and the names a rule may use come from the users too: re-check the rules when they change.
     this.users.watch(() => this.access.load())
     this.access.watch()
+    if (this.cluster) {
+      this.cluster.files.onChange((name) => { if (name.startsWith('tours/')) tourStore.reload() })
+      this.cluster.files.start()
+    }
     this.listening = { mqtt, http, mqtts: this.tls.mqtts, https: this.tls.https }
     this.sys = new SysTopics({ aedes: this.broker.aedes, stats: this.stats, connections: this.broker.connections, countRetained: () => this.broker.countRetained(), version: VERSION, log }, cfg.sysInterval)
     this.sys.start()
@@ -204,6 +239,7 @@ export class Hub {
 
   async stop(): Promise<void> {
     const step = (what: string) => { this.stopStep = what }
+    step('draining'); await this.cluster?.drain()
     this.sys?.stop()
     this.users?.close()
     this.access?.close()
@@ -228,6 +264,7 @@ export class Hub {
     this.places?.geocoder?.close()
     step('day summaries'); await this.days?.close()
     step('history writes'); await this.history?.close()
+    step('PostgreSQL'); await this.cluster?.close()
   }
 }
 

@@ -22,6 +22,11 @@ export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
   /** ms a new connection has to send its whole CONNECT packet. */
   connectTimeout: number
   limits: Limits
+  /**
+   * A cluster's broker state (cluster/redis-broker.ts): persistence and emitter shared by every node,
+   * instead of the LevelDB in stateDir.
+   */
+  shared?: { persistence: unknown; mq: unknown; countRetained(): Promise<number>; close(): Promise<void> }
 }
 
 /**
@@ -31,25 +36,26 @@ export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
 export class Broker {
   readonly aedes: Aedes
   readonly hooks: ReturnType<typeof createHooks>
-  private readonly db: Level<string, Buffer>
+  private readonly db: Level<string, Buffer> | undefined
+  private shared: BrokerOptions['shared']
   private readonly servers: Server[] = []
   /** Open connections and their bytes, for $SYS and /metrics. */
   connections!: ConnectionCounts
 
-  private constructor(aedes: Aedes, db: Level<string, Buffer>, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
+  private constructor(aedes: Aedes, db: Level<string, Buffer> | undefined, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
     this.aedes = aedes
     this.db = db
     this.hooks = hooks
   }
 
   static async start(o: BrokerOptions): Promise<Broker> {
-    const db = new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
-    await db.open()
+    const db = o.shared ? undefined : new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
+    await db?.open()
     const drop = new WeakSet<object>()
     const owners = await SessionOwners.load(db, o.log)
     const hooks = createHooks({ ...o, drop, owners })
     const aedes = await Aedes.createBroker({
-      persistence: brokerPersistence(db),
+      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: brokerPersistence(db!) }),
       drainTimeout: o.drainTimeout,
       connectTimeout: o.connectTimeout,
       ...hooks,
@@ -58,6 +64,7 @@ export class Broker {
     } as never)
     orderPublishes(aedes, drop)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
+    b.shared = o.shared
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
     b.logEvents()
     return b
@@ -122,11 +129,12 @@ export class Broker {
     })
   }
 
-  /** The broker's own database, for backups and the write guard (store/write-guard.ts). */
-  get level(): Level<string, Buffer> { return this.db }
+  /** The broker's own database, for backups and the write guard (store/write-guard.ts); none in a cluster. */
+  get level(): Level<string, Buffer> | undefined { return this.db }
 
   /** Retained messages stored now, $SYS included (a key scan: no values are read). */
   async countRetained(): Promise<number> {
+    if (!this.db) return this.shared!.countRetained()
     let n = 0
     for await (const _ of this.db.keys({ gte: 'retained:', lt: 'retained;' })) n++
     return n
@@ -145,7 +153,8 @@ export class Broker {
     for (const c of Object.values(clients)) c.will = null
     await new Promise<void>((r) => this.aedes.close(() => r()))
     await stopped
-    await this.db.close()
+    await this.db?.close()
+    await this.shared?.close()
   }
 }
 

@@ -24,5 +24,16 @@ export function exampleConfig(): string {
 /** The effective settings, one `key: value` a line, for `serve --check-config`. */
 export function describeConfig(cfg: Config): string {
   const c = cfg as unknown as Record<string, unknown>
-  return Object.keys(c).map((k) => `${k}: ${c[k] === undefined ? '(unset)' : JSON.stringify(c[k])}`).join('\n') + '\n'
+  return Object.keys(c).map((k) => `${k}: ${c[k] === undefined ? '(unset)' : JSON.stringify(k === 'redis' || k === 'postgres' ? hidePassword(String(c[k])) : c[k])}`).join('\n') + '\n'
+}
+
+/** Database URLs may carry a password: printed settings must not. */
+export function hidePassword(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@')
+  }
 }

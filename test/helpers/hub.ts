@@ -38,6 +38,8 @@ export interface StartOptions {
   env?: Record<string, string>
   mqttPort?: number
   httpPort?: number
+  /** How long the hub may take to start (default 10 s; the cluster tests start several at once with their databases). */
+  startTimeoutMs?: number
 }
 
 /** Starts `owntracks-hub serve` as a child process on free loopback ports with a temp data dir. */
@@ -69,9 +71,9 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
     if (!check()) waiters.add(w)
   })
 
-  const mqttLine = await waitForLog(/listening mqtt 127\.0\.0\.1:(\d+)/)
-  const httpLine = await waitForLog(/listening http 127\.0\.0\.1:(\d+)/)
-  await waitForLog(/running; data in/)
+  const mqttLine = await waitForLog(/listening mqtt 127\.0\.0\.1:(\d+)/, o.startTimeoutMs)
+  const httpLine = await waitForLog(/listening http 127\.0\.0\.1:(\d+)/, o.startTimeoutMs)
+  await waitForLog(/running; data in/, o.startTimeoutMs)
   const mqttPort = Number(/:(\d+)$/.exec(mqttLine)![1])
   const httpPort = Number(/:(\d+)$/.exec(httpLine)![1])
   let adminPassword = ''
