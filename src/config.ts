@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { parseGeocoder } from './places/geocoder.js'
+import { parseGeocoder } from './geo/geocoder.js'
 
 /**
  * Every setting has one row here: its flag, its environment twin, its config-file key and its default.

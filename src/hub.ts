@@ -40,9 +40,9 @@ import { createMetrics } from './ops/metrics.js'
 import { SysTopics } from './ops/sys-topics.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
 import { Days } from './days/store.js'
-import { Geocoder, parseGeocoder } from './places/geocoder.js'
-import { offlinePlace } from './places/offline.js'
-import { Places } from './places/places.js'
+import { Geocoder, parseGeocoder } from './geo/geocoder.js'
+import { offlinePlace } from './geo/offline.js'
+import { Places } from './geo/place-names.js'
 import { whereControl } from './http/where-control.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version

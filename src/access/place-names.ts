@@ -1,5 +1,5 @@
-import { offlinePlace } from '../places/offline.js'
-import type { PlaceDetail, PlaceFields } from '../places/types.js'
+import { offlinePlace } from '../geo/offline.js'
+import type { PlaceDetail, PlaceFields } from '../geo/types.js'
 import { cellMetres } from './precision.js'
 import type { Precision } from './types.js'
 

@@ -1,4 +1,4 @@
-import type { PlaceFields } from '../places/types.js'
+import type { PlaceFields } from '../geo/types.js'
 import { staysAndTrips } from './visits.js'
 import { STAY_DEFAULTS, type Day, type Fix, type StayOptions } from './types.js'
 

@@ -4,7 +4,7 @@ import type { HistoryStore } from '../store/types.js'
 import { computeDay, fixOf, type PlaceOf } from './day.js'
 import { dayStart, knownZone, localDate, nextDate } from './local-time.js'
 import type { Day, Fix } from './types.js'
-import { townsReady } from '../places/towns.js'
+import { townsReady } from '../geo/towns.js'
 
 /*
  * Days of a device, kept in the history database beside the fixes they come from:

@@ -1,6 +1,6 @@
 import type { Context } from 'hono'
 import type { AccessControl, Identity } from '../access/access.js'
-import type { Places } from '../places/places.js'
+import type { Places } from '../geo/place-names.js'
 import type { HistoryStore } from '../store/types.js'
 import { enrichPoint } from './enrich.js'
 import { FORMATS, formatStream, type Format, type Point } from './formats/index.js'

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono'
 import type { Days } from '../days/store.js'
-import type { Places } from '../places/places.js'
+import type { Places } from '../geo/place-names.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 

@@ -10,7 +10,7 @@ import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
 import { enrichLast } from './enrich.js'
 import { seenDevices } from './visible.js'
-import type { Places } from '../places/places.js'
+import type { Places } from '../geo/place-names.js'
 
 export interface WsLastDeps {
   users: UserRegistry

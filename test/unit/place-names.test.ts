@@ -1,7 +1,7 @@
 import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { offlinePlace } from '../../src/places/offline.js'
-import { nearestTown, townsReady } from '../../src/places/towns.js'
+import { offlinePlace } from '../../src/geo/offline.js'
+import { nearestTown, townsReady } from '../../src/geo/towns.js'
 
 describe('country and time zone offline, in a handful of countries, near a border and at sea', () => {
   const cases: [string, number, number, string | undefined, string][] = [
