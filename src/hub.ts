@@ -42,7 +42,7 @@ import { guardWrites, type WriteGuard } from './store/write-guard.js'
 import { Days } from './days/store.js'
 import { Geocoder, parseGeocoder } from './geo/geocoder.js'
 import { offlinePlace } from './geo/offline.js'
-import { Places } from './geo/place-names.js'
+import { PlaceNames } from './geo/place-names.js'
 import { whereControl } from './http/where-control.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -89,7 +89,7 @@ export class Hub {
   /** Tours; HTTP mode (POST /pub) answers `request` messages with `tours.handleRequest(user, device, msg)`. */
   tours!: Tours
   /** Country, zone, town and (with --geocoder) street of every location; days, visits, trips (README.md, "Where and when"). */
-  places!: Places
+  placeNames!: PlaceNames
   days?: Days
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
@@ -128,13 +128,13 @@ export class Hub {
     // serves the Recorder API without them (README.md, "When one machine is not enough").
     const geocoder = cfg.geocoder && levelHistory ? await Geocoder.open(parseGeocoder(cfg.geocoder), levelHistory.level, { rate: cfg.geocoderRate, log, agent: `owntracks-hub/${VERSION}` }) : undefined
     if (geocoder) log.info(`Street addresses from ${cfg.geocoder} (at most ${cfg.geocoderRate} request/s; ${geocoder.cached} places cached)`)
-    this.places = new Places(geocoder)
+    this.placeNames = new PlaceNames(geocoder)
     if (levelHistory) {
-      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.places.of(lat, lon), log, zoneOf: (lat, lon) => offlinePlace(lat, lon, 'country').tzname })
+      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf: (lat, lon) => offlinePlace(lat, lon, 'country').tzname })
       levelHistory.onLocation(this.days.stale)
     }
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u), cfg.maxDevicesPerUser)
-    ingest.afterStore = (_u, _d, loc) => this.places.notice(loc)
+    ingest.afterStore = (_u, _d, loc) => this.placeNames.notice(loc)
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout, connectTimeout: cfg.connectTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
@@ -158,7 +158,7 @@ export class Hub {
     }
     this.monitor.attach(this.broker.aedes)
     const publish = aedesPublisher(this.broker.aedes)
-    const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor, places: this.places, days: this.days }
+    const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor, placeNames: this.placeNames, days: this.days }
     this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
     this.cards.follow(this.broker.aedes)
     const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined) ?? this.cluster?.trouble()
@@ -182,7 +182,7 @@ export class Hub {
           databases: [{ name: 'history', db: levelHistory.level }, { name: 'broker', db: brokerDb }],
         })
       }
-      if (this.days) whereControl(control, { history: this.history, days: this.days, places: this.places })
+      if (this.days) whereControl(control, { history: this.history, days: this.days, placeNames: this.placeNames })
     })
     this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
     this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
@@ -261,7 +261,7 @@ export class Hub {
     step('HTTP requests'); await httpClosed
     clearTimeout(cut)
     for (const g of this.guards) g.stop()
-    this.places?.geocoder?.close()
+    this.placeNames?.geocoder?.close()
     step('day summaries'); await this.days?.close()
     step('history writes'); await this.history?.close()
     step('PostgreSQL'); await this.cluster?.close()

@@ -9,7 +9,7 @@ export const PLACE_FIELDS = ['cc', 'tzname', 'locality', 'addr'] as const
  * cache when one is configured. Adding names never waits for the network: a place not cached yet is
  * queued (`notice`) and has its address from the next read on.
  */
-export class Places {
+export class PlaceNames {
   constructor(readonly geocoder?: Geocoder) {}
 
   /** The names of lat/lon, down to `detail`. */

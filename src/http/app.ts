@@ -17,7 +17,7 @@ import { httpMode, type Publish } from './pub.js'
 import { recorderApi } from './recorder-api.js'
 import { whereApi } from './where-api.js'
 import type { Days } from '../days/store.js'
-import type { Places } from '../geo/place-names.js'
+import type { PlaceNames } from '../geo/place-names.js'
 import { sharingApi } from './sharing-api.js'
 import { usersApi } from './users-api.js'
 import { signInRoutes, type MapSettings } from './sign-in.js'
@@ -60,7 +60,7 @@ export interface AppDeps {
   publicUrl: string | undefined
   /** Largest request body in bytes on any route (--max-body); sign-in has its own, smaller one. */
   maxBody?: number
-  places?: Places
+  placeNames?: PlaceNames
   days?: Days
 }
 

@@ -3,7 +3,7 @@ import ngeohash from 'ngeohash'
 import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Monitor } from '../monitor.js'
-import type { Places } from '../geo/place-names.js'
+import type { PlaceNames } from '../geo/place-names.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { enrichLast, pick } from './enrich.js'
@@ -22,7 +22,7 @@ export interface RecorderApiDeps {
   log: Logger
   monitor: Monitor
   /** Country, time zone, town and cached address for each location (`cc`, `tzname`, `locality`, `addr`). */
-  places?: Places
+  placeNames?: PlaceNames
 }
 
 const fail = (c: Context, status: 403 | 404, error: string) => c.json({ error, status }, status)
@@ -34,7 +34,7 @@ const fail = (c: Context, status: 403 | 404, error: string) => c.json({ error, s
  */
 export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  const annotate = d.places && ((loc: Record<string, unknown>) => d.places!.annotate(loc))
+  const annotate = d.placeNames && ((loc: Record<string, unknown>) => d.placeNames!.annotate(loc))
   const visible = (c: Context<Env>) => seenDevices(d.access, d.history, c.get('who'), annotate)
 
   api.get('/version', (c) => c.json({ version: d.version }))
@@ -67,7 +67,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const q = await locationsQuery(c)
     const view = deviceView(d.access, c.get('who'), q.user, q.device)
     if (!view) return fail(c, 403, `you may not read ${q.user}/${q.device}`)
-    const { body, contentType } = locationsBody(d.history, view, q, d.places)
+    const { body, contentType } = locationsBody(d.history, view, q, d.placeNames)
     return c.body(body, 200, { 'content-type': contentType })
   })
 
@@ -115,7 +115,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   api.on(['GET', 'POST'], '/q', async (c) => {
     const lat = parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
     const lon = parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
-    const names = d.places?.of(lat, lon, d.access.isAdmin(c.get('who')) ? 'street' : 'town')
+    const names = d.placeNames?.of(lat, lon, d.access.isAdmin(c.get('who')) ? 'street' : 'town')
     if (!names || Object.keys(names).length === 0) return fail(c, 404, 'no name known for this place')
     return c.json({ ...names, ghash: ngeohash.encode(lat, lon, 7) })
   })

@@ -1,6 +1,6 @@
 import type { Hono } from 'hono'
 import type { Days } from '../days/store.js'
-import type { Places } from '../geo/place-names.js'
+import type { PlaceNames } from '../geo/place-names.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 
@@ -9,10 +9,10 @@ import type { Env } from './auth.js'
  * the fixes; POST /geocode/backfill queues every place in the history the geocoder has not answered
  * yet (it is then asked at the configured pace, in the background).
  */
-export function whereControl(app: Hono<Env>, d: { history: HistoryStore; days: Days; places: Places }): void {
+export function whereControl(app: Hono<Env>, d: { history: HistoryStore; days: Days; placeNames: PlaceNames }): void {
   app.post('/days/rebuild', async (c) => c.json({ days: await d.days.rebuild() }))
   app.post('/geocode/backfill', async (c) => {
-    const g = d.places.geocoder
+    const g = d.placeNames.geocoder
     if (!g) return c.json({ error: 'no geocoder: start the hub with --geocoder nominatim:URL or photon:URL' }, 409)
     let queued = 0, fixes = 0
     for (const dev of d.history.devices()) {

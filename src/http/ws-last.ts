@@ -10,7 +10,7 @@ import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
 import { enrichLast } from './enrich.js'
 import { seenDevices } from './visible.js'
-import type { Places } from '../geo/place-names.js'
+import type { PlaceNames } from '../geo/place-names.js'
 
 export interface WsLastDeps {
   users: UserRegistry
@@ -18,8 +18,8 @@ export interface WsLastDeps {
   history: HistoryStore
   base: string
   log: Logger
-  /** Adds place names to a location before the viewer's view cuts them (places/places.ts). */
-  places?: Places
+  /** Adds place names to a location before the viewer's view cuts them (geo/place-names.ts). */
+  placeNames?: PlaceNames
   /** The broker's publish events: every message subscribers got, after it was stored. */
   events: { on(event: 'publish', listener: (packet: { topic: string; payload: Buffer | string }) => void): unknown }
   /** Who is asking: HTTP Basic or the map's session cookie, as for /api/* (HttpAuth.upgrade). */
@@ -81,7 +81,7 @@ export class WsLast {
   }
 
   private sendLast(ws: WebSocket, who: Identity): void {
-    const annotate = this.d.places && ((loc: Record<string, unknown>) => this.d.places!.annotate(loc))
+    const annotate = this.d.placeNames && ((loc: Record<string, unknown>) => this.d.placeNames!.annotate(loc))
     for (const x of seenDevices(this.d.access, this.d.history, who, annotate)) {
       if (x.last) this.send(ws, enrichLast(x.last, x.user, x.device, x.lastTopic, x.card))
     }
@@ -93,7 +93,7 @@ export class WsLast {
     const res = decodePayload(payload)
     if (!res.ok || !PUSHED.has(res.message._type)) return
     for (const [ws, { who }] of this.clients) {
-      const seen = this.d.access.present(who, topic, this.d.places ? this.d.places.annotate(res.message) : res.message)
+      const seen = this.d.access.present(who, topic, this.d.placeNames ? this.d.placeNames.annotate(res.message) : res.message)
       if (seen) this.send(ws, enrichLast(seen, dt.user, dt.device, topic))
     }
   }
