@@ -5,6 +5,8 @@ import { filesIn, pollFiles } from '../watch.js'
 import { aclDecision, grantsFor } from './acl-eval.js'
 import { parseAclFile } from './acl-file.js'
 import { blur, blurPayload, finer } from './precision.js'
+import { presencePayload, presenceRecord, type PresenceSource } from './presence-view.js'
+import { parseDeviceTopic } from '../owntracks/topics.js'
 import { compile, deviceFilter, mergeAclFiles, type CompiledRule, type CompiledTable } from './rules-compile.js'
 import { stampCreated, writeAtomic } from './rules-edit.js'
 import { parseRules } from './rules-file.js'
@@ -33,6 +35,8 @@ export interface DeviceView {
   transform(m: Record<string, unknown>): Record<string, unknown>
   /** Earliest tst (epoch s) the viewer may query back; 0 = all history; Infinity = live only. */
   historyFrom: number
+  /** A presence-only view: records carry `presence` and, when away, no coordinates at all. */
+  presence?: boolean
 }
 
 /** What the grants of one topic add up to for one viewer: the finest precision, the longest history. */
@@ -53,6 +57,8 @@ export interface AccessOptions {
   /** Write `created:` into the rules file for `for:` shares that lack it (the running hub does; `acl show` does not). */
   stampCreated?: boolean
   now?: () => number
+  /** The user Home Assistant connects as (--homeassistant-user): reads `homeassistant/#`, writes its `homeassistant/status`. */
+  homeassistant?: string
 }
 
 const EMPTY: AclFile = { anonymous: [], users: new Map(), patterns: [] }
@@ -86,6 +92,8 @@ export class AccessControl {
   private stop?: () => void
   private timer?: NodeJS.Timeout
   private readonly now: () => number
+  /** Who is at which place, for presence-only shares (`precision: place`); set by the hub once places load. */
+  presence?: PresenceSource
 
   constructor(private readonly aclDir: string, private readonly base: string, private readonly log?: Logger, private readonly opts: AccessOptions = {}) {
     this.rulesFile = join(aclDir, 'sharing.yml')
@@ -189,6 +197,11 @@ export class AccessControl {
     const spec = this.viewSpec(who, topic)
     const p = spec.precision
     const nowS = Math.floor(this.now() / 1000)
+    if (p?.kind === 'place') {
+      // Presence is about now: what a device's coordinates were an hour ago is no place's business.
+      const withheld = (m: Record<string, unknown>) => ({ _type: m._type, tst: m.tst, withheld: true })
+      return { transform: (m) => presenceRecord(m, user, device, this.presence) ?? withheld(m), historyFrom: Infinity, presence: true }
+    }
     return {
       transform: p ? (m) => blur(m, p) : identity,
       historyFrom: spec.history === true ? 0 : spec.history === false ? Infinity : nowS - spec.history,
@@ -221,7 +234,11 @@ export class AccessControl {
     if (!perPacket) { perPacket = new Map(); this.blurred.set(packet, perPacket) }
     let payload = perPacket.get(p.text)
     if (payload === undefined) {
-      payload = blurPayload(typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload, p)
+      const raw = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+      if (p.kind === 'place') {
+        const dt = parseDeviceTopic(packet.topic, this.base)
+        payload = dt ? presencePayload(raw, dt.user, dt.device, this.presence ?? { at: () => undefined, awaySince: () => undefined, place: () => undefined }) : null
+      } else payload = blurPayload(raw, p)
       perPacket.set(p.text, payload)
     }
     return payload === null ? null : { ...packet, payload }
@@ -271,6 +288,10 @@ export class AccessControl {
     const sys = topic.startsWith('$SYS')
     if (want === 'write' && sys) return { allowed: false, reason: '$SYS topics are the broker\'s' }
     if (this.isAdmin(who)) return { allowed: true, reason: 'admin' }
+    if (who.user !== null && who.user === this.opts.homeassistant && (want === 'read' ? topic.startsWith('homeassistant/') : topic === 'homeassistant/status')) {
+      // The hub publishes there only what this user may see (places/homeassistant.ts).
+      return { allowed: true, reason: 'Home Assistant discovery (--homeassistant-user)' }
+    }
     const d = aclDecision(this.compiled.acl, who.user, who.clientId, topic, want)
     const rule = d.rule as CompiledRule | undefined
     if (!rule) return { allowed: false, reason: d.reason ?? 'no rule grants it' }

@@ -1,5 +1,5 @@
 import ngeohash from 'ngeohash'
-import type { Precision } from './types.js'
+import type { GridPrecision, Precision } from './types.js'
 
 /*
  * Reduced precision: the receiver gets the centre of the grid cell the fix lies in, `acc` raised to the
@@ -18,7 +18,7 @@ const round6 = (x: number) => Math.round(x * 1e6) / 1e6
 export interface Cell { lat: number; lon: number; radius: number }
 
 /** The cell of `lat`,`lon` on the grid of `p`: its centre and half-diagonal in metres. */
-export function snap(lat: number, lon: number, p: Precision): Cell {
+export function snap(lat: number, lon: number, p: GridPrecision): Cell {
   if (p.kind === 'geohash') {
     const [minLat, minLon, maxLat, maxLon] = ngeohash.decode_bbox(ngeohash.encode(lat, lon, p.length))
     const cLat = (minLat + maxLat) / 2
@@ -42,7 +42,7 @@ function halfDiagonal(dLat: number, dLon: number, lat: number): number {
 }
 
 /** A copy of an OwnTracks record as seen through `p`; records without coordinates only lose the revealing fields. */
-export function blur(m: Record<string, unknown>, p: Precision): Record<string, unknown> {
+export function blur(m: Record<string, unknown>, p: GridPrecision): Record<string, unknown> {
   const out: Record<string, unknown> = { ...m }
   for (const f of REVEALING) delete out[f]
   if (typeof m.lat === 'number' && typeof m.lon === 'number' && Number.isFinite(m.lat) && Number.isFinite(m.lon)) {
@@ -59,7 +59,7 @@ export function blur(m: Record<string, unknown>, p: Precision): Record<string, u
  * reach them: a location is blurred; a will or card carries no place and passes; anything the hub
  * cannot read (encrypted, not JSON, other types) could hide exact coordinates and is withheld.
  */
-export function blurPayload(payload: Buffer, p: Precision): Buffer | null {
+export function blurPayload(payload: Buffer, p: GridPrecision): Buffer | null {
   if (payload.length === 0) return payload // clears a retained message: nothing to hide
   let m: unknown
   try { m = JSON.parse(payload.toString('utf8')) } catch { return null }
@@ -70,8 +70,9 @@ export function blurPayload(payload: Buffer, p: Precision): Buffer | null {
   return Buffer.from(JSON.stringify(blur(m as Record<string, unknown>, p)))
 }
 
-/** The side of a cell in metres (geohash: its height), to compare precisions. */
+/** The side of a cell in metres (geohash: its height), to compare precisions; a place is the coarsest. */
 export function cellMetres(p: Precision): number {
+  if (p.kind === 'place') return Infinity
   if (p.kind === 'metres') return p.metres
   return (180 / 2 ** Math.floor((5 * p.length) / 2)) * M_PER_DEG
 }

@@ -125,7 +125,8 @@ function friends(d: HttpModeDeps, owner: Identity, user: string, device: string)
     const loc = x.last && view.transform(x.last)
     const tid = (loc?.tid ?? x.card?.tid ?? x.device.slice(-2)) as string
     if (x.card) out.push({ ...view.transform(x.card), _type: 'card', tid, topic })
-    if (loc) out.push({ ...loc, _type: 'location', tid, topic: x.lastTopic ?? topic })
+    // A presence-only friend who is away has no coordinates: the apps cannot show a location without them.
+    if (loc && typeof loc.lat === 'number') out.push({ ...loc, _type: 'location', tid, topic: x.lastTopic ?? topic })
   }
   return out
 }
