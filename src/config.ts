@@ -56,6 +56,9 @@ export const OPTIONS = {
   tileUrl: { kind: 'string', default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', scope: 'serve', help: 'map tiles: a URL template with {z}, {x}, {y} (and {s} for subdomains a, b, c)' },
   tileAttribution: { kind: 'string', default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', scope: 'serve', help: "the tiles' attribution shown on the map (HTML)" },
   publicUrl: { kind: 'string', default: undefined, scope: 'serve', help: "the hub's web address as phones and visitors reach it, for tour links (default http://<host>:<http port>)" },
+  // Places and alerts (acl/places.yml; README.md, "Places and alerts")
+  pushHttp: { kind: 'bool', default: false, scope: 'serve', help: 'accept Web Push subscriptions whose push service is plain http (only for a test push service on this machine)' },
+  homeassistantUser: { kind: 'string', default: undefined, scope: 'serve', help: "publish Home Assistant MQTT discovery (homeassistant/device_tracker/…) for the people this user may see, e.g. homeassistant" },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -97,6 +100,8 @@ export interface Config {
   tileUrl: string
   tileAttribution: string
   publicUrl: string | undefined
+  pushHttp: boolean
+  homeassistantUser: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
