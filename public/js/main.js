@@ -4,6 +4,7 @@ import { History } from './history.js'
 import { LiveMap } from './live.js'
 import { People } from './people.js'
 import { PhoneSetup } from './phone.js'
+import { PlacesPanel } from './places.js' // places
 import { SharingPanel } from './sharing.js'
 import { ToursPanel } from './tours.js'
 
@@ -81,6 +82,7 @@ function startApp(session) {
   const tours = new ToursPanel(live, session)
   const sharing = new SharingPanel(session, { onChanged: () => live.refresh() })
   new PhoneSetup(session)
+  const places = new PlacesPanel(map, session) // places
 
   const tabs = [...document.querySelectorAll('button.tab')]
   const open = (name) => {
@@ -93,6 +95,7 @@ function startApp(session) {
     map.invalidateSize()
     if (name === 'tours') tours.load()
     if (name === 'sharing') sharing.load()
+    if (name === 'places') places.load() // places
   }
   for (const t of tabs) t.addEventListener('click', () => open(t.getAttribute('aria-expanded') === 'true' ? null : t.dataset.panel))
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !$('panel').hidden) open(null) })

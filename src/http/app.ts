@@ -54,7 +54,7 @@ export interface AppDeps {
   map: MapSettings
   publicUrl: string | undefined
   /** Places, alerts and Web Push (acl/places.yml). */
-  places?: Omit<PlacesApiDeps, 'access' | 'history' | 'log'> & { push: WebPush; pushHttp: boolean }
+  places?: Omit<PlacesApiDeps, 'access' | 'history' | 'log' | 'base'> & { push: WebPush; pushHttp: boolean }
 }
 
 /** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */

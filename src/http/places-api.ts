@@ -11,12 +11,14 @@ import { addAlert, addPlace, removeAlert, replacePlace, type AlertEntry, type Pl
 import type { Places } from '../places/places.js'
 import type { AlertRule, Place } from '../places/types.js'
 import type { Env } from './auth.js'
+import { deviceTopic } from '../owntracks/topics.js'
 
 export interface PlacesApiDeps {
   access: AccessControl
   places: Places
   history: HistoryStore
   log: Logger
+  base: string
   /** Sends a person's places to their phones (setWaypoints); resolves with the devices reached. */
   sendToPhones: (user: string, by: string) => Promise<string[]>
 }
@@ -76,6 +78,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const admin = d.access.isAdmin(who)
     const me = who.user
     const r = d.places.current
+    const visibleUsers = new Set(d.history.devices().filter((x) => d.access.viewOf(who, x.user, x.device) !== null).map((x) => x.user))
     // Presence of every device the viewer sees, through their view (a presence-only share shows the place and no more).
     const presence = d.history.devices().flatMap((x) => {
       const view = d.access.viewOf(who, x.user, x.device)
@@ -85,7 +88,8 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     })
     return c.json({
       user: me, admin, timezone: r.timezone, margin: r.margin, dwell: r.dwell,
-      places: r.places.filter((p) => admin || (me !== null && p.people.includes(me))).map(placeJson),
+      // Their own places, and those of people whose devices they see (a presence view names the place anyway).
+      places: r.places.filter((p) => admin || (me !== null && p.people.includes(me)) || p.people.some((u) => visibleUsers.has(u))).map((p) => ({ ...placeJson(p), mine: admin || (me !== null && p.owner === me) })),
       alerts: r.alerts.filter((a) => admin || a.about === me || (me !== null && a.to.includes(me))).map(alertJson),
       presence,
       error: admin ? d.places.lastError : undefined,
@@ -181,6 +185,29 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
       if (out === null) throw new HttpError(404, `no alert ${id}`)
       return out
     }, `removed alert ${id}`)
+  })
+
+  /** A device's place transitions (the hub's and the phone's own) in a time range, as the viewer may see them. */
+  api.get('/events', async (c) => {
+    const who = c.get('who')
+    const user = c.req.query('user')
+    const device = c.req.query('device')
+    if (!user || !device) throw new HttpError(400, "parameters 'user' and 'device' are required")
+    const view = d.access.viewOf(who, user, device)
+    if (!view || !d.access.canRead(who, deviceTopic(user, device, 'event', d.base))) throw new HttpError(403, `you may not see the events of ${user}/${device}`)
+    const now = Math.floor(Date.now() / 1000)
+    const to = Number(c.req.query('to') ?? now)
+    const from = Math.max(Number(c.req.query('from') ?? to - 86400), view.historyFrom)
+    if (!Number.isFinite(from) || !Number.isFinite(to)) throw new HttpError(400, "parameters 'from' and 'to' are epoch seconds")
+    const events: Record<string, unknown>[] = []
+    if (from <= to) {
+      for await (const m of d.history.records(user, device, 'transition', { from, to, limit: 1000 })) {
+        const v = view.transform(m)
+        if (v.withheld) continue
+        events.push({ event: v.event, place: v.desc ?? null, tst: v.tst, by: v.hub === true ? 'hub' : 'phone', lat: v.lat, lon: v.lon })
+      }
+    }
+    return c.json({ user, device, events })
   })
 
   /** Sends the places to the person's phones as regions (setWaypoints). */
