@@ -18,6 +18,7 @@ export interface Subscription {
 interface Vapid { publicKey: string; privateKey: string; subject: string }
 
 const MAX_PER_USER = 20
+const MAX_PENDING = 1000
 
 /**
  * Web Push to the map (an installable PWA, public/sw.js): VAPID keys are made on the first start and
@@ -30,6 +31,7 @@ export class WebPush {
   private readonly vapid: Vapid
   private subs: Subscription[] = []
   private readonly file: string
+  private pending = 0
 
   constructor(data: string, private readonly log: Logger, subject = 'mailto:owntracks-hub@localhost') {
     const vf = join(data, 'vapid.json')
@@ -69,7 +71,11 @@ export class WebPush {
 
   /** Sends the alert to every browser of `user`; one log line per delivery. */
   send(user: string, m: AlertMessage): void {
-    for (const s of this.list(user)) void this.one(s, m)
+    for (const s of this.list(user)) {
+      if (this.pending >= MAX_PENDING) { this.log.error(`Web Push: ${MAX_PENDING} deliveries pending; dropped '${m.message}' for ${user}`); return }
+      this.pending++
+      void this.one(s, m).finally(() => this.pending--)
+    }
   }
 
   private async one(s: Subscription, m: AlertMessage): Promise<void> {

@@ -78,7 +78,14 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const admin = d.access.isAdmin(who)
     const me = who.user
     const r = d.places.current
-    const visibleUsers = new Set(d.history.devices().filter((x) => d.access.viewOf(who, x.user, x.device) !== null).map((x) => x.user))
+    // A place's outline is exact: shown only to those who see one of the person's devices exactly or by place,
+    // never to a viewer of blurred positions (the outline of "home" would undo the blur).
+    const visibleUsers = new Set(d.history.devices().filter((x) => {
+      const topic = deviceTopic(x.user, x.device, '', d.base)
+      if (!d.access.canRead(who, topic)) return false
+      const p = d.access.viewSpec(who, topic).precision
+      return p === null || p.kind === 'place'
+    }).map((x) => x.user))
     // Presence of every device the viewer sees, through their view (a presence-only share shows the place and no more).
     const presence = d.history.devices().flatMap((x) => {
       const view = d.access.viewOf(who, x.user, x.device)

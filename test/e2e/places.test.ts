@@ -135,6 +135,15 @@ describe('places: lisa\'s school, told to mum over MQTT, Web Push and a webhook;
     assert.match(String(opened[0].title), /lisa arrived at school/)
   })
 
+  test('a subscription is mum\'s to revoke: grandma cannot, mum can', async () => {
+    const browser = (globalThis as { browser?: TestBrowser }).browser!
+    const del = (user: string) => hub.http('/api/push/subscriptions', { user, password: pw(user), method: 'DELETE', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ endpoint: browser.endpoint }) })
+    assert.equal((await del('grandma')).status, 404)
+    assert.equal((await del('mum')).status, 200)
+    const mine = await (await hub.http('/api/push', { user: 'mum', password: pw('mum') })).json() as { subscriptions: unknown[] }
+    assert.deepEqual(mine.subscriptions, [])
+  })
+
   test('the webhook got both as ntfy JSON, the first after a retry, with a log line per delivery', async () => {
     const hook = await webhook
     await waitFor('webhook deliveries', () => hook.got.filter((r) => r.body.length).length >= 3, 15_000)
