@@ -204,8 +204,9 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     if (!view || !d.access.canRead(who, deviceTopic(user, device, 'event', d.base))) throw new HttpError(403, `you may not see the events of ${user}/${device}`)
     const now = Math.floor(Date.now() / 1000)
     const to = Number(c.req.query('to') ?? now)
-    const from = Math.max(Number(c.req.query('from') ?? to - 86400), view.historyFrom)
-    if (!Number.isFinite(from) || !Number.isFinite(to)) throw new HttpError(400, "parameters 'from' and 'to' are epoch seconds")
+    const asked = Number(c.req.query('from') ?? to - 86400)
+    if (!Number.isFinite(asked) || !Number.isFinite(to)) throw new HttpError(400, "parameters 'from' and 'to' are epoch seconds")
+    const from = Math.max(asked, view.historyFrom)
     const events: Record<string, unknown>[] = []
     if (from <= to) {
       for await (const m of d.history.records(user, device, 'transition', { from, to, limit: 1000 })) {

@@ -114,11 +114,17 @@ describe('places: lisa\'s school, told to mum over MQTT, Web Push and a webhook;
     assert.equal(events[0].tid, 'li')
   })
 
-  test('both transitions are stored in lisa\'s history, marked as the hub\'s', async () => {
-    const res = await hub.http(`/api/0/locations?user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}`, { user: 'lisa', password: pw('lisa') })
+  test('both transitions are stored in lisa\'s history, marked as the hub\'s, beside a phone\'s own', async () => {
+    // the phone's own region event (its regions keep working): stored too, without the hub's mark, which it cannot fake
+    await lisa.publishAsync('owntracks/lisa/phone/event', JSON.stringify({ _type: 'transition', event: 'enter', desc: 'Gym', t: 'c', tst: t0 + 550, wtst: 1, lat: 52.6, lon: 13.5, acc: 10, hub: true }), { qos: 1 })
+    const res = await hub.http(`/api/places/events?user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}`, { user: 'lisa', password: pw('lisa') })
     assert.equal(res.status, 200)
+    const { events } = await res.json() as { events: Msg[] }
+    assert.deepEqual(events.map((e) => [e.event, e.place, e.tst, e.by]), [['enter', 'school', t0 + 60, 'hub'], ['leave', 'school', t0 + 400, 'hub'], ['enter', 'Gym', t0 + 550, 'phone']])
     assert.match(hub.logs(), new RegExp(`Place: lisa/phone entered school at ${new Date((t0 + 60) * 1000).toISOString()}`))
     assert.match(hub.logs(), new RegExp(`Place: lisa/phone left school at ${new Date((t0 + 400) * 1000).toISOString()}`))
+    // presence is about now: grandma reads no past events
+    assert.deepEqual(((await (await hub.http(`/api/places/events?user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}`, { user: 'grandma', password: pw('grandma') })).json()) as { events: unknown[] }).events, [])
   })
 
   test('mum\'s browser got both as Web Push, encrypted for it', async () => {
