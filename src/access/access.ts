@@ -4,18 +4,22 @@ import type { Logger } from '../log.js'
 import { filesIn, pollFiles } from '../watch.js'
 import { aclDecision, grantsFor } from './acl-eval.js'
 import { parseAclFile } from './acl-file.js'
-import { blur, blurPayload, finer } from './precision.js'
-import { presencePayload, presenceRecord, type PresenceSource } from './presence-view.js'
-import { parseDeviceTopic } from '../owntracks/topics.js'
+import { finer } from './precision.js'
+import { presenceRecord, type PresenceSource } from './presence-view.js'
 import { compile, deviceFilter, mergeAclFiles, type CompiledRule, type CompiledTable } from './rules-compile.js'
 import { stampCreated, writeAtomic } from './rules-edit.js'
 import { parseRules } from './rules-file.js'
 import { describeRule, describeShare } from './rules-text.js'
-import type { AclFile, HistoryLimit, Precision, SharingRules } from './types.js'
+import type { AclFile, HistoryLimit, Part, Precision, SharingRules } from './types.js'
+import { shape } from './view-fields.js'
 
 /** Who is asking: an authenticated user (or null for an anonymous client) and their client id. */
 export interface Identity {
   user: string | null
+  /**
+   * Only for an Identity without a user: the hub's own control socket (true) or an anonymous client
+   * (false). Whether a named user is an admin is isAdmin()'s decision, asked each time.
+   */
   admin: boolean
   clientId: string
 }
@@ -28,22 +32,20 @@ export interface Decision {
 }
 
 /**
- * How one viewer sees one device: what every delivered or served message of that device goes through
- * (precision blur, stripped fields), and how far back the viewer may read its history.
+ * What the grants of one topic add up to for one viewer: the finest precision, the longest history.
+ * `shared` is false when the owner, an admin or a plain acl_file line reads it: then the topic is
+ * theirs to read as published. When only shares grant it, each message goes through view-fields.ts.
  */
-export interface DeviceView {
-  transform(m: Record<string, unknown>): Record<string, unknown>
-  /** Earliest tst (epoch s) the viewer may query back; 0 = all history; Infinity = live only. */
-  historyFrom: number
-  /** A presence-only view: records carry `presence` and, when away, no coordinates at all. */
-  presence?: boolean
-}
+export interface ViewSpec { precision: Precision | null; history: HistoryLimit; shared: boolean }
 
-/** What the grants of one topic add up to for one viewer: the finest precision, the longest history. */
-export interface ViewSpec { precision: Precision | null; history: HistoryLimit }
+/**
+ * How one viewer may see one topic's deliveries: its view, which part of a device the topic is, and
+ * whose device (a presence-only view asks where that device is).
+ */
+export interface TopicView { spec: ViewSpec; part: Part | null; user?: string; device?: string }
 
-const FULL: ViewSpec = Object.freeze({ precision: null, history: true })
-const identity = (m: Record<string, unknown>) => m
+const FULL: ViewSpec = Object.freeze({ precision: null, history: true, shared: false })
+const PART_SUFFIX: Record<Part, string> = { location: '', events: '/event', card: '/info' }
 
 /** The hub's users as access needs them: who exists (names a rule may use) and who is an admin. */
 export interface UserDirectory {
@@ -84,8 +86,7 @@ export class AccessControl {
   private compiled: CompiledTable
   private cache = new Map<string, Map<string, Decision>>()
   private views = new Map<string, ViewSpec>()
-  private blurred = new WeakMap<object, Map<string, Buffer | null>>()
-  private deliveries = new WeakMap<Identity, { generation: number; views: Map<string, ViewSpec | null> }>()
+  private deliveries = new WeakMap<Identity, { generation: number; views: Map<string, TopicView | null> }>()
   /** Bumped whenever the table changes: every per-connection cache built before is stale. */
   private generation = 0
   private error: string | undefined
@@ -170,7 +171,6 @@ export class AccessControl {
     this.generation++
     this.cache.clear()
     this.views.clear()
-    this.blurred = new WeakMap()
     clearTimeout(this.timer)
     const next = this.compiled.nextChange
     if (Number.isFinite(next)) {
@@ -190,58 +190,86 @@ export class AccessControl {
   canRead(who: Identity, topic: string): boolean { return this.decide(who, topic, 'read').allowed }
   canWrite(who: Identity, topic: string): boolean { return this.decide(who, topic, 'write').allowed }
 
-  /** The viewer's view of `<base>/<user>/<device>`, or null when they may not see it at all. */
-  viewOf(who: Identity, user: string, device: string): DeviceView | null {
+  /**
+   * The one visibility decision: what `who` gets of `message`, published on `topic`, or null when
+   * nothing of it may reach them. Every channel asks here — MQTT deliveries (live, retained, queued),
+   * /api/0/*, /ws/last, HTTP mode's answer, the map, cards, tours, exports — with the topic the message
+   * has (stored locations: the device topic; cards: `…/info`; transitions: `…/event`), so include,
+   * precision and time boxes (the compiled ACL) and the field table (view-fields.ts) apply alike.
+   * History windows are for range reads: historyFrom(). Never mutates; returns `message` itself when
+   * the viewer sees it as published.
+   */
+  present(who: Identity, topic: string, message: Record<string, unknown>): Record<string, unknown> | null {
+    const view = this.topicView(who, topic)
+    return view === null ? null : this.apply(view, message)
+  }
+
+  /** present() for a viewer whose TopicView is already known (a delivery fanned out to many). */
+  apply(view: TopicView, message: Record<string, unknown>): Record<string, unknown> | null {
+    if (!view.spec.shared) return message
+    if (view.part === null) return null
+    const p = view.spec.precision
+    if (p?.kind === 'place') {
+      // Which of the sharer's places, or away, and since when: presence-view.ts, after the part's own types.
+      if (shape(message, view.part, null) === null || view.user === undefined || view.device === undefined) return null
+      return presenceRecord(message, view.user, view.device, this.presence)
+    }
+    return shape(message, view.part, p)
+  }
+
+  /** How `who` sees `topic`, or null when they may not read it. */
+  topicView(who: Identity, topic: string): TopicView | null {
+    if (!this.canRead(who, topic)) return null
+    const spec = this.viewSpec(who, topic)
+    if (spec.precision?.kind !== 'place') return { spec, part: this.partOf(topic) }
+    const levels = topic.slice(this.base === '' ? 0 : this.base.length + 1).split('/')
+    return { spec, part: this.partOf(topic), user: levels[0], device: levels[1] }
+  }
+
+  /** Earliest tst (epoch s) `who` may read of the device's history: 0 = all, Infinity = live only; null = not at all. */
+  historyFrom(who: Identity, user: string, device: string): number | null {
     const topic = deviceFilter(this.base, user, device)
     if (!this.canRead(who, topic)) return null
     const spec = this.viewSpec(who, topic)
-    const p = spec.precision
-    const nowS = Math.floor(this.now() / 1000)
-    if (p?.kind === 'place') {
-      // Presence is about now: what a device's coordinates were an hour ago is no place's business.
-      const withheld = (m: Record<string, unknown>) => ({ _type: m._type, tst: m.tst, withheld: true })
-      return { transform: (m) => presenceRecord(m, user, device, this.presence) ?? withheld(m), historyFrom: Infinity, presence: true }
-    }
-    return {
-      transform: p ? (m) => blur(m, p) : identity,
-      historyFrom: spec.history === true ? 0 : spec.history === false ? Infinity : nowS - spec.history,
-    }
+    // Presence is about now: where a device was an hour ago is not which place it is in.
+    if (spec.precision?.kind === 'place') return Infinity
+    const h = spec.history
+    return h === true ? 0 : h === false ? Infinity : Math.floor(this.now() / 1000) - h
+  }
+
+  /** The topic of one part of a device, as the sharing rules name it. */
+  partTopic(user: string, device: string, part: Part): string {
+    return deviceFilter(this.base, user, device, PART_SUFFIX[part])
+  }
+
+  /** Which part of a device `topic` is: `<base>/<u>/<d>` location, `…/event` events, `…/info` card. */
+  private partOf(topic: string): Part | null {
+    const pre = this.base === '' ? '' : this.base + '/'
+    if (!topic.startsWith(pre)) return null
+    const levels = topic.slice(pre.length).split('/')
+    if (levels.length === 2) return 'location'
+    if (levels.length === 3) return levels[2] === 'event' ? 'events' : levels[2] === 'info' ? 'card' : null
+    return null
   }
 
   /**
-   * The packet `who` receives for a delivery on `topic`: the same object, a changed copy (never mutate:
-   * other receivers share it), or null when it must not reach them.
+   * The view for a delivery of `topic` to `who`, cached per connection (hooks keep one Identity per
+   * client), so a fan-out costs one map lookup per receiver.
    */
-  forward<P extends { topic: string; payload: Buffer | string }>(who: Identity, packet: P): P | null {
+  deliveryView(who: Identity, topic: string): TopicView | null {
     if (this.now() >= this.compiled.nextChange) this.recompile()
-    // Per connection (hooks keep one Identity object per client): one map lookup per delivery.
     let mine = this.deliveries.get(who)
     if (!mine || mine.generation !== this.generation) {
       mine = { generation: this.generation, views: new Map() }
       this.deliveries.set(who, mine)
     }
-    let view = mine.views.get(packet.topic)
+    let view = mine.views.get(topic)
     if (view === undefined) {
-      view = this.canRead(who, packet.topic) ? this.viewSpec(who, packet.topic) : null
+      view = this.topicView(who, topic)
       if (mine.views.size > 10_000) mine.views.clear()
-      mine.views.set(packet.topic, view)
+      mine.views.set(topic, view)
     }
-    if (view === null) return null
-    const p = view.precision
-    if (!p) return packet
-    // One published message fans out to many receivers; blur it once per precision.
-    let perPacket = this.blurred.get(packet)
-    if (!perPacket) { perPacket = new Map(); this.blurred.set(packet, perPacket) }
-    let payload = perPacket.get(p.text)
-    if (payload === undefined) {
-      const raw = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-      if (p.kind === 'place') {
-        const dt = parseDeviceTopic(packet.topic, this.base)
-        payload = dt ? presencePayload(raw, dt.user, dt.device, this.presence ?? { at: () => undefined, awaySince: () => undefined, place: () => undefined }) : null
-      } else payload = blurPayload(raw, p)
-      perPacket.set(p.text, payload)
-    }
-    return payload === null ? null : { ...packet, payload }
+    return view
   }
 
   decide(who: Identity, topic: string, want: 'read' | 'write'): Decision {
@@ -281,7 +309,7 @@ export class AccessControl {
       precision = precision === undefined ? s.precision : finer(precision, s.precision)
       if (history !== true && s.history !== false) history = s.history === true ? true : Math.max(history === false ? 0 : history, s.history)
     }
-    return { precision: precision ?? null, history }
+    return { precision: precision ?? null, history, shared: true }
   }
 
   private evaluate(who: Identity, topic: string, want: 'read' | 'write'): Decision {

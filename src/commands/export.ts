@@ -30,7 +30,7 @@ export async function exportCmd(p: Parsed): Promise<void> {
   const device = p.extra.device as string | undefined
   if (!user || !device) throw new UsageError('export needs --user USER and --device DEVICE')
   const format = (p.extra.format as string | undefined) ?? 'json'
-  if (!FORMATS[format]) throw new UsageError(`--format ${format}: use one of ${Object.keys(FORMATS).join(', ')}`)
+  if (!Object.hasOwn(FORMATS, format)) throw new UsageError(`--format ${format}: use one of ${Object.keys(FORMATS).join(', ')}`)
   let from = 0
   let to = END
   try {

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import { AccessControl } from '../access/access.js'
 import type { Config } from '../config.js'
 import { controlSocketPath, type ImportLine } from '../http/control.js'
-import { formatNamed, locationsBody, type LocationsQuery } from '../http/locations.js'
+import { deviceView, formatNamed, locationsBody, type LocationsQuery } from '../http/locations.js'
 import { LevelHistory } from '../store/history-level.js'
 import type { HistoryRecord, WriteCounts } from '../store/types.js'
 
@@ -80,7 +80,7 @@ function storeLink(cfg: Config, history: LevelHistory, dir: string): HubLink {
       // The same answer the hub would give its owner: an admin's view, through the access rules.
       const access = new AccessControl(cfg.aclDir, cfg.topicBase)
       access.load()
-      const view = access.viewOf({ user: null, admin: true, clientId: 'cli' }, q.user, q.device)
+      const view = deviceView(access, { user: null, admin: true, clientId: 'cli' }, q.user, q.device)
       if (!view) throw new Error(`the access rules hide ${q.user}/${q.device}`)
       const { body } = locationsBody(history, view, { ...q, format: formatNamed(q.format) })
       return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)

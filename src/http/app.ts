@@ -47,7 +47,7 @@ export interface AppDeps {
   caFile?: () => string | undefined
   cards?: Pick<CardsApiDeps, 'cards'>
   /** /healthz, /metrics, request ids (ops-routes.ts). */
-  ops?: Omit<OpsHttpDeps, 'users' | 'log'>
+  ops?: Omit<OpsHttpDeps, 'users' | 'access' | 'log'>
   // The map (issue 5): sign-in sessions, tours, tile settings.
   auth: HttpAuth
   tours: Tours
@@ -75,9 +75,9 @@ export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
   if (d.transport) app.use('*', transport(d.transport))
   app.use('*', securityHeaders(d.map.tileUrl))
-  opsRoutes(app, { ...d.ops, users: d.users, log: d.log })
+  opsRoutes(app, { ...d.ops, users: d.users, access: d.access, log: d.log })
   if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
-  app.route('/', signInRoutes(d.auth, d.map, d.log))
+  app.route('/', signInRoutes(d.auth, d.map, d.log, d.access))
   app.use('/api/*', d.auth.middleware())
   app.route('/api/0', recorderApi(d))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))

@@ -5,7 +5,7 @@ import { FaceError, faceFromImage } from '../cards/face.js'
 import type { Card, Cards } from '../cards/cards.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
-import { ParamError } from './params.js'
+import { checkName, ParamError } from './params.js'
 
 export interface CardsApiDeps {
   cards: Cards
@@ -24,12 +24,17 @@ const MAX_UPLOAD = 8 * 1024 * 1024
  */
 export function cardsApi(d: CardsApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  const target = (c: Context<Env>) => c.req.query('user') || c.get('who').user || ''
+  const target = (c: Context<Env>) => {
+    const user = c.req.query('user')
+    if (user) checkName('user', user)
+    return user || c.get('who').user || ''
+  }
 
   api.get('/card', (c) => {
     const who = c.get('who')
     const user = target(c)
-    const mayRead = user === who.user || d.history.devices().some((x) => x.user === user && d.access.viewOf(who, x.user, x.device))
+    // As over MQTT: a card is seen with a share that includes the card of one of the user's devices.
+    const mayRead = user === who.user || d.access.isAdmin(who) || d.history.devices().some((x) => x.user === user && d.access.canRead(who, d.access.partTopic(x.user, x.device, 'card')))
     if (!mayRead) return c.json({ error: `you may not see ${user}'s card`, status: 403 }, 403)
     const card = d.cards.get(user)
     return card ? c.json(card) : c.json({ error: `${user} has no card; set one with PUT /api/card`, status: 404 }, 404)
@@ -37,7 +42,7 @@ export function cardsApi(d: CardsApiDeps): Hono<Env> {
 
   const set = async (c: Context<Env>) => {
     const user = target(c)
-    if (!mayChange(c, user)) return forbidden(c, user)
+    if (!mayChange(c, d.access, user)) return forbidden(c, user)
     const { name, image, tid } = await readCardBody(c)
     if (name === undefined && image === undefined) throw new ParamError("give 'name' and/or 'face' (a PNG or JPEG image)")
     const old = d.cards.get(user)
@@ -61,16 +66,16 @@ export function cardsApi(d: CardsApiDeps): Hono<Env> {
 
   api.delete('/card', async (c) => {
     const user = target(c)
-    if (!mayChange(c, user)) return forbidden(c, user)
+    if (!mayChange(c, d.access, user)) return forbidden(c, user)
     return c.json({ published: await d.cards.clear(user) })
   })
 
   return api
 }
 
-function mayChange(c: Context<Env>, user: string): boolean {
+function mayChange(c: Context<Env>, access: AccessControl, user: string): boolean {
   const who = c.get('who')
-  return user === who.user || who.admin
+  return user === who.user || access.isAdmin(who)
 }
 
 const forbidden = (c: Context<Env>, user: string) => c.json({ error: `you may change only your own card, not ${user}'s`, status: 403 }, 403)

@@ -6,7 +6,7 @@ import { decodePayload } from '../owntracks/decode.js'
 import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
-import { ParamError, requestParam } from './params.js'
+import { nameParam, ParamError } from './params.js'
 import type { Publish } from './pub.js'
 
 export interface CmdApiDeps {
@@ -48,8 +48,8 @@ export function cmdApi(d: CmdApiDeps): Hono<Env> {
   const api = new Hono<Env>()
   api.post('/cmd', async (c) => {
     const who = c.get('who')
-    const user = await requestParam(c, 'user')
-    const device = await requestParam(c, 'device')
+    const user = await nameParam(c, 'user')
+    const device = await nameParam(c, 'device')
     if (!user) throw new ParamError("parameter 'user' is required")
     if (!device) throw new ParamError("parameter 'device' is required")
     const topic = deviceTopic(user, device, 'cmd', d.base)

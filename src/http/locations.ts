@@ -1,9 +1,9 @@
 import type { Context } from 'hono'
-import type { DeviceView } from '../access/access.js'
+import type { AccessControl, Identity } from '../access/access.js'
 import type { HistoryStore } from '../store/types.js'
 import { enrichPoint } from './enrich.js'
 import { FORMATS, formatStream, type Format, type Point } from './formats/index.js'
-import { ParamError, parseFields, parseLimit, parseTime, requestParam } from './params.js'
+import { nameParam, ParamError, parseFields, parseLimit, parseTime, requestParam } from './params.js'
 
 export interface LocationsQuery {
   user: string
@@ -17,7 +17,8 @@ export interface LocationsQuery {
 }
 
 export function formatNamed(name: string): Format {
-  const f = FORMATS[name]
+  // Own keys only: 'constructor' or '__proto__' are no format.
+  const f = Object.hasOwn(FORMATS, name) ? FORMATS[name] : undefined
   if (!f) throw new ParamError(`parameter 'format': '${name}' is not one of ${Object.keys(FORMATS).join(', ')}`)
   return f
 }
@@ -27,8 +28,8 @@ export function formatNamed(name: string): Format {
  * `limit` (the newest N) it is all history unless `from` says otherwise.
  */
 export async function locationsQuery(c: Context, now = Math.floor(Date.now() / 1000)): Promise<LocationsQuery> {
-  const user = await requestParam(c, 'user')
-  const device = await requestParam(c, 'device')
+  const user = await nameParam(c, 'user')
+  const device = await nameParam(c, 'device')
   if (!user) throw new ParamError("parameter 'user' is required")
   if (!device) throw new ParamError("parameter 'device' is required")
   const limit = parseLimit(await requestParam(c, 'limit'))
@@ -42,11 +43,30 @@ export async function locationsQuery(c: Context, now = Math.floor(Date.now() / 1
   return { user, device, from, to, limit, fields, format }
 }
 
+/** How one viewer reads one device's stored locations: each through access.present(), from historyFrom on. */
+export interface DeviceView {
+  historyFrom: number
+  present(loc: Record<string, unknown>): Record<string, unknown> | null
+}
+
+/** The viewer's view of a device's history, or null when they may not read its location topic. */
+export function deviceView(access: AccessControl, who: Identity, user: string, device: string): DeviceView | null {
+  const historyFrom = access.historyFrom(who, user, device)
+  if (historyFrom === null) return null
+  const topic = access.partTopic(user, device, 'location')
+  return { historyFrom, present: (loc) => access.present(who, topic, loc) }
+}
+
 /** One device's locations as this viewer may see them, ascending by tst, read lazily. */
 export async function* servedPoints(history: HistoryStore, view: DeviceView, q: Omit<LocationsQuery, 'format'>): AsyncIterable<Point> {
   const from = Math.max(q.from, view.historyFrom)
   if (from > q.to) return // a live-only view, or a window before the viewer's history starts
-  for await (const loc of history.locations(q.user, q.device, { from, to: q.to, limit: q.limit })) yield enrichPoint(view.transform(loc))
+  for await (const loc of history.locations(q.user, q.device, { from, to: q.to, limit: q.limit })) {
+    // The store keys by tst, but the window is the viewer's promise: check the record itself too.
+    if (typeof loc.tst !== 'number' || loc.tst < from || loc.tst > q.to) continue
+    const seen = view.present(loc)
+    if (seen) yield enrichPoint(seen)
+  }
 }
 
 /** The streamed body of a `locations` answer and its content type. */

@@ -3,11 +3,14 @@ import type { Context, Hono } from 'hono'
 import { matchedRoutes } from 'hono/route'
 import type { Logger } from '../log.js'
 import type { Metrics } from '../ops/metrics.js'
+import type { AccessControl } from '../access/access.js'
 import type { UserRegistry } from '../users/registry.js'
 import { basicAuth, type Env } from './auth.js'
+import { requireAdmin } from './require-admin.js'
 
 export interface OpsHttpDeps {
   users: UserRegistry
+  access: Pick<AccessControl, 'isAdmin'>
   log: Logger
   metrics?: Metrics
   /** Serve /metrics without authentication (metricsPublic). */
@@ -57,10 +60,7 @@ export function opsRoutes(app: Hono<Env>, d: OpsHttpDeps): void {
   if (d.metrics) {
     const metrics = d.metrics
     if (!d.metricsPublic) {
-      app.use('/metrics', basicAuth(d.users), async (c, next) => {
-        if (!c.get('who').admin) return c.json({ error: '/metrics is for admins (or start the hub with --metrics-public)', status: 403 }, 403)
-        await next()
-      })
+      app.use('/metrics', basicAuth(d.users), requireAdmin(d.access, '/metrics is for admins (or start the hub with --metrics-public)'))
     }
     app.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }))
   }

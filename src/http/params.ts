@@ -1,4 +1,5 @@
 import type { Context } from 'hono'
+import { nameProblem } from '../owntracks/names.js'
 
 /** A bad request parameter; the message names it and says what would be accepted. */
 export class ParamError extends Error {}
@@ -61,6 +62,23 @@ export async function requestParam(c: Context, name: string): Promise<string | u
   }
   const h = HEADER_TWINS[name]
   return h ? c.req.header(h) : undefined
+}
+
+/**
+ * A user or device parameter (query, form field or header twin), checked at the edge: undefined when
+ * absent, else a name names.ts accepts, or a ParamError (400) saying what is wrong with it.
+ */
+export async function nameParam(c: Context, name: 'user' | 'device'): Promise<string | undefined> {
+  const v = await requestParam(c, name)
+  if (v === undefined) return undefined
+  checkName(name, v)
+  return v
+}
+
+/** Throws a ParamError (400) when `value` cannot be a user or device name. */
+export function checkName(param: string, value: string): void {
+  const why = nameProblem(value)
+  if (why) throw new ParamError(`parameter '${param}' ${why}; user and device names are 1 to 64 characters without '/', '+', '#' or control characters`)
 }
 
 /** A number parameter within [min, max], or a ParamError naming it. */

@@ -71,7 +71,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     throw err
   })
 
-  const sees = (who: Identity, user: string) => who.user === user || d.access.isAdmin(who) || d.history.devices().some((x) => x.user === user && d.access.viewOf(who, x.user, x.device) !== null)
+  const sees = (who: Identity, user: string) => who.user === user || d.access.isAdmin(who) || d.history.devices().some((x) => x.user === user && d.access.historyFrom(who, x.user, x.device) !== null)
 
   api.get('/', (c) => {
     const who = c.get('who')
@@ -88,8 +88,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     }).map((x) => x.user))
     // Presence of every device the viewer sees, through their view (a presence-only share shows the place and no more).
     const presence = d.history.devices().flatMap((x) => {
-      const view = d.access.viewOf(who, x.user, x.device)
-      if (!view) return []
+      if (d.access.historyFrom(who, x.user, x.device) === null) return []
       const at = d.places.tracker.current(x.user, x.device)
       return [{ user: x.user, device: x.device, place: at?.place.name ?? null, since: at?.since ?? d.places.tracker.awaySince(x.user, x.device) ?? null }]
     })
@@ -200,18 +199,19 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const user = c.req.query('user')
     const device = c.req.query('device')
     if (!user || !device) throw new HttpError(400, "parameters 'user' and 'device' are required")
-    const view = d.access.viewOf(who, user, device)
-    if (!view || !d.access.canRead(who, deviceTopic(user, device, 'event', d.base))) throw new HttpError(403, `you may not see the events of ${user}/${device}`)
+    const topic = deviceTopic(user, device, 'event', d.base)
+    const historyFrom = d.access.historyFrom(who, user, device)
+    if (historyFrom === null || !d.access.canRead(who, topic)) throw new HttpError(403, `you may not see the events of ${user}/${device}`)
     const now = Math.floor(Date.now() / 1000)
     const to = Number(c.req.query('to') ?? now)
     const asked = Number(c.req.query('from') ?? to - 86400)
     if (!Number.isFinite(asked) || !Number.isFinite(to)) throw new HttpError(400, "parameters 'from' and 'to' are epoch seconds")
-    const from = Math.max(asked, view.historyFrom)
+    const from = Math.max(asked, historyFrom)
     const events: Record<string, unknown>[] = []
     if (from <= to) {
       for await (const m of d.history.records(user, device, 'transition', { from, to, limit: 1000 })) {
-        const v = view.transform(m)
-        if (v.withheld) continue
+        const v = d.access.present(who, topic, m)
+        if (v === null) continue
         events.push({ event: v.event, place: v.desc ?? null, tst: v.tst, by: v.hub === true ? 'hub' : 'phone', lat: v.lat, lon: v.lon })
       }
     }

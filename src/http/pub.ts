@@ -10,6 +10,7 @@ import type { OwnTracksType } from '../owntracks/types.js'
 import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Env } from './auth.js'
+import { seenDevices } from './visible.js'
 
 /** Publishes into the broker as the hub itself (QoS 1), resolving once subscribers have it. */
 export type Publish = (topic: string, payload: Buffer, retain: boolean) => Promise<void>
@@ -60,8 +61,8 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
     const device = c.req.header('x-limit-d') || c.req.query('d') || ''
     const refused = (status: 400 | 403, why: string) => refuse(c, d.log, status, why, user, device)
     if (!device) return refused(400, "no device given: set the app's Device ID (sent as X-Limit-D) or add ?d=DEVICE to the URL")
-    if (!parseDeviceTopic(deviceTopic(user, device, '', d.base), d.base)) return refused(400, `'${user}/${device}' cannot name a device: user and device may not be empty or contain '/', '+' or '#'`)
-    if (user !== who.user && !who.admin) return refused(403, `authenticated as '${who.user}', not '${user}': only admins may post for others`)
+    if (!parseDeviceTopic(deviceTopic(user, device, '', d.base), d.base)) return refused(400, `'${user}/${device}' cannot name a device: user and device names are 1 to 64 characters without '/', '+', '#' or control characters`)
+    if (user !== who.user && !d.access.isAdmin(who)) return refused(403, `authenticated as '${who.user}', not '${user}': only admins may post for others`)
 
     const payload = Buffer.from(await c.req.arrayBuffer())
     const type = typeOf(payload)
@@ -74,7 +75,7 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
     await d.ingest.handle(topic, payload, `http:${who.user ?? '-'}`)
     await d.publish(topic, payload, type.type === 'location')
 
-    const owner: Identity = user === who.user ? who : { user, admin: d.users.isAdmin(user), clientId: `http:${user}${device}` }
+    const owner: Identity = user === who.user ? who : { user, admin: false, clientId: `http:${user}${device}` }
     // A tour request (booklet features/tours.md) is answered in this reply, as MQTT answers it on …/cmd.
     const answer = type.type === 'request' && d.tours ? await d.tours.handleRequest(user, device, JSON.parse(payload.toString('utf8')) as Record<string, unknown>) : null
     return c.json([...friends(d, owner, user, device), ...d.commands.take(user, device), ...(answer ? [answer] : [])])
@@ -111,22 +112,20 @@ function typeOf(payload: Buffer): { type: string; subtopic: string } | { error: 
 }
 
 /**
- * The newest location and the card of every other device the owner may see, through their view.
+ * The newest location and the card of every other device the owner may see, each as access.present()
+ * shows it over MQTT (a card only with a share that includes it).
  * The apps key friends by `topic` (or by `tid` when there is none), so both are always set, and a
  * card comes before its location so the friend has a name when it appears.
  */
 function friends(d: HttpModeDeps, owner: Identity, user: string, device: string): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = []
-  for (const x of d.history.devices()) {
+  for (const x of seenDevices(d.access, d.history, owner)) {
     if (x.user === user && x.device === device) continue
-    const view = d.access.viewOf(owner, x.user, x.device)
-    if (!view) continue
     const topic = deviceTopic(x.user, x.device, '', d.base)
-    const loc = x.last && view.transform(x.last)
-    const tid = (loc?.tid ?? x.card?.tid ?? x.device.slice(-2)) as string
-    if (x.card) out.push({ ...view.transform(x.card), _type: 'card', tid, topic })
+    const tid = (x.last?.tid ?? x.card?.tid ?? x.device.slice(-2)) as string
+    if (x.card) out.push({ ...x.card, _type: 'card', tid, topic })
     // A presence-only friend who is away has no coordinates: the apps cannot show a location without them.
-    if (loc && typeof loc.lat === 'number') out.push({ ...loc, _type: 'location', tid, topic: x.lastTopic ?? topic })
+    if (x.last && typeof x.last.lat === 'number') out.push({ ...x.last, _type: 'location', tid, topic: x.lastTopic })
   }
   return out
 }

@@ -2,13 +2,14 @@ import { Hono, type Context } from 'hono'
 import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Monitor } from '../monitor.js'
-import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { enrichLast, pick } from './enrich.js'
-import { locationsBody, locationsQuery } from './locations.js'
-import { ParamError, parseFields, parseNumber, requestParam } from './params.js'
+import { deviceView, locationsBody, locationsQuery } from './locations.js'
+import { nameParam, ParamError, parseFields, parseNumber, requestParam } from './params.js'
 import { facePng } from './photo.js'
+import { requireAdmin } from './require-admin.js'
+import { seenDevices } from './visible.js'
 
 export interface RecorderApiDeps {
   history: HistoryStore
@@ -23,45 +24,42 @@ const fail = (c: Context, status: 403 | 404, error: string) => c.json({ error, s
 
 /**
  * The OwnTracks Recorder's /api/0 (recorder-api.md): the same paths, parameters and shapes, but every
- * answer passes the access decisions (access.viewOf), so a user sees only devices they may read over
- * MQTT, through the view the sharing rules give them.
+ * answer passes the access decision (access.present), so a user sees of each device exactly what an MQTT
+ * subscription would bring them: the same parts, blurred the same way.
  */
 export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  const visible = (c: Context<Env>) => d.history.devices().flatMap((x) => {
-    const view = d.access.viewOf(c.get('who'), x.user, x.device)
-    return view ? [{ ...x, view }] : []
-  })
+  const visible = (c: Context<Env>) => seenDevices(d.access, d.history, c.get('who'))
 
   api.get('/version', (c) => c.json({ version: d.version }))
 
   api.on(['GET', 'POST'], '/list', async (c) => {
-    const user = await requestParam(c, 'user')
-    const device = await requestParam(c, 'device')
+    const user = await nameParam(c, 'user')
+    const device = await nameParam(c, 'device')
     const devs = visible(c)
     if (user === undefined) return c.json({ results: [...new Set(devs.map((x) => x.user))].sort() })
     const mine = devs.filter((x) => x.user === user)
     if (device === undefined) return c.json({ results: mine.map((x) => x.device).sort() })
     const dev = mine.find((x) => x.device === device)
     // Only months the viewer's history reaches into: a month is listed if it ends after historyFrom.
-    const reached = (m: string) => Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)), 1) / 1000 > (dev?.view.historyFrom ?? Infinity)
+    const reached = (m: string) => Date.UTC(Number(m.slice(0, 4)), Number(m.slice(5, 7)), 1) / 1000 > (dev?.historyFrom ?? Infinity)
     return c.json({ results: dev ? dev.months.filter(reached) : [] })
   })
 
   api.on(['GET', 'POST'], '/last', async (c) => {
-    const user = await requestParam(c, 'user')
-    const device = await requestParam(c, 'device')
+    const user = await nameParam(c, 'user')
+    const device = await nameParam(c, 'device')
     const fields = parseFields(await requestParam(c, 'fields'))
     const out = visible(c)
       .filter((x) => x.last && (user === undefined || x.user === user) && (device === undefined || x.device === device))
       .sort((a, b) => (a.user + '/' + a.device).localeCompare(b.user + '/' + b.device))
-      .map((x) => pick(enrichLast(x.view.transform(x.last!), x.user, x.device, x.lastTopic ?? deviceTopic(x.user, x.device, '', d.base), x.card && x.view.transform(x.card)), fields))
+      .map((x) => pick(enrichLast(x.last!, x.user, x.device, x.lastTopic, x.card), fields))
     return c.json(out)
   })
 
   api.on(['GET', 'POST'], '/locations', async (c) => {
     const q = await locationsQuery(c)
-    const view = d.access.viewOf(c.get('who'), q.user, q.device)
+    const view = deviceView(d.access, c.get('who'), q.user, q.device)
     if (!view) return fail(c, 403, `you may not read ${q.user}/${q.device}`)
     const { body, contentType } = locationsBody(d.history, view, q)
     return c.body(body, 200, { 'content-type': contentType })
@@ -70,30 +68,26 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   // The Recorder serves the face of the user's card; the hub keeps cards per device, so it takes the
   // card of the user's most recently seen device the caller may see.
   api.get('/photo', async (c) => {
-    const user = await requestParam(c, 'user')
+    const user = await nameParam(c, 'user')
     if (!user) throw new ParamError("parameter 'user' is required")
     const withCard = visible(c).filter((x) => x.user === user && x.card)
       .sort((a, b) => Number(b.last?.tst ?? 0) - Number(a.last?.tst ?? 0))[0]
-    const face = withCard ? withCard.view.transform(withCard.card!).face : undefined
+    const face = withCard?.card?.face
     return c.body(new Uint8Array(await facePng(face)), 200, { 'content-type': 'image/png', 'cache-control': 'private, max-age=60' })
   })
 
   api.on(['GET', 'POST'], '/monitor', (c) => {
     const who = c.get('who')
-    // A device's topics are visible when the device is (its view); anything else by the topic's ACL.
-    const seen = d.monitor.latest((topic) => {
-      const dt = parseDeviceTopic(topic, d.base)
-      return dt ? d.access.viewOf(who, dt.user, dt.device) !== null : d.access.canRead(who, topic)
-    })
+    // Each topic by its own read decision: a location share shows neither `…/cmd` nor `…/dump`.
+    const seen = d.monitor.latest((topic) => d.access.canRead(who, topic))
     if (!seen) return c.text('nothing received yet\n', 404)
     return c.text(`${seen.at} ${seen.topic}\n`)
   })
 
-  api.on(['GET', 'POST'], '/kill', async (c) => {
+  api.on(['GET', 'POST'], '/kill', requireAdmin(d.access, 'only an admin may delete history (kill)'), async (c) => {
     const who = c.get('who')
-    if (!who.admin) return fail(c, 403, 'only an admin may delete history (kill)')
-    const user = await requestParam(c, 'user')
-    const device = await requestParam(c, 'device')
+    const user = await nameParam(c, 'user')
+    const device = await nameParam(c, 'device')
     if (!user) throw new ParamError("parameter 'user' is required")
     if (!device) throw new ParamError("parameter 'device' is required")
     const months = d.history.device(user, device)?.months ?? []

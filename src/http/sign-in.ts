@@ -1,4 +1,5 @@
 import { Hono, type Context } from 'hono'
+import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import { forbidden, isHttps, originAllowed, peerAddress, type Env, type HttpAuth } from './auth.js'
 import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie } from './session.js'
@@ -21,8 +22,10 @@ export interface MapSettings {
  * POST /signout ends the session. Failed sign-ins count against the caller's address: after a failure
  * the address must wait (doubling up to 8 s) and is answered 429 until then.
  */
-export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger): Hono<Env> {
+export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger, access: Pick<AccessControl, 'isAdmin'>): Hono<Env> {
   const app = new Hono<Env>()
+  // The map shows admin controls by the same decision the routes behind them use (require-admin.ts).
+  const isAdmin = (user: string) => access.isAdmin({ user, admin: false, clientId: `http:${user}` })
 
   app.post('/signin', async (c) => {
     if (!originAllowed((n) => c.req.header(n))) return forbidden(c, 'cross-origin sign-in refused: the Origin header does not match this hub')
@@ -47,7 +50,7 @@ export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger)
     log.info(`Signed in: '${user}' from ${addr}.`)
     c.header('Set-Cookie', sessionCookie(id, isHttps(c)))
     c.header('Cache-Control', 'no-store')
-    return c.json({ user, admin: auth.users.isAdmin(user), csrf: session.csrf })
+    return c.json({ user, admin: isAdmin(user), csrf: session.csrf })
   })
 
   // Asked by every page load, signed in or not: "not signed in" is an answer here, not an error.
@@ -57,7 +60,7 @@ export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger)
     if (!session) return c.json({ user: null })
     return c.json({
       user: session.user,
-      admin: auth.users.isAdmin(session.user),
+      admin: isAdmin(session.user),
       csrf: session.csrf,
       map: {
         tileUrl: settings.tileUrl,

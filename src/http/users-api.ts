@@ -3,6 +3,7 @@ import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import { validateUserName, type UserRegistry } from '../users/registry.js'
 import type { Env } from './auth.js'
+import { requireAdmin } from './require-admin.js'
 
 export interface UsersApiDeps {
   access: AccessControl
@@ -59,10 +60,7 @@ export function usersApi(d: UsersApiDeps): Hono<Env> {
     throw err
   })
 
-  api.use('*', async (c, next) => {
-    if (!d.access.isAdmin(c.get('who'))) throw new HttpError(403, 'only an admin may manage users')
-    await next()
-  })
+  api.use('*', requireAdmin(d.access, 'only an admin may manage users'))
 
   /** One change at a time, so two requests never write the password file from the same old copy. */
   const serial = <T>(run: () => Promise<T>): Promise<T> => {

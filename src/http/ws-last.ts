@@ -4,11 +4,12 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import type { AccessControl, Identity } from '../access/access.js'
 import type { Logger } from '../log.js'
 import { decodePayload } from '../owntracks/decode.js'
-import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
+import { parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
 import { enrichLast } from './enrich.js'
+import { seenDevices } from './visible.js'
 
 export interface WsLastDeps {
   users: UserRegistry
@@ -34,8 +35,8 @@ const MAX_BUFFERED = 4 * 1024 * 1024
  * The Recorder's live feed at /ws/last, as the OwnTracks Frontend and the Recorder's own pages use
  * it: they connect, send `LAST`, get the newest location of every device as JSON objects, and then
  * each location, transition, waypoint and beacon as it is published. Authenticated like the API
- * (Basic auth on the upgrade request) and filtered like it: a client sees what access.viewOf lets
- * its user see, through that view.
+ * (Basic auth on the upgrade request) and filtered like it: a client gets each message as
+ * access.present() shows it to its user on the message's own topic, exactly as over MQTT.
  */
 export class WsLast {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
@@ -75,11 +76,8 @@ export class WsLast {
   }
 
   private sendLast(ws: WebSocket, who: Identity): void {
-    for (const x of this.d.history.devices()) {
-      const view = x.last && this.d.access.viewOf(who, x.user, x.device)
-      if (!view) continue
-      const topic = x.lastTopic ?? deviceTopic(x.user, x.device, '', this.d.base)
-      this.send(ws, enrichLast(view.transform(x.last!), x.user, x.device, topic, x.card && view.transform(x.card)))
+    for (const x of seenDevices(this.d.access, this.d.history, who)) {
+      if (x.last) this.send(ws, enrichLast(x.last, x.user, x.device, x.lastTopic, x.card))
     }
   }
 
@@ -89,8 +87,8 @@ export class WsLast {
     const res = decodePayload(payload)
     if (!res.ok || !PUSHED.has(res.message._type)) return
     for (const [ws, { who }] of this.clients) {
-      const view = this.d.access.viewOf(who, dt.user, dt.device)
-      if (view) this.send(ws, enrichLast(view.transform(res.message), dt.user, dt.device, topic))
+      const seen = this.d.access.present(who, topic, res.message)
+      if (seen) this.send(ws, enrichLast(seen, dt.user, dt.device, topic))
     }
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import type { UserRegistry } from '../users/registry.js'
 import { AuthThrottle } from './auth-throttle.js'
+import { Deliveries } from './deliver.js'
 import { clientName, describePublish, peerOf } from './describe.js'
 
 export interface HookDeps {
@@ -35,6 +36,7 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
 } {
   const identities = new WeakMap<Client, Identity>()
   const connects = new WeakMap<Client, ConnectInfo>()
+  const deliveries = new Deliveries(d.access)
   const throttle = new AuthThrottle(250, d.authThrottleMax ?? 8000)
   const debug = () => d.log.isLevelEnabled('debug')
 
@@ -122,7 +124,7 @@ export function createHooks(d: HookDeps): Required<Pick<AedesOptions, 'preConnec
     authorizeForward(client, packet: AedesPublishPacket) {
       const who = identities.get(client)
       if (!who) return null
-      let out = d.access.forward(who, packet)
+      let out = deliveries.forward(who, packet)
       if (!out) {
         d.stats.deniedDelivery++
         return null

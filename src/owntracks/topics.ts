@@ -6,6 +6,7 @@
  * have several levels (`ot/home`). The base is taken literally: no slashes are trimmed, '' means
  * topics start with the user.
  */
+import { nameProblem } from './names.js'
 import type { DeviceTopic, OwnTracksType } from './types.js'
 
 /** The subtopic the apps publish each `_type` to; '' is the device topic itself. */
@@ -29,7 +30,8 @@ const SUBTOPIC: Record<OwnTracksType, string> = {
 
 /**
  * `<base>/<user>/<device>[/<subtopic>]`, or null for anything else: other bases, fewer or more
- * levels, empty levels, and wildcards (a filter such as `owntracks/+/+` names no device).
+ * levels, empty levels, wildcards (a filter such as `owntracks/+/+` names no device), and levels no
+ * name may have (names.ts).
  * Called for every publish, so it scans instead of splitting.
  */
 export function parseDeviceTopic(topic: string, base = 'owntracks'): DeviceTopic | null {
@@ -67,6 +69,7 @@ export function subtopicForType(type: OwnTracksType): string {
   return SUBTOPIC[type]
 }
 
+/** A level that can name a user, a device or a subtopic (names.ts: no wildcards, controls, or overlong names). */
 function isLevel(level: string): boolean {
-  return level !== '' && !level.includes('+') && !level.includes('#')
+  return nameProblem(level) === undefined
 }

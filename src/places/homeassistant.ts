@@ -57,10 +57,10 @@ export class HomeAssistant {
     const id = objectId(user, device)
     const base = DISCOVERY_PREFIX + id
     const pub = (sub: string, payload: string) => this.d.publish({ topic: `${base}/${sub}`, payload: Buffer.from(payload), qos: 1, retain: true }, 'homeassistant')
-    const view = this.d.access.viewOf(this.who, user, device)
     const summary = this.d.history.device(user, device)
+    const loc = summary?.last && this.d.access.present(this.who, summary.lastTopic ?? this.d.access.partTopic(user, device, 'location'), summary.last)
     const key = `${user}\x00${device}`
-    if (!view || !summary?.last) {
+    if (!loc) {
       if (this.published.delete(key)) {
         await pub('config', '')
         await pub('state', '')
@@ -78,7 +78,6 @@ export class HomeAssistant {
         device: { identifiers: [`owntracks_hub_${id}`], name: `${user} ${device}`, manufacturer: 'OwnTracks', model: 'owntracks-hub' },
       }))
     }
-    const loc = view.transform(summary.last)
     const at = this.d.places.tracker.current(user, device)
     const attrs: Record<string, unknown> = { user, device }
     if (typeof loc.lat === 'number' && typeof loc.lon === 'number') Object.assign(attrs, { latitude: loc.lat, longitude: loc.lon, gps_accuracy: loc.acc })

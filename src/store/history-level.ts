@@ -21,9 +21,20 @@ const END = '\xff'
 
 const pad = (tst: number) => String(Math.max(0, Math.floor(tst))).padStart(11, '0')
 const h8 = (json: string) => createHash('sha1').update(json).digest('hex').slice(0, 8)
-const devKey = (u: string, d: string) => `D${SEP}${u}${SEP}${d}`
-const locPrefix = (u: string, d: string) => `L${SEP}${u}${SEP}${d}${SEP}`
-const recPrefix = (u: string, d: string, t: string) => `R${SEP}${u}${SEP}${d}${SEP}${t}${SEP}`
+/**
+ * One part of a key. Names are checked at the hub's edges (owntracks/names.ts); this is the schema's
+ * own guard: a value holding the separator would reach into the next part (a device
+ * `phone\0<tst>` would move a range read's bounds into the tst), so it is refused, never joined.
+ */
+function part(v: string): string {
+  if (v.includes(SEP)) throw new KeyPartError(`a user, device or type name holding NUL cannot be part of a history key`)
+  return v
+}
+export class KeyPartError extends Error {}
+
+const devKey = (u: string, d: string) => `D${SEP}${part(u)}${SEP}${part(d)}`
+const locPrefix = (u: string, d: string) => `L${SEP}${part(u)}${SEP}${part(d)}${SEP}`
+const recPrefix = (u: string, d: string, t: string) => `R${SEP}${part(u)}${SEP}${part(d)}${SEP}${part(t)}${SEP}`
 const month = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 7)
 
 interface DeviceState {
@@ -109,7 +120,10 @@ export class LevelHistory implements HistoryStore {
         if (tst >= st.lastTst) {
           st.last = r.message; st.lastTst = tst; st.lastTopic = r.topic; touched.add(st)
         }
-      } else if (r.message._type === 'card') { st.card = r.message; touched.add(st) }
+      } else if (r.message._type === 'card' && r.topic.endsWith('/info')) {
+        // The device's card is what its `…/info` topic holds: shares show a card by that topic.
+        st.card = r.message; touched.add(st)
+      }
     }
     for (const st of touched) this.queue.ops.push(this.summaryPut(st))
   }
@@ -214,7 +228,7 @@ export class LevelHistory implements HistoryStore {
 
   async deleteDevice(user: string, device: string): Promise<number> {
     let count = 0
-    for (const prefix of [locPrefix(user, device), `R${SEP}${user}${SEP}${device}${SEP}`]) {
+    for (const prefix of [locPrefix(user, device), `R${SEP}${part(user)}${SEP}${part(device)}${SEP}`]) {
       const keys: string[] = []
       for await (const k of this.db.keys({ gt: prefix, lt: prefix + END })) {
         keys.push(k)

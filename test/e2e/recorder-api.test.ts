@@ -42,7 +42,7 @@ describe('the Recorder API, as a script written for the Recorder uses it', () =>
     const data = join(root, 'data')
     mkdirSync(join(root, 'acl'), { recursive: true })
     // jane may read fred's phone, not his tablet
-    writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone\n')
+    writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone/#\n')
     await addUsers(data, { admin: { admin: true }, jane: {}, fred: {}, zoe: {} })
     await seedHistory(data, [
       [...may, ...recent].map((t) => loc('jane', 'phone', t, { batt: 50, alt: 30 })),

@@ -38,7 +38,7 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
   before(async () => {
     root = tempDir()
     mkdirSync(join(root, 'acl'), { recursive: true })
-    writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone\n')
+    writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone/#\n')
     await addUsers(join(root, 'data'), { admin: { admin: true }, jane: {}, fred: {} })
     await seedHistory(join(root, 'data'), [[
       loc('fred', 'phone', now - 60, { tid: 'fr' }), card('fred', 'phone', 'Fred', 'iVBORw0KGgo='),

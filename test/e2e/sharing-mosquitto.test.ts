@@ -47,15 +47,23 @@ describe("the booklet's Mosquitto ACL through 'acl import'", () => {
   test("mosquitto_sub -u fred -t 'owntracks/#' receives owntracks/jjolie/5s and nothing else of jjolie's", async () => {
     const sub = await mosquittoSub(['-p', String(hub.mqttPort), '-u', 'fred', '-P', pw('fred'), '-v', '-t', 'owntracks/#'])
     try {
-      for (const t of ['owntracks/jjolie/5s', 'owntracks/jjolie/5s/event', 'owntracks/jjolie/5s/info', 'owntracks/jjolie/iphone', 'owntracks/jjolie/5s/waypoints']) {
-        const p = await mosquittoPub(['-p', String(hub.mqttPort), '-u', 'jjolie', '-P', pw('jjolie'), '-q', '1', '-t', t, '-m', `hello from ${t}`])
+      const fix = JSON.stringify({ _type: 'location', lat: 48.85837, lon: 2.294481, tst: 1_700_000_000 })
+      const sent: Record<string, string> = {
+        'owntracks/jjolie/5s': fix,
+        'owntracks/jjolie/5s/event': JSON.stringify({ _type: 'transition', event: 'leave', desc: 'Home', tst: 1_700_000_000 }),
+        'owntracks/jjolie/5s/info': JSON.stringify({ _type: 'card', name: 'J. Jolie' }),
+        'owntracks/jjolie/iphone': fix,
+        'owntracks/jjolie/5s/waypoints': JSON.stringify({ _type: 'waypoints', waypoints: [] }),
+      }
+      for (const [t, m] of Object.entries(sent)) {
+        const p = await mosquittoPub(['-p', String(hub.mqttPort), '-u', 'jjolie', '-P', pw('jjolie'), '-q', '1', '-t', t, '-m', m])
         assert.equal(p.code, 0, p.stderr)
       }
       // fred's own publish comes last: once it is there, anything of jjolie's would have been too
       const p = await mosquittoPub(['-p', String(hub.mqttPort), '-u', 'fred', '-P', pw('fred'), '-q', '1', '-t', 'owntracks/fred/nexus', '-m', 'fred here'])
       assert.equal(p.code, 0, p.stderr)
       await sub.waitForLines(2)
-      assert.deepEqual(sub.lines, ['owntracks/jjolie/5s hello from owntracks/jjolie/5s', 'owntracks/fred/nexus fred here'])
+      assert.deepEqual(sub.lines, [`owntracks/jjolie/5s ${fix}`, 'owntracks/fred/nexus fred here'])
     } finally { await sub.stop() }
   })
 
@@ -137,15 +145,18 @@ const CASES: Case[] = [
 async function ask(port: number, plant: string[]): Promise<boolean[]> {
   const out = new Array<boolean>(CASES.length)
   const creds = (u: string) => ['-h', '127.0.0.1', '-p', String(port), '-u', u, '-P', pw(u)]
-  const loc = JSON.stringify({ _type: 'location', lat: 48.85837, lon: 2.294481, tst: 1_800_000_000 })
+  // What the apps publish on each kind of topic: a share shows a part's own kind of message only.
+  const planted = (t: string) => JSON.stringify(t.endsWith('/info') ? { _type: 'card', name: 'Jane' }
+    : t.endsWith('/event') ? { _type: 'transition', event: 'leave', tst: 1_700_000_000 }
+      : { _type: 'location', lat: 48.85837, lon: 2.294481, tst: 1_700_000_000 })
   for (const t of new Set(CASES.filter((c) => c.want === 'read').map((c) => c.topic))) {
-    const r = await run('mosquitto_pub', [...plant, '-t', t, '-m', loc, '-r', '-q', '1'])
+    const r = await run('mosquitto_pub', [...plant, '-t', t, '-m', planted(t), '-r', '-q', '1'])
     assert.equal(r.code, 0, r.stderr)
   }
   await Promise.all(CASES.map(async (c, i) => {
     if (c.want === 'read') {
       const r = await run('mosquitto_sub', [...creds(c.user), '-i', `${c.user}-r${i}`, '-t', c.topic, '--retained-only', '-C', '1', '-W', '2'])
-      out[i] = r.stdout.includes('"_type":"location"')
+      out[i] = r.stdout.includes('"_type":')
     } else {
       const r = await run('mosquitto_pub', [...creds(c.user), '-i', `${c.user}-w${i}`, '-t', c.topic, '-m', `w${i}`, '-r', '-q', '1'])
       assert.equal(r.code, 0, `${c.user} publish: ${r.stderr}`)

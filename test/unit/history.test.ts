@@ -40,8 +40,10 @@ test('ranges are inclusive, limit gives the newest N ascending, months are liste
   assert.deepEqual(h.device('jane', w)!.months, ['2024-01', '2024-02'])
 })
 
-test('other types are kept apart from locations; a card becomes the device card', async () => {
-  await h.write([rec({ _type: 'transition', event: 'enter', desc: 'Home', tst: 7000 }, 'car'), rec({ _type: 'card', name: 'Jane' }, 'car')])
+test('other types are kept apart from locations; a card on …/info becomes the device card', async () => {
+  await h.write([rec({ _type: 'card', name: 'Not a card topic' }, 'car')])
+  assert.equal(h.device('jane', 'car')?.card, undefined, 'a card on the location topic is not the device card')
+  await h.write([rec({ _type: 'transition', event: 'enter', desc: 'Home', tst: 7000 }, 'car'), { ...rec({ _type: 'card', name: 'Jane' }, 'car'), topic: 'owntracks/jane/car/info' }])
   assert.equal((await all(h.locations('jane', 'car', { from: 0, to: 1e10 }))).length, 0)
   assert.equal((await all(h.records('jane', 'car', 'transition', { from: 0, to: 1e10 })))[0].desc, 'Home')
   assert.equal(h.device('jane', 'car')!.card!.name, 'Jane')
@@ -55,4 +57,12 @@ test('device summaries and history survive reopening; deleteDevice removes one d
   assert.equal(h.device('jane', 'phone'), undefined)
   assert.equal((await all(h.locations('jane', 'phone', { from: 0, to: 1e10 }))).length, 0)
   assert.ok(h.device('jane', 'tab'))
+})
+
+test('no user or device name reaches into another key part: a part holding NUL is refused, not joined', async () => {
+  await h.write([rec(loc(100), 'keyed'), rec(loc(90_000), 'keyed')])
+  const crafted = `keyed\u0000${String(100).padStart(11, '0')}`
+  await assert.rejects(all(h.locations('jane', crafted, { from: 0, to: 99_999_999_998 })), /NUL/)
+  assert.throws(() => h.device('jane\u0000keyed', 'x'), /NUL/)
+  assert.deepEqual((await all(h.locations('jane', 'keyed', { from: 50_000, to: 99_999 }))).map((l) => l.tst), [90_000])
 })

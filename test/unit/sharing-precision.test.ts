@@ -1,7 +1,8 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import ngeohash from 'ngeohash'
-import { blur, blurPayload, finer, snap } from '../../src/access/precision.js'
+import { finer, snap } from '../../src/access/precision.js'
+import { shape } from '../../src/access/view-fields.js'
 import type { GridPrecision as Precision } from '../../src/access/types.js'
 
 const KM: Precision = { kind: 'metres', metres: 1000, text: '1km' }
@@ -40,26 +41,29 @@ describe('precision: positions snapped to a fixed grid', () => {
     assert.equal(ngeohash.encode(g.lat, g.lon, 5), ngeohash.encode(48.8584, 2.2945, 5), 'the centre of the geohash cell')
   })
 
-  test('blur: coordinates snapped, acc raised, revealing fields gone, the rest kept', () => {
-    const m = { _type: 'location', lat: 48.85837, lon: 2.294481, acc: 12, tst: 1, batt: 50, SSID: 's', BSSID: 'b', inregions: ['Home'], inrids: ['1'], addr: 'a', poi: 'p', tid: 'jj' }
-    const out = blur(m, KM)
+  test('shape: coordinates snapped, acc raised, revealing and unknown fields gone, the rest kept', () => {
+    const m = { _type: 'location', lat: 48.85837, lon: 2.294481, acc: 12, tst: 1, batt: 50, SSID: 's', BSSID: 'b', inregions: ['Home'], inrids: ['1'], addr: 'a', poi: 'p', tid: 'jj', image: 'x', imagename: 'y', tag: 'z', newfield: 1 }
+    const out = shape(m, 'location', KM)!
     assert.deepEqual(Object.keys(out).sort(), ['_type', 'acc', 'batt', 'lat', 'lon', 'tid', 'tst'])
     assert.ok((out.acc as number) >= 700)
     assert.equal(m.lat, 48.85837, 'the original is not touched')
-    assert.equal(blur({ ...m, acc: 5000 }, KM).acc, 5000, 'a worse accuracy stays')
+    assert.equal(shape({ ...m, acc: 5000 }, 'location', KM)!.acc, 5000, 'a worse accuracy stays')
+    assert.equal(shape({ ...m, lat: '48.85837' }, 'location', KM), null, 'coordinates in another spelling: withheld')
   })
 
-  test('payloads: locations blurred, wills and cards pass, what cannot be read is withheld', () => {
-    const loc = Buffer.from(JSON.stringify({ _type: 'location', lat: 1.5, lon: 2.5, tst: 1 }))
-    const got = JSON.parse(blurPayload(loc, KM)!.toString())
-    assert.notEqual(got.lat, 1.5)
-    const lwt = Buffer.from('{"_type":"lwt","tst":1}')
-    assert.equal(blurPayload(lwt, KM), lwt)
-    assert.equal(blurPayload(Buffer.from('{"_type":"encrypted","data":"xx"}'), KM), null)
-    assert.equal(blurPayload(Buffer.from('{"_type":"transition","lat":1,"lon":2}'), KM), null)
-    assert.equal(blurPayload(Buffer.from('hello'), KM), null)
-    assert.equal(blurPayload(Buffer.from('[1,2]'), KM), null)
-    assert.equal(blurPayload(Buffer.alloc(0), KM)!.length, 0, 'clearing a retained message passes')
+  test('shape: a part shows only its own types; a grid shows locations, wills and cards', () => {
+    const loc = { _type: 'location', lat: 1.5, lon: 2.5, tst: 1 }
+    assert.notEqual(shape(loc, 'location', KM)!.lat, 1.5)
+    const lwt = { _type: 'lwt', tst: 1 }
+    assert.deepEqual(shape(lwt, 'location', KM), lwt)
+    assert.equal(shape(lwt, 'location', null), lwt, 'exact: the message itself')
+    assert.equal(shape({ _type: 'encrypted', data: 'xx' }, 'location', KM), null)
+    assert.ok(shape({ _type: 'encrypted', data: 'xx' }, 'location', null))
+    assert.equal(shape({ _type: 'transition', lat: 1, lon: 2 }, 'events', KM), null)
+    assert.ok(shape({ _type: 'transition', lat: 1, lon: 2 }, 'events', null))
+    assert.equal(shape({ _type: 'card', name: 'J' }, 'location', null), null, 'a card on the location topic is not a location')
+    assert.equal(shape({ _type: 'location', lat: 1, lon: 2, tst: 1 }, 'card', null), null)
+    assert.deepEqual(shape({ _type: 'card', name: 'J', face: 'f' }, 'card', KM), { _type: 'card', name: 'J', face: 'f' })
   })
 
   test('finer: exact beats any grid; a smaller cell beats a larger one', () => {
