@@ -75,6 +75,9 @@ export const OPTIONS = {
   // A cluster of nodes behind one address (README.md, "When one machine is not enough")
   redis: { kind: 'string', default: undefined, scope: 'serve', help: 'Redis URL (redis://host:6379): with --postgres, makes this process a node of a cluster sharing sessions, retained messages and deliveries' },
   postgres: { kind: 'string', default: undefined, scope: 'serve', help: 'PostgreSQL URL (postgres://user:pass@host/db): with --redis, the history of every node of a cluster' },
+  // Places and alerts (acl/places.yml; README.md, "Places and alerts")
+  pushHttp: { kind: 'bool', default: false, scope: 'serve', help: 'accept Web Push subscriptions whose push service is plain http (only for a test push service on this machine)' },
+  homeassistantUser: { kind: 'string', default: undefined, scope: 'serve', help: "publish Home Assistant MQTT discovery (homeassistant/device_tracker/…) for the people this user may see, e.g. homeassistant" },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -131,6 +134,8 @@ export interface Config {
   geocoderRate: number
   redis: string | undefined
   postgres: string | undefined
+  pushHttp: boolean
+  homeassistantUser: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */

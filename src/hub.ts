@@ -44,6 +44,14 @@ import { Geocoder, parseGeocoder } from './geo/geocoder.js'
 import { offlinePlace } from './geo/offline.js'
 import { PlaceNames } from './geo/place-names.js'
 import { whereControl } from './http/where-control.js'
+import { Alerts } from './alerts/alerts.js'
+import { WebPush } from './alerts/web-push.js'
+import { Webhooks } from './alerts/webhooks.js'
+import { centre, enclosingRadius } from './places/geometry.js'
+import { HomeAssistant } from './places/homeassistant.js'
+import { HubTransitions, rid } from './places/hub-transitions.js'
+import { Places } from './places/places.js'
+import { sendPlacesToPhones } from './places/waypoints.js'
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -91,6 +99,13 @@ export class Hub {
   /** Country, zone, town and (with --geocoder) street of every location; days, visits, trips (README.md, "Where and when"). */
   placeNames!: PlaceNames
   days?: Days
+  // Places and alerts (acl/places.yml): presence, the hub's transitions, Web Push, webhooks, Home Assistant.
+  places!: Places
+  transitions!: HubTransitions
+  alerts!: Alerts
+  webPush!: WebPush
+  private webhooks?: Webhooks
+  private homeassistant?: HomeAssistant
 
   constructor(readonly cfg: Config, readonly log: Logger) {}
 
@@ -114,7 +129,7 @@ export class Hub {
     // One budget of password checks for MQTT and HTTP: a guess costs the same on either.
     const throttle = new AuthThrottle({ perAccount: cfg.authRateAccount, perAddress: cfg.authRateAddress })
     const initial = await ensureInitialAdmin(this.users, cfg.data)
-    this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true })
+    this.access = new AccessControl(cfg.aclDir, cfg.topicBase, log, { users: this.users, stampCreated: true, homeassistant: cfg.homeassistantUser })
     this.access.load()
     let levelHistory: LevelHistory | undefined
     if (this.cluster) {
@@ -141,6 +156,7 @@ export class Hub {
       certUsername: cfg.tlsCertUsername, limits: cfg, throttle, shared: this.cluster?.broker,
     })
     if (this.broker.level) this.guards.push(guardWrites(this.broker.level, 'broker', log))
+    await this.startPlaces()
     const mqtt = await this.broker.listenTcp(cfg.mqttPort, cfg.host)
     log.info(`listening mqtt ${mqtt.address}:${mqtt.port}`)
     const tourStore = new TourStore(join(cfg.data, 'tours'), log)
@@ -170,6 +186,10 @@ export class Hub {
       caFile: () => this.tls.caFile(),
       cards: { cards: this.cards },
       auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl, maxBody: cfg.maxBody,
+      places: {
+        places: this.places, push: this.webPush, pushHttp: cfg.pushHttp,
+        sendToPhones: (user, by) => sendPlacesToPhones({ history: this.history, commands: this.commands, publish: this.broker.publish.bind(this.broker), base: cfg.topicBase, log }, user, this.places.placesOf(user), by),
+      },
     })
     this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req), corsOrigins })
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
@@ -204,8 +224,10 @@ export class Hub {
     this.bridges.start()
     this.keys.watch()
     // Admins and the names a rule may use come from the users too: re-check the rules when they change.
-    this.users.watch(() => this.access.load())
-    this.access.watch()
+    // Places may name the people and groups of the sharing rules: re-check them too.
+    this.users.watch(() => { if (this.access.load()) this.places.load() })
+    this.access.watch(() => this.places.load())
+    this.places.watch()
     if (this.cluster) {
       this.cluster.files.onChange((name) => { if (name.startsWith('tours/')) tourStore.reload() })
       this.cluster.files.start()
@@ -216,6 +238,43 @@ export class Hub {
     if (initial) this.announceAdmin(initial, mqtt)
     log.info(`owntracks-hub ${VERSION} running; data in ${cfg.data}, rules in ${cfg.aclDir}`)
     return this.listening
+  }
+
+  /** Places, their tracker on the ingest path, alerts and their channels, Home Assistant discovery. */
+  private async startPlaces(): Promise<void> {
+    const { cfg, log } = this
+    const places = this.places = new Places(cfg.aclDir, this.access, () => this.users.list().map((u) => u.name), log)
+    places.load()
+    this.access.presence = {
+      at: (user, device) => {
+        const c = places.tracker.current(user, device)
+        return c && { name: c.place.name, ...centre(c.place.shape), radius: enclosingRadius(c.place.shape), since: c.since }
+      },
+      awaySince: (user, device) => places.tracker.awaySince(user, device),
+      place: (user, r) => {
+        const p = places.placesOf(user).find((x) => rid(x.id) === r)
+        return p && { ...centre(p.shape), radius: enclosingRadius(p.shape) }
+      },
+    }
+    this.webhooks = new Webhooks(log)
+    this.webPush = new WebPush(cfg.data, log)
+    this.alerts = new Alerts({
+      places, webhooks: this.webhooks, push: this.webPush, log,
+      devicesOf: (user) => this.history.devices().filter((x) => x.user === user).map((x) => x.device),
+    })
+    this.alerts.start()
+    const publish = this.broker.publish.bind(this.broker)
+    this.transitions = new HubTransitions({ places, history: this.history, publish, base: cfg.topicBase, log, onTransition: (t) => this.alerts.transition(t) })
+    await this.transitions.restore()
+    if (cfg.homeassistantUser) {
+      const ha = this.homeassistant = new HomeAssistant({ user: cfg.homeassistantUser, access: this.access, history: this.history, places, publish, log })
+      places.onChange(() => ha.refreshAll())
+      ha.refreshAll()
+    }
+    this.ingest.onStored = (user, device, message) => {
+      this.transitions.stored(user, device, message)
+      if (message._type === 'location' || message._type === 'transition') this.homeassistant?.changed(user, device)
+    }
   }
 
   /** The password is printed once, when it is made; later starts only say where it is kept. */
@@ -243,6 +302,9 @@ export class Hub {
     this.sys?.stop()
     this.users?.close()
     this.access?.close()
+    this.places?.close()
+    this.alerts?.close()
+    this.webhooks?.close()
     this.keys?.close()
     this.wsLast?.close()
     step('control socket'); await this.control?.close()

@@ -5,6 +5,12 @@ import { parseDeviceTopic } from './owntracks/topics.js'
 import type { Stats } from './stats.js'
 import type { HistoryStore } from './store/types.js'
 
+/**
+ * The `from` of the hub's own publishes (place transitions): the only source whose `hub` marker is kept.
+ * It starts with NUL, which MQTT forbids in client ids, so no client can take this name.
+ */
+export const HUB_ORIGIN = '\u0000hub'
+
 /** Types worth keeping. `configuration` holds the phone's passwords and `cmd` is transient: neither is kept. */
 export const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
 
@@ -32,6 +38,8 @@ export class Ingest {
   ) {}
 
   private lastQuotaLog = new Map<string, number>()
+  /** Told of every record once it is committed (the places' tracker); must not throw or wait. */
+  onStored?: (user: string, device: string, message: Record<string, unknown>) => void
 
   private readonly warnedNoKey = new Set<string>()
   /** Told of every stored location, after the write committed (the geocoder queue); must not block. */
@@ -78,6 +86,11 @@ export class Ingest {
     }
     const type = message._type
     if (!KEPT.has(type)) return { kind: 'ignored' }
+    // `hub: true` marks the hub's own place transitions; a phone cannot claim it.
+    if ('hub' in message && from !== HUB_ORIGIN) {
+      const { hub: _h, ...rest } = message as Record<string, unknown>
+      message = rest as typeof message
+    }
     try {
       await this.history.write([{ user: dt.user, device: dt.device, message, topic }])
     } catch (err) {
@@ -87,6 +100,7 @@ export class Ingest {
     }
     this.stats.stored++
     if (type === 'location') this.afterStore?.(dt.user, dt.device, message)
+    this.onStored?.(dt.user, dt.device, message as Record<string, unknown>)
     return { kind: 'stored', type }
   }
 }

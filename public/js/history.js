@@ -77,6 +77,7 @@ export class History {
       return
     }
     this.draw(res.data.filter((p) => typeof p.lat === 'number' && typeof p.lon === 'number'), params.user)
+    document.dispatchEvent(new CustomEvent('history:shown', { detail: params })) // places: the range's events
     const file = `${params.user}-${params.device}-${new Date(w[0]).toISOString().slice(0, 10)}`
     Object.assign($('history-gpx'), { href: `/api/0/locations?${query({ ...params, format: 'gpx' })}`, download: `${file}.gpx` })
     Object.assign($('history-geojson'), { href: `/api/0/locations?${query({ ...params, format: 'geojson' })}`, download: `${file}.geojson` })
@@ -164,5 +165,6 @@ export class History {
     this.player.hidden = true
     this.summary.textContent = ''
     this.summary.dataset.points = ''
+    document.dispatchEvent(new CustomEvent('history:cleared')) // places
   }
 }

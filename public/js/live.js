@@ -54,7 +54,8 @@ export class LiveMap {
     }
     const seen = new Set()
     for (const loc of list) {
-      if (typeof loc.lat !== 'number' || typeof loc.lon !== 'number') continue
+      // places: a presence-only share is a chip (places.js), never a marker
+      if (loc.presence || typeof loc.lat !== 'number' || typeof loc.lon !== 'number') continue
       seen.add(this.upsert(loc))
     }
     // Gone from the answer (a share ended, a device deleted): gone from the map.
@@ -98,7 +99,7 @@ export class LiveMap {
     } catch {
       return
     }
-    if (m?._type !== 'location') return
+    if (m?._type !== 'location' || m.presence) return // places: presence-only shares are chips
     if (typeof m.username === 'string' && typeof m.device === 'string' && typeof m.lat === 'number' && typeof m.lon === 'number') {
       this.upsert(m)
       this.onChange()

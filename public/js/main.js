@@ -4,6 +4,7 @@ import { History } from './history.js'
 import { LiveMap } from './live.js'
 import { People } from './people.js'
 import { PhoneSetup } from './phone.js'
+import { PlacesPanel } from './places.js' // places
 import { SharingPanel } from './sharing.js'
 import { ToursPanel } from './tours.js'
 import { Timeline } from './timeline.js'
@@ -85,6 +86,7 @@ function startApp(session) {
   const tours = new ToursPanel(live, session)
   const sharing = new SharingPanel(session, { onChanged: () => live.refresh() })
   new PhoneSetup(session)
+  const places = new PlacesPanel(map, session) // places
 
   const tabs = [...document.querySelectorAll('button.tab')]
   /**
@@ -117,6 +119,7 @@ function startApp(session) {
     if (name === 'tours') tours.load()
     if (name === 'sharing') sharing.load()
     if (name === 'timeline') timeline.load()
+    if (name === 'places') places.load() // places
   }
   for (const t of tabs) t.addEventListener('click', () => open(t.getAttribute('aria-expanded') === 'true' ? null : t.dataset.panel))
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !$('panel').hidden) open(null) })

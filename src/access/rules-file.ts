@@ -193,9 +193,10 @@ class Reader {
       if (typeof r === 'string') this.fail(pp, `precision: ${r}`)
       precision = r
       // A transition names the region crossed and when: blurring its coordinates would hide nothing.
-      if (include.includes('events') && m.has('include')) this.fail(m.get('include'), "precision hides where exactly, but events (region transitions) name the place: remove 'events' from include, or remove precision")
+      // A place share is the exception: the hub's own transitions (enter/leave a place) are what it shows.
+      if (r.kind !== 'place' && include.includes('events') && m.has('include')) this.fail(m.get('include'), "precision hides where exactly, but events (region transitions) name the place: remove 'events' from include, or remove precision")
     }
-    const effectiveInclude = precision ? include.filter((x) => x !== 'events') : include
+    const effectiveInclude = precision && precision.kind !== 'place' ? include.filter((x) => x !== 'events') : include
     let history: HistoryLimit = true
     const hp = m.get('history')
     if (hp) {

@@ -1,6 +1,6 @@
 import { namesForCell } from './place-names.js'
 import { snap } from './precision.js'
-import type { Part, Precision } from './types.js'
+import type { GridPrecision, Part } from './types.js'
 
 /*
  * What a share lets through of one message, by the message's own type and fields. access.present()
@@ -55,7 +55,8 @@ const GRID: KindRule = {
   fields: { plain: 'keep', position: 'blur', accuracy: 'blur', place: 'drop', media: 'drop' },
 }
 
-export const KINDS: Readonly<Record<Precision['kind'], KindRule>> = {
+/** The grid kinds; `place` (presence only) is not a field table: access.apply() hands it to presence-view.ts. */
+export const KINDS: Readonly<Record<GridPrecision['kind'], KindRule>> = {
   metres: GRID,
   geohash: GRID,
 }
@@ -74,7 +75,7 @@ const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
  * The message as a share of `part` at `precision` (null: exact) shows it, or null when it must not
  * reach the viewer. Never mutates `m`; returns `m` itself when nothing changes.
  */
-export function shape(m: Record<string, unknown>, part: Part, precision: Precision | null): Record<string, unknown> | null {
+export function shape(m: Record<string, unknown>, part: Part, precision: GridPrecision | null): Record<string, unknown> | null {
   const type = m._type
   if (typeof type !== 'string' || !TYPES_OF_PART[part].has(type)) return null
   if (precision === null) return m

@@ -27,6 +27,9 @@ import { docrootRoutes, securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
 import { toursApi } from './tours-api.js'
 import { transport, type TransportOptions } from './transport.js'
+import type { WebPush } from '../alerts/web-push.js'
+import { placesApi, type PlacesApiDeps } from './places-api.js'
+import { pushApi } from './push-api.js'
 
 export interface AppDeps {
   users: UserRegistry
@@ -62,6 +65,8 @@ export interface AppDeps {
   maxBody?: number
   placeNames?: PlaceNames
   days?: Days
+  /** Places, alerts and Web Push (acl/places.yml). */
+  places?: Omit<PlacesApiDeps, 'access' | 'history' | 'log' | 'base'> & { push: WebPush; pushHttp: boolean }
 }
 
 /** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
@@ -94,6 +99,10 @@ export function createApp(d: AppDeps): Hono<Env> {
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
   app.route('/api/sharing', sharingApi(d))
   app.route('/api/users', usersApi(d))
+  if (d.places) {
+    app.route('/api/places', placesApi({ ...d, ...d.places }))
+    app.route('/api/push', pushApi({ push: d.places.push, log: d.log, allowHttp: d.places.pushHttp }))
+  }
   app.route('/api/0', cmdApi(d))
   app.route('/api/tours', toursApi(d.tours, d.history, d.publicUrl))
   // Phones in HTTP mode send Basic credentials with every POST; they have no session.
