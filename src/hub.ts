@@ -195,7 +195,8 @@ export class Hub {
     this.upgrades.on('/ws/last', this.wsLast.handleUpgrade)
     const brokerDb = this.broker.level
     // A cluster's history and broker state live in PostgreSQL and Redis, whose own tools back them up.
-    this.control = await startControl(cfg.data, common, (control) => {
+    // Exports through the control socket are the store's bytes, the same as with the hub stopped: no place names.
+    this.control = await startControl(cfg.data, { ...common, placeNames: undefined }, (control) => {
       if (levelHistory && brokerDb) {
         backupRoute(control, {
           dataDir: cfg.data, aclDir: cfg.aclDir, version: VERSION,

@@ -57,6 +57,8 @@ function startApp(session) {
   $('signin').hidden = true
   $('app').hidden = false
   $('whoami').textContent = `(${session.user})`
+  // On a phone the label is hidden and only the name shows: the button still says what it does.
+  $('btn-signout').setAttribute('aria-label', `Sign out (${session.user})`)
 
   const map = L.map('map', { worldCopyJump: true }).setView([30, 0], 2)
   const tiles = L.tileLayer(session.map.tileUrl, { attribution: session.map.tileAttribution, maxZoom: 19 })

@@ -91,7 +91,7 @@ export class Timeline {
 
   /** The year before the shown day: totals, countries and towns with first dates, a heat map of active days. */
   async loadStats(user, device) {
-    const key = `${user}/${device}/${this.date.slice(0, 7)}`
+    const key = `${user}/${device}/${this.date}`
     if (this.statsKey === key) return
     this.statsKey = key
     let s

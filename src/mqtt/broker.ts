@@ -101,7 +101,8 @@ export class Broker {
   accept(conn: Duplex, req?: IncomingMessage): void {
     const sock = (req?.socket ?? conn) as Socket
     this.log.info(`New connection from ${peerOf({ conn: sock } as unknown as Client)} on port ${sock.localPort}.`)
-    const client = this.aedes.handle(conn as Socket, req as never) as unknown as Client
+    const client = this.aedes.handle(conn as Socket, req as never) as unknown as Client | undefined
+    if (!client) return // refused by the connection limits (limits.ts) before aedes made a client
     answerUnknownProtocol(client)
     deliverAtGrantedQos(client)
     if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
