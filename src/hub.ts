@@ -76,7 +76,7 @@ export class Hub {
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
   private http?: HttpServer
-  // TLS, bridges, encryption, cards (issue 6)
+  // TLS, bridges, encryption, cards
   /** Payload encryption secrets per user (`user key`). */
   keys!: KeyStore
   cards!: Cards
@@ -84,12 +84,12 @@ export class Hub {
   tls!: TlsListeners
   bridges?: Bridges
   private closeWebSockets?: () => void
-  // The Recorder's extras (issue 4): live feed, `monitor`, the control socket for import/export, retention.
+  // The Recorder's extras: live feed, `monitor`, the control socket for import/export, retention.
   readonly monitor = new Monitor()
   private wsLast?: WsLast
   private control?: Control
   private retention?: Retention
-  // Operations (issue 7, README.md, "Running it for years"): $SYS, the disk-full guards of both databases.
+  // Operations (README.md, "Running it for years"): $SYS, the disk-full guards of both databases.
   private sys?: SysTopics
   private readonly guards: WriteGuard[] = []
   /** HTTP Basic or the map's session: /api/* and WebSocket upgrades (`auth.upgrade(req)`) authenticate here. */

@@ -38,7 +38,7 @@ export interface AppDeps {
   base: string
   version: string
   log: Logger
-  // The Recorder's extras (issue 4): HTTP-mode phones, commands for them, `monitor`, --docroot.
+  // The Recorder's extras: HTTP-mode phones, commands for them, `monitor`, --docroot.
   ingest: Ingest
   commands: CommandQueue
   publish: Publish
@@ -56,7 +56,7 @@ export interface AppDeps {
   cards?: Pick<CardsApiDeps, 'cards'>
   /** /healthz, /metrics, request ids (ops-routes.ts). */
   ops?: Omit<OpsHttpDeps, 'auth' | 'access' | 'log'>
-  // The map (issue 5): sign-in sessions, tours, tile settings.
+  // The map: sign-in sessions, tours, tile settings.
   auth: HttpAuth
   tours: Tours
   map: MapSettings
