@@ -97,6 +97,8 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
         '/api/0/last?user=carol',
         '/api/0/list?user=carol&device=phone',
       ]
+      // Towns are read on first use, in the background: until then an answer has no `locality`.
+      await waitFor('the embedded hub to know its towns', async () => (await (await get(embedded, paths[0], 'dave')).text()).includes('"locality"'))
       for (const path of paths) {
         const want = await (await get(embedded, path, 'dave')).text()
         for (const hub of [a, b]) {
