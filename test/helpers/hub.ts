@@ -84,7 +84,18 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
     logs: () => out,
     waitForLog,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited }
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM')
+        // A graceful stop that hangs is a fault to report, not a reason to hang the test file.
+        let timer: NodeJS.Timeout | undefined
+        const stuck = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), 30_000) })])
+        clearTimeout(timer)
+        if (stuck) {
+          proc.kill('SIGKILL')
+          await exited
+          throw new Error(`the hub did not stop within 30 s of SIGTERM; its log ends:\n${out.slice(-3000)}`)
+        }
+      }
       if (root) rmSync(root, { recursive: true, force: true })
     },
     async kill9() {
