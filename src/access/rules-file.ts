@@ -75,23 +75,32 @@ function given(p: Pair | undefined): p is Pair {
   return !!p && p.value != null && !(isScalar(p.value) && p.value.value === null)
 }
 
-class Reader {
-  private known = new Set<string>()
-  private groupNames = new Set<string>()
-  /** Groups read so far, by name: a `to:` or `from:` may name one. */
-  private groupsSeen = new Map<string, string[]>()
+/**
+ * What the readers of the hub's YAML files (sharing.yml, places.yml) share: where a node stands, and
+ * refusing it with file, line and reason.
+ */
+export class YamlReader {
+  constructor(protected readonly file: string, protected readonly lines: LineCounter) {}
 
-  constructor(private readonly file: string, private readonly lines: LineCounter, private readonly o: ParseOptions) {}
-
-  private where(node: Node | Pair | null | undefined): Where {
+  protected where(node: Node | Pair | null | undefined): Where {
     const n = (node && 'range' in node ? node : (node as Pair | undefined)?.key) as Node | undefined
     const at = n?.range?.[0]
     return { file: this.file, line: at === undefined ? 1 : this.lines.linePos(at).line }
   }
 
-  private fail(node: Node | Pair | null | undefined, reason: string): never {
+  protected fail(node: Node | Pair | null | undefined, reason: string): never {
     throw new RulesError(this.file, this.where(node).line, reason)
   }
+}
+
+class Reader extends YamlReader {
+  private known = new Set<string>()
+  private groupNames = new Set<string>()
+  /** Groups read so far, by name: a `to:` or `from:` may name one. */
+  private groupsSeen = new Map<string, string[]>()
+
+  constructor(file: string, lines: LineCounter, private readonly o: ParseOptions) { super(file, lines) }
+
 
   read(doc: Document): SharingRules {
     const root = doc.contents

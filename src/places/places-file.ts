@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap, type LineCounter } from 'yaml'
-import { parseRulesDocument, RulesError, shareId } from '../access/rules-file.js'
+import { parseRulesDocument, RulesError, shareId, YamlReader } from '../access/rules-file.js'
 import { parseDuration } from '../access/rules-values.js'
 import type { Where } from '../access/types.js'
 import type { AlertEvent, AlertRule, Place, PlacesRules, Shape, Span } from './types.js'
@@ -70,18 +70,9 @@ export function clock(v: unknown): number | null {
 
 const value = (p: Pair | undefined): unknown => (p?.value as { value?: unknown } | null | undefined)?.value
 
-class Reader {
-  constructor(private readonly file: string, private readonly lines: LineCounter, private readonly o: PlacesParseOptions) {}
+class Reader extends YamlReader {
+  constructor(file: string, lines: LineCounter, private readonly o: PlacesParseOptions) { super(file, lines) }
 
-  private where(node: Node | Pair | null | undefined): Where {
-    const n = (node && 'range' in node ? node : (node as Pair | undefined)?.key) as Node | undefined
-    const at = n?.range?.[0]
-    return { file: this.file, line: at === undefined ? 1 : this.lines.linePos(at).line }
-  }
-
-  private fail(node: Node | Pair | null | undefined, reason: string): never {
-    throw new RulesError(this.file, this.where(node).line, reason)
-  }
 
   read(doc: Document): PlacesRules {
     const root = doc.contents
