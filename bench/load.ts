@@ -46,6 +46,9 @@ export interface ThroughputResult {
   p50: number; p95: number; p99: number
   peakRssMb: number
   cpuPct: number
+  /** CPU-seconds of all the target's processes, and the messages acknowledged, inside the measured window. */
+  cpuS: number
+  ackedInWindow: number
   http?: { requests: number; p50: number; p95: number }
 }
 
@@ -84,12 +87,15 @@ export async function throughput(t: Target, o: { phones: number; window: number;
   })() : Promise.resolve()
   await new Promise((r) => setTimeout(r, 2000)) // warm-up
   const u0 = usage(t.proc.pid!)
+  const pids = t.pids?.() ?? [t.proc.pid!]
+  const c0 = pids.map((p) => usage(p).cpuS)
   const t0 = performance.now()
   measuring = true
   await new Promise((r) => setTimeout(r, o.seconds * 1000))
   measuring = false
   const wall = (performance.now() - t0) / 1000
   const u1 = usage(t.proc.pid!)
+  const cpuS = pids.map((p, i) => usage(p).cpuS - c0[i]).reduce((a, b) => a + b, 0)
   stop = true
   await Promise.all([...loops, httpLoop])
   const expected = acked * o.subs
@@ -100,7 +106,7 @@ export async function throughput(t: Target, o: { phones: number; window: number;
   return {
     phones: o.phones, window: o.window, seconds: o.seconds, ackedPerS: ackedInWindow / wall, acked, delivered, expected,
     p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
-    peakRssMb: usage(t.proc.pid!).peakKb / 1024, cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100,
+    peakRssMb: usage(t.proc.pid!).peakKb / 1024, cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100, cpuS, ackedInWindow,
     http: t.httpPort ? { requests: http.length, p50: percentile(http, 50), p95: percentile(http, 95) } : undefined,
   }
 }
@@ -117,6 +123,8 @@ export async function steady(t: Target, o: { phones: number; rate: number; secon
   let next = 0
   let tst = 1_710_000_000
   const u0 = usage(t.proc.pid!)
+  const pids = t.pids?.() ?? [t.proc.pid!]
+  const c0 = pids.map((p) => usage(p).cpuS)
   const t0 = performance.now()
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {

@@ -7,6 +7,8 @@
  *   --no-history  --no-mosquitto  --record              (--record appends the results to bench/RESULTS.md)
  *   --profile DIR                                       the hub runs with --cpu-prof, profiles in DIR
  *   --node-args "--max-semi-space-size=2"               extra Node/V8 flags for the hub
+ *   --cluster 3                                         instead: the throughput phase through HAProxy against 1, 2, 3
+ *                                                       nodes on Redis + PostgreSQL, beside the embedded hub
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
@@ -15,13 +17,14 @@ import { parseArgs } from 'node:util'
 import { historyTargets, seed, type HistoryResult } from './history.js'
 import { idle, steady, throughput, type IdleResult, type SteadyResult, type ThroughputResult } from './load.js'
 import { addUsers, mosquittoVersion, startHub, startMosquitto, type Target } from './targets.js'
+import { clusterBench, clusterTable } from './cluster.js'
 
 const { values: a } = parseArgs({
   options: {
     phones: { type: 'string', default: '1000' }, window: { type: 'string', default: '5' }, seconds: { type: 'string', default: '10' },
     subs: { type: 'string', default: '2' }, 'steady-phones': { type: 'string', default: '10000' }, rate: { type: 'string', default: '1000' },
     'steady-seconds': { type: 'string', default: '20' }, idle: { type: 'string', default: '2000' },
-    'no-history': { type: 'boolean' }, profile: { type: 'string' }, 'node-args': { type: 'string' }, 'no-mosquitto': { type: 'boolean' }, record: { type: 'boolean' },
+    'no-history': { type: 'boolean' }, cluster: { type: 'string' }, profile: { type: 'string' }, 'node-args': { type: 'string' }, 'no-mosquitto': { type: 'boolean' }, record: { type: 'boolean' },
   },
 })
 const n = (k: keyof typeof a) => Number(a[k])
@@ -76,6 +79,14 @@ function table(runs: Run[], hist?: HistoryResult): string {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'othub-bench-'))
   try {
+    if (a.cluster) {
+      const runs = await clusterBench(dir, n('cluster'), { phones: n('phones'), window: n('window'), seconds: n('seconds'), subs: n('subs') }, log)
+      const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`
+      const out = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — cluster, ${machine}; ${n('phones')} phones × ${n('window')} in flight, ${n('subs')} subscribers\n\n${clusterTable(runs)}\n`
+      process.stdout.write(`\n${out}`)
+      if (a.record) appendFileSync(new URL('../../bench/RESULTS.md', import.meta.url), `\n${out}`)
+      return
+    }
     let round = 0
     const hubData = () => join(dir, `hub${++round}`, 'data')
     // Each phase gets a fresh data directory with the same users.

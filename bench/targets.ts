@@ -16,6 +16,8 @@ export interface Target {
   /** Password of every bench user `u0`…`u9`. */
   password: string
   startupMs: number
+  /** All processes that do the target's work (a cluster's nodes), for CPU; default: proc. */
+  pids?: () => number[]
   stop(): Promise<void>
 }
 

@@ -2,6 +2,16 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 
+/** --geocoder: which kind of geocoder, at which address (geo/geocoder.ts asks it). */
+export interface GeocoderSpec { kind: 'nominatim' | 'photon'; url: string }
+
+/** Parses `nominatim:URL` / `photon:URL`, or says what is wrong. */
+export function parseGeocoder(value: string): GeocoderSpec {
+  const m = /^(nominatim|photon):(https?:\/\/.+)$/.exec(value)
+  if (!m) throw new Error(`geocoder must be nominatim:URL or photon:URL (e.g. nominatim:http://127.0.0.1:8080), got ${JSON.stringify(value)}`)
+  return { kind: m[1] as GeocoderSpec['kind'], url: m[2].replace(/\/+$/, '') }
+}
+
 /**
  * Every setting has one row here: its flag, its environment twin, its config-file key and its default.
  * Precedence is flags > environment > config file > defaults, resolved once in `loadConfig`;
@@ -33,6 +43,8 @@ export const OPTIONS = {
   drainTimeout: { kind: 'int', default: 30000, scope: 'serve', help: 'ms a subscriber may keep its socket full before it is disconnected' },
   fsync: { kind: 'bool', default: false, scope: 'serve', help: 'fsync each history batch (survives power loss, not only crashes)' },
   docroot: { kind: 'string', default: undefined, scope: 'serve', help: "serve this directory's web app at / instead of the built-in map (e.g. a built OwnTracks Frontend), behind the same login" },
+  docrootCsp: { kind: 'string', default: undefined, scope: 'serve', help: 'Content-Security-Policy sent with the --docroot app\'s files (default: none, as a plain web server; the hub\'s own pages keep theirs)' },
+  corsOrigin: { kind: 'string', default: undefined, scope: 'serve', help: 'comma-separated origins (https://frontend.example.org) of web apps on other sites allowed to call /api/* and /ws/last with credentials (default: none)' },
   retentionDays: { kind: 'int', default: 0, scope: 'serve', help: 'delete history older than this many days, checked hourly (0 keeps everything)' },
   // TLS, HTTPS, bridges (README.md, "TLS and the CA for phones")
   httpsPort: { kind: 'port', default: 8443, scope: 'serve', help: 'HTTPS port (API, map, /pub, wss /mqtt), used once certificates exist' },
@@ -66,6 +78,15 @@ export const OPTIONS = {
   tileUrl: { kind: 'string', default: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', scope: 'serve', help: 'map tiles: a URL template with {z}, {x}, {y} (and {s} for subdomains a, b, c)' },
   tileAttribution: { kind: 'string', default: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors', scope: 'serve', help: "the tiles' attribution shown on the map (HTML)" },
   publicUrl: { kind: 'string', default: undefined, scope: 'serve', help: "the hub's web address as phones and visitors reach it, for tour links (default http://<host>:<http port>)" },
+  // Place names (README.md, "Where and when")
+  geocoder: { kind: 'string', default: undefined, scope: 'serve', help: 'street addresses from a geocoder you run or choose: nominatim:URL or photon:URL (none by default: country, time zone and town are found offline)' },
+  geocoderRate: { kind: 'int', default: 1, scope: 'serve', help: 'requests per second to --geocoder, at most' },
+  // A cluster of nodes behind one address (README.md, "When one machine is not enough")
+  redis: { kind: 'string', default: undefined, scope: 'serve', help: 'Redis URL (redis://host:6379): with --postgres, makes this process a node of a cluster sharing sessions, retained messages and deliveries' },
+  postgres: { kind: 'string', default: undefined, scope: 'serve', help: 'PostgreSQL URL (postgres://user:pass@host/db): with --redis, the history of every node of a cluster' },
+  // Places and alerts (acl/places.yml; README.md, "Places and alerts")
+  pushHttp: { kind: 'bool', default: false, scope: 'serve', help: 'accept Web Push subscriptions whose push service is plain http (only for a test push service on this machine)' },
+  homeassistantUser: { kind: 'string', default: undefined, scope: 'serve', help: "publish Home Assistant MQTT discovery (homeassistant/device_tracker/…) for the people this user may see, e.g. homeassistant" },
 } as const satisfies Record<string, OptionSpec>
 
 export type OptionKey = keyof typeof OPTIONS
@@ -86,6 +107,8 @@ export interface Config {
   drainTimeout: number
   fsync: boolean
   docroot: string | undefined
+  docrootCsp: string | undefined
+  corsOrigin: string | undefined
   retentionDays: number
   httpsPort: number
   tlsCert: string | undefined
@@ -116,6 +139,12 @@ export interface Config {
   tileUrl: string
   tileAttribution: string
   publicUrl: string | undefined
+  geocoder: string | undefined
+  geocoderRate: number
+  redis: string | undefined
+  postgres: string | undefined
+  pushHttp: boolean
+  homeassistantUser: string | undefined
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -201,9 +230,14 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   out.bridgeFile = out.bridgeFile ? resolve(out.bridgeFile as string) : resolve(out.data as string, 'bridges.conf')
   for (const k of ['tlsCert', 'tlsKey', 'tlsCa'] as const) if (out[k]) out[k] = resolve(out[k] as string)
   if ((out.tlsCert === undefined) !== (out.tlsKey === undefined)) {
-    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'owntracks-hub tls init' is used)`)
+    throw new ConfigError(`--tls-cert and --tls-key go together: give both (the certificate and its private key) or neither (then <data>/tls from 'npx owntracks-hub tls init' is used)`)
   }
   checkUrls(out as unknown as Config)
+  if (out.corsOrigin !== undefined) corsOrigins(out.corsOrigin as string)
+  if (out.geocoder !== undefined) {
+    try { parseGeocoder(out.geocoder as string) } catch (err) { throw new ConfigError((err as Error).message) }
+  }
+  if ((out.geocoderRate as number) < 1) throw new ConfigError(`geocoderRate must be at least 1 request per second, got ${String(out.geocoderRate)}`)
   return out as unknown as Config
 }
 
@@ -221,4 +255,22 @@ function checkUrls(c: Config): void {
     }
     c.publicUrl = c.publicUrl.replace(/\/+$/, '')
   }
+}
+
+/**
+ * The origins of --cors-origin, each `scheme://host[:port]` as a browser sends it in `Origin`. `*` is
+ * refused: the hub answers with credentials, and a wildcard would hand every site the user's login.
+ */
+export function corsOrigins(value: string | undefined): Set<string> {
+  const out = new Set<string>()
+  for (const raw of (value ?? '').split(/[\s,]+/).filter(Boolean)) {
+    if (raw === '*') throw new ConfigError(`corsOrigin: '*' is not allowed, because requests carry the user's credentials; name each origin, e.g. https://frontend.example.org`)
+    let u: URL | undefined
+    try { u = new URL(raw) } catch { /* reported below */ }
+    if (!u || !/^https?:$/.test(u.protocol) || u.origin !== raw.replace(/\/$/, '')) {
+      throw new ConfigError(`corsOrigin: ${JSON.stringify(raw)} is not an origin; give scheme, host and port only, e.g. https://frontend.example.org or http://127.0.0.1:8080`)
+    }
+    out.add(u.origin)
+  }
+  return out
 }

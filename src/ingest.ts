@@ -6,6 +6,12 @@ import type { Stats } from './stats.js'
 import { KEPT } from './store/kept.js'
 import type { HistoryStore } from './store/types.js'
 
+/**
+ * The `from` of the hub's own publishes (place transitions): the only source whose `hub` marker is kept.
+ * It starts with NUL, which MQTT forbids in client ids, so no client can take this name.
+ */
+export const HUB_ORIGIN = '\u0000hub'
+
 export type IngestOutcome =
   | { kind: 'stored'; type: string }
   | { kind: 'ignored' } // not an OwnTracks device topic, or a type we do not keep
@@ -30,8 +36,12 @@ export class Ingest {
   ) {}
 
   private lastQuotaLog = new Map<string, number>()
+  /** Told of every record once it is committed (the places' tracker); must not throw or wait. */
+  onStored?: (user: string, device: string, message: Record<string, unknown>) => void
 
   private readonly warnedNoKey = new Set<string>()
+  /** Told of every stored location, after the write committed (the geocoder queue); must not block. */
+  afterStore?: (user: string, device: string, message: Record<string, unknown>) => void
 
   async handle(topic: string, payload: Buffer, from: string): Promise<IngestOutcome> {
     const dt = parseDeviceTopic(topic, this.base)
@@ -62,18 +72,23 @@ export class Ingest {
         const opened = openEncrypted(String(message.data), secret)
         if (!opened.ok) {
           this.stats.decryptFailures++
-          this.log.warn(`Cannot decrypt the payload from ${from} on '${topic}': ${opened.reason}. The secret set with 'owntracks-hub user key ${dt.user}' must equal the app's encryption key (delivered, not stored)`)
+          this.log.warn(`Cannot decrypt the payload from ${from} on '${topic}': ${opened.reason}. The secret set with 'npx owntracks-hub user key ${dt.user}' must equal the app's encryption key (delivered, not stored)`)
           return { kind: 'invalid', reason: opened.reason }
         }
         this.stats.decrypted++
         message = opened.message
       } else if (!this.warnedNoKey.has(dt.user)) {
         this.warnedNoKey.add(dt.user)
-        this.log.info(`${dt.user} publishes encrypted payloads; they are stored encrypted until you set the same secret with 'owntracks-hub user key ${dt.user}'`)
+        this.log.info(`${dt.user} publishes encrypted payloads; they are stored encrypted until you set the same secret with 'npx owntracks-hub user key ${dt.user}'`)
       }
     }
     const type = message._type
     if (!KEPT.has(type)) return { kind: 'ignored' }
+    // `hub: true` marks the hub's own place transitions; a phone cannot claim it.
+    if ('hub' in message && from !== HUB_ORIGIN) {
+      const { hub: _h, ...rest } = message as Record<string, unknown>
+      message = rest as typeof message
+    }
     try {
       await this.history.write([{ user: dt.user, device: dt.device, message, topic }])
     } catch (err) {
@@ -82,6 +97,8 @@ export class Ingest {
       throw err
     }
     this.stats.stored++
+    if (type === 'location') this.afterStore?.(dt.user, dt.device, message)
+    this.onStored?.(dt.user, dt.device, message as Record<string, unknown>)
     return { kind: 'stored', type }
   }
 }

@@ -77,6 +77,7 @@ export class History {
       return
     }
     this.draw(res.data.filter((p) => typeof p.lat === 'number' && typeof p.lon === 'number'), params.user)
+    document.dispatchEvent(new CustomEvent('history:shown', { detail: params })) // places: the range's events
     const file = `${params.user}-${params.device}-${new Date(w[0]).toISOString().slice(0, 10)}`
     Object.assign($('history-gpx'), { href: `/api/0/locations?${query({ ...params, format: 'gpx' })}`, download: `${file}.gpx` })
     Object.assign($('history-geojson'), { href: `/api/0/locations?${query({ ...params, format: 'geojson' })}`, download: `${file}.geojson` })
@@ -93,7 +94,7 @@ export class History {
     const color = colorFor(user)
     const lls = points.map((p) => [p.lat, p.lon])
     const layer = this.layer = L.layerGroup()
-    const line = L.polyline(lls, { renderer: this.renderer, color, weight: 4, opacity: 0.85, smoothFactor: 1.5, interactive: false }).addTo(layer)
+    const line = this.line = L.polyline(lls, { renderer: this.renderer, color, weight: 4, opacity: 0.85, smoothFactor: 1.5, interactive: false }).addTo(layer)
     const step = Math.max(1, Math.ceil(points.length / MAX_DOTS))
     for (let i = 0; i < lls.length; i += step) {
       L.circleMarker(lls[i], { renderer: this.renderer, radius: 3, color: '#fff', weight: 1, fillColor: color, fillOpacity: 1, interactive: false }).addTo(layer)
@@ -117,6 +118,11 @@ export class History {
     this.slider.value = '0'
     this.player.hidden = false
     this.seek(0)
+  }
+
+  /** The bounds of the track shown, or null. */
+  bounds() {
+    return this.line ? this.line.getBounds() : null
   }
 
   seek(i) {
@@ -154,9 +160,11 @@ export class History {
     this.pause()
     this.layer?.remove()
     this.layer = null
+    this.line = null
     this.points = []
     this.player.hidden = true
     this.summary.textContent = ''
     this.summary.dataset.points = ''
+    document.dispatchEvent(new CustomEvent('history:cleared')) // places
   }
 }

@@ -54,7 +54,8 @@ export class LiveMap {
     }
     const seen = new Set()
     for (const loc of list) {
-      if (typeof loc.lat !== 'number' || typeof loc.lon !== 'number') continue
+      // places: a presence-only share is a chip (places.js), never a marker
+      if (loc.presence || typeof loc.lat !== 'number' || typeof loc.lon !== 'number') continue
       seen.add(this.upsert(loc))
     }
     // Gone from the answer (a share ended, a device deleted): gone from the map.
@@ -98,7 +99,7 @@ export class LiveMap {
     } catch {
       return
     }
-    if (m?._type !== 'location') return
+    if (m?._type !== 'location' || m.presence) return // places: presence-only shares are chips
     if (typeof m.username === 'string' && typeof m.device === 'string' && typeof m.lat === 'number' && typeof m.lon === 'number') {
       this.upsert(m)
       this.onChange()
@@ -196,8 +197,12 @@ export class LiveMap {
 
   fitAll() {
     const all = [...this.devices.values()].map((d) => d.marker.getLatLng())
-    if (all.length === 1) this.map.setView(all[0], 15)
-    else if (all.length > 1) this.map.fitBounds(L.latLngBounds(all), { padding: [40, 40], maxZoom: 16 })
+    if (all.length === 1) {
+      const centre = this.map.project(all[0], 15).add([0, sheetHeight() / 2])
+      this.map.setView(this.map.unproject(centre, 15), 15)
+    }
+    // Into the part of the map a phone's sheet leaves free.
+    else if (all.length > 1) this.map.fitBounds(L.latLngBounds(all), { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: 16 })
   }
 }
 

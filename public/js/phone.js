@@ -5,13 +5,23 @@ import { el } from './format.js'
 
 const $ = (id) => document.getElementById(id)
 
+/** Addresses that mean "this computer": a phone that is given one reaches itself, not the hub. */
+export const isLoopback = (host) => /^(localhost|127(\.\d+){3}|\[?::1\]?|0\.0\.0\.0)$/i.test(host)
+const hostOf = (url) => { try { return new URL(url).hostname } catch { return '' } }
+
 export class PhoneSetup {
   constructor(session) {
     this.session = session
     const ports = session.map
-    $('phone-host').value = location.hostname
-    $('phone-port').value = String(ports.mqttPort)
-    $('phone-url').value = `${location.origin}/pub`
+    // The operator's public address when given; else the one this browser used.
+    const origin = ports.publicUrl ?? location.origin
+    $('phone-host').value = hostOf(origin) || location.hostname
+    // While TLS runs, phones should use it: their password then never crosses the network in clear.
+    const tlsPort = ports.tlsPort ?? null
+    $('phone-tls').checked = tlsPort !== null
+    $('phone-port').value = String(tlsPort ?? ports.mqttPort)
+    if (tlsPort !== null) ports.mqttsPort = tlsPort
+    $('phone-url').value = `${origin}/pub`
     $('phone-user').value = session.user
     // Admins set up phones for the family; everyone else only for themselves.
     $('phone-user').readOnly = !session.admin
@@ -52,6 +62,11 @@ export class PhoneSetup {
 
   update() {
     const c = this.config()
+    const host = c.mode === 3 ? hostOf(c.url) : c.host
+    const warn = $('phone-warning')
+    warn.hidden = !isLoopback(host)
+    warn.textContent = warn.hidden ? '' : `${host} is this computer's own address: a phone given it would look for the hub on itself. Type the hub's address in your network (such as 192.168.1.20) or its name${this.session.admin ? ', or start the hub with --public-url' : ''}.`
+    $('phone-ca').hidden = !(c.mode === 0 && c.tls)
     const json = JSON.stringify(c, null, 2)
     const link = `owntracks:///config?inline=${base64(JSON.stringify(c))}`
     const rows = c.mode === 3

@@ -49,8 +49,17 @@ export class SharingPanel {
     $('share-from-row').hidden = !admin
     // Who sees me: my shares (an admin sees and manages everyone's).
     const out = shares.filter((s) => s.from === user || admin)
-    $('shares-out').replaceChildren(...out.map((s) => this.shareItem(s, true)))
-    if (!out.length) $('shares-out').replaceChildren(el('li', { class: 'hint' }, 'Nobody: you share nothing yet.'))
+    // …and everyone who sees me without a share of mine: the other members of my groups, and the admins.
+    const myGroups = groups.filter((g) => g.members.includes(user))
+    const viaGroups = myGroups.map((g) => el('li', { 'data-seen-by': 'group', 'data-group': g.name },
+      el('strong', {}, g.members.filter((m) => m !== user).join(', ') || '(only you)'), ` · through the group ${g.name}`,
+      el('p', { class: 'meta' }, [precisionText(g), historyText(g.history), endText(g)].join(' · '))))
+    const admins = this.data.seenByAdmins ?? []
+    const viaAdmin = admins.length ? [el('li', { 'data-seen-by': 'admin' },
+      el('strong', {}, admins.join(', ')), ` · ${admins.length === 1 ? 'an admin' : 'admins'} of this hub`,
+      el('p', { class: 'meta' }, 'exact position · all history · can see every device'))] : []
+    const none = out.length ? [] : [el('li', { class: 'hint' }, viaGroups.length || viaAdmin.length ? 'No share of yours: you share nothing yet.' : 'Nobody: you share nothing yet.')]
+    $('shares-out').replaceChildren(...none, ...out.map((s) => this.shareItem(s, true)), ...viaGroups, ...viaAdmin)
     // Whom I see: shares to me, and the groups I am in.
     const inward = shares.filter((s) => s.from !== user && [].concat(s.to).includes(user))
     const groupItems = groups.filter((g) => g.members.includes(user)).map((g) => el('li', { 'data-group': g.name },

@@ -5,6 +5,7 @@ import { filesIn, pollFiles } from '../watch.js'
 import { aclDecision, grantsFor } from './acl-eval.js'
 import { parseAclFile } from './acl-file.js'
 import { finer } from './precision.js'
+import { presenceRecord, type PresenceSource } from './presence-view.js'
 import { compileRules, deviceFilter, mergeAclFiles, type CompiledRule, type CompiledTable } from './rules-compile.js'
 import { stampCreated, writeAtomic } from './rules-edit.js'
 import { parseRules } from './rules-file.js'
@@ -37,8 +38,11 @@ export interface Decision {
  */
 export interface ViewSpec { precision: Precision | null; history: HistoryLimit; shared: boolean }
 
-/** How one viewer may see one topic's deliveries: its view, and which part of a device the topic is. */
-export interface TopicView { spec: ViewSpec; part: Part | null }
+/**
+ * How one viewer may see one topic's deliveries: its view, which part of a device the topic is, and
+ * whose device (a presence-only view asks where that device is).
+ */
+export interface TopicView { spec: ViewSpec; part: Part | null; user?: string; device?: string }
 
 const FULL: ViewSpec = Object.freeze({ precision: null, history: true, shared: false })
 const PART_SUFFIX: Record<Part, string> = { location: '', events: '/event', card: '/info' }
@@ -55,6 +59,8 @@ export interface AccessOptions {
   /** Write `created:` into the rules file for `for:` shares that lack it (the running hub does; `acl show` does not). */
   stampCreated?: boolean
   now?: () => number
+  /** The user Home Assistant connects as (--homeassistant-user): reads `homeassistant/#`, writes its `homeassistant/status`. */
+  homeassistant?: string
 }
 
 const EMPTY: AclFile = { anonymous: [], users: new Map(), patterns: [] }
@@ -87,6 +93,8 @@ export class AccessControl {
   private stop?: () => void
   private timer?: NodeJS.Timeout
   private readonly now: () => number
+  /** Who is at which place, for presence-only shares (`precision: place`); set by the hub once places load. */
+  presence?: PresenceSource
 
   constructor(private readonly aclDir: string, private readonly base: string, private readonly log?: Logger, private readonly opts: AccessOptions = {}) {
     this.rulesFile = join(aclDir, 'sharing.yml')
@@ -199,20 +207,33 @@ export class AccessControl {
   /** present() for a viewer whose TopicView is already known (a delivery fanned out to many). */
   apply(view: TopicView, message: Record<string, unknown>): Record<string, unknown> | null {
     if (!view.spec.shared) return message
-    return view.part === null ? null : shape(message, view.part, view.spec.precision)
+    if (view.part === null) return null
+    const p = view.spec.precision
+    if (p?.kind === 'place') {
+      // Which of the sharer's places, or away, and since when: presence-view.ts, after the part's own types.
+      if (shape(message, view.part, null) === null || view.user === undefined || view.device === undefined) return null
+      return presenceRecord(message, view.user, view.device, this.presence)
+    }
+    return shape(message, view.part, p)
   }
 
   /** How `who` sees `topic`, or null when they may not read it. */
   topicView(who: Identity, topic: string): TopicView | null {
     if (!this.canRead(who, topic)) return null
-    return { spec: this.viewSpec(who, topic), part: this.partOf(topic) }
+    const spec = this.viewSpec(who, topic)
+    if (spec.precision?.kind !== 'place') return { spec, part: this.partOf(topic) }
+    const levels = topic.slice(this.base === '' ? 0 : this.base.length + 1).split('/')
+    return { spec, part: this.partOf(topic), user: levels[0], device: levels[1] }
   }
 
   /** Earliest tst (epoch s) `who` may read of the device's history: 0 = all, Infinity = live only; null = not at all. */
   historyFrom(who: Identity, user: string, device: string): number | null {
     const topic = deviceFilter(this.base, user, device)
     if (!this.canRead(who, topic)) return null
-    const h = this.viewSpec(who, topic).history
+    const spec = this.viewSpec(who, topic)
+    // Presence is about now: where a device was an hour ago is not which place it is in.
+    if (spec.precision?.kind === 'place') return Infinity
+    const h = spec.history
     return h === true ? 0 : h === false ? Infinity : Math.floor(this.now() / 1000) - h
   }
 
@@ -295,6 +316,10 @@ export class AccessControl {
     const sys = topic.startsWith('$SYS')
     if (want === 'write' && sys) return { allowed: false, reason: '$SYS topics are the broker\'s' }
     if (this.isAdmin(who)) return { allowed: true, reason: 'admin' }
+    if (who.user !== null && who.user === this.opts.homeassistant && (want === 'read' ? topic.startsWith('homeassistant/') : topic === 'homeassistant/status')) {
+      // The hub publishes there only what this user may see (places/homeassistant.ts).
+      return { allowed: true, reason: 'Home Assistant discovery (--homeassistant-user)' }
+    }
     const d = aclDecision(this.compiled.acl, who.user, who.clientId, topic, want)
     const rule = d.rule as CompiledRule | undefined
     if (!rule) return { allowed: false, reason: d.reason ?? 'no rule grants it' }

@@ -29,7 +29,8 @@ function origin(r: CompiledRule): string {
   if (!r.share) return `# ${at(r.source)}`
   const s = r.share
   const only: string[] = []
-  if (s.precision) only.push(`blurs positions to ${s.precision.text} and removes SSID, BSSID, inregions, inrids, addr, poi`)
+  if (s.precision?.kind === 'place') only.push('shows only which of their places (acl/places.yml) a device is in, never coordinates')
+  else if (s.precision) only.push(`blurs positions to ${s.precision.text} and removes SSID, BSSID, inregions, inrids, addr, poi`)
   if (s.history !== true) only.push(s.history === false ? 'serves no history' : 'serves only recent history')
   if (s.until !== null) only.push(`ends the share at ${isoMinute(s.until)}`)
   const note = only.length ? `\n#   Mosquitto would deliver these unchanged; the hub ${only.join(', ')}.` : ''

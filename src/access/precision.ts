@@ -1,5 +1,5 @@
 import ngeohash from 'ngeohash'
-import type { Precision } from './types.js'
+import type { GridPrecision, Precision } from './types.js'
 
 /*
  * Reduced precision: the receiver gets the centre of the grid cell the fix lies in, `acc` raised to the
@@ -15,7 +15,7 @@ const round6 = (x: number) => Math.round(x * 1e6) / 1e6
 export interface Cell { lat: number; lon: number; radius: number }
 
 /** The cell of `lat`,`lon` on the grid of `p`: its centre and half-diagonal in metres. */
-export function snap(lat: number, lon: number, p: Precision): Cell {
+export function snap(lat: number, lon: number, p: GridPrecision): Cell {
   if (p.kind === 'geohash') {
     const [minLat, minLon, maxLat, maxLon] = ngeohash.decode_bbox(ngeohash.encode(lat, lon, p.length))
     const cLat = (minLat + maxLat) / 2
@@ -38,8 +38,9 @@ function halfDiagonal(dLat: number, dLon: number, lat: number): number {
   return Math.ceil(Math.hypot(h, w) / 2)
 }
 
-/** The side of a cell in metres (geohash: its height), to compare precisions. */
+/** The side of a cell in metres (geohash: its height), to compare precisions; a place is the coarsest. */
 export function cellMetres(p: Precision): number {
+  if (p.kind === 'place') return Infinity
   if (p.kind === 'metres') return p.metres
   return (180 / 2 ** Math.floor((5 * p.length) / 2)) * M_PER_DEG
 }

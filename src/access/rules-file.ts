@@ -75,23 +75,32 @@ function given(p: Pair | undefined): p is Pair {
   return !!p && p.value != null && !(isScalar(p.value) && p.value.value === null)
 }
 
-class Reader {
-  private known = new Set<string>()
-  private groupNames = new Set<string>()
-  /** Groups read so far, by name: a `to:` or `from:` may name one. */
-  private groupsSeen = new Map<string, string[]>()
+/**
+ * What the readers of the hub's YAML files (sharing.yml, places.yml) share: where a node stands, and
+ * refusing it with file, line and reason.
+ */
+export class YamlReader {
+  constructor(protected readonly file: string, protected readonly lines: LineCounter) {}
 
-  constructor(private readonly file: string, private readonly lines: LineCounter, private readonly o: ParseOptions) {}
-
-  private where(node: Node | Pair | null | undefined): Where {
+  protected where(node: Node | Pair | null | undefined): Where {
     const n = (node && 'range' in node ? node : (node as Pair | undefined)?.key) as Node | undefined
     const at = n?.range?.[0]
     return { file: this.file, line: at === undefined ? 1 : this.lines.linePos(at).line }
   }
 
-  private fail(node: Node | Pair | null | undefined, reason: string): never {
+  protected fail(node: Node | Pair | null | undefined, reason: string): never {
     throw new RulesError(this.file, this.where(node).line, reason)
   }
+}
+
+class Reader extends YamlReader {
+  private known = new Set<string>()
+  private groupNames = new Set<string>()
+  /** Groups read so far, by name: a `to:` or `from:` may name one. */
+  private groupsSeen = new Map<string, string[]>()
+
+  constructor(file: string, lines: LineCounter, private readonly o: ParseOptions) { super(file, lines) }
+
 
   read(doc: Document): SharingRules {
     const root = doc.contents
@@ -168,7 +177,7 @@ class Reader {
     if (this.known.has(name)) return name
     if (this.groupNames.has(name)) this.fail(node, `'${name}' is a group; name a person here`)
     const known = [...this.known].sort()
-    this.fail(node, `unknown person '${name}' (known: ${known.join(', ') || 'nobody yet'}); add them to 'people:' or create the user with 'owntracks-hub user add ${name}'`)
+    this.fail(node, `unknown person '${name}' (known: ${known.join(', ') || 'nobody yet'}); add them to 'people:' or create the user with 'npx owntracks-hub user add ${name}'`)
   }
 
   private devices(p: Pair | undefined): string[] | null {
@@ -193,9 +202,10 @@ class Reader {
       if (typeof r === 'string') this.fail(pp, `precision: ${r}`)
       precision = r
       // A transition names the region crossed and when: blurring its coordinates would hide nothing.
-      if (include.includes('events') && m.has('include')) this.fail(m.get('include'), "precision hides where exactly, but events (region transitions) name the place: remove 'events' from include, or remove precision")
+      // A place share is the exception: the hub's own transitions (enter/leave a place) are what it shows.
+      if (r.kind !== 'place' && include.includes('events') && m.has('include')) this.fail(m.get('include'), "precision hides where exactly, but events (region transitions) name the place: remove 'events' from include, or remove precision")
     }
-    const effectiveInclude = precision ? include.filter((x) => x !== 'events') : include
+    const effectiveInclude = precision && precision.kind !== 'place' ? include.filter((x) => x !== 'events') : include
     let history: HistoryLimit = true
     const hp = m.get('history')
     if (hp) {

@@ -38,10 +38,11 @@ export const isoMinute = (ms: number): string => new Date(ms).toISOString().repl
 
 /** `1km`, `2.5km`, `500m` or `geohash 5` → a Precision; otherwise what is wrong, as a sentence. */
 export function parsePrecision(raw: unknown): Precision | string {
-  const hint = 'say e.g. 500m, 1km or geohash 5'
+  const hint = "say e.g. 500m, 1km, geohash 5, or place (only which of their places, or away)"
   if (typeof raw === 'number') return `${raw} has no unit; ${hint}`
   if (typeof raw !== 'string') return hint
   const s = raw.trim()
+  if (s === 'place') return { kind: 'place', text: 'place' }
   const metric = /^(\d+(?:\.\d+)?)\s*(m|km)$/.exec(s)
   if (metric) {
     const metres = Number(metric[1]) * (metric[2] === 'km' ? 1000 : 1)

@@ -23,10 +23,16 @@ export interface Where { file: string; line: number }
 export type Part = 'location' | 'events' | 'card'
 export const PARTS: readonly Part[] = ['location', 'events', 'card']
 
-/** Reduced precision: a square grid of `metres`, or geohash cells of `length` characters. */
+/**
+ * Reduced precision: a square grid of `metres`, geohash cells of `length` characters, or only which of
+ * the sharer's places (acl/places.yml) the device is in (`place`, see presence-view.ts).
+ */
 export type Precision =
   | { kind: 'metres'; metres: number; text: string }
   | { kind: 'geohash'; length: number; text: string }
+  | { kind: 'place'; text: 'place' }
+
+export type GridPrecision = Exclude<Precision, { kind: 'place' }>
 
 /** How far back a receiver may read: all of it, nothing (live only), or this many seconds. */
 export type HistoryLimit = true | false | number

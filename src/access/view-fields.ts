@@ -1,5 +1,6 @@
+import { namesForCell } from './place-names.js'
 import { snap } from './precision.js'
-import type { Part, Precision } from './types.js'
+import type { GridPrecision, Part } from './types.js'
 
 /*
  * What a share lets through of one message, by the message's own type and fields. access.present()
@@ -54,7 +55,8 @@ const GRID: KindRule = {
   fields: { plain: 'keep', position: 'blur', accuracy: 'blur', place: 'drop', media: 'drop' },
 }
 
-export const KINDS: Readonly<Record<Precision['kind'], KindRule>> = {
+/** The grid kinds; `place` (presence only) is not a field table: access.apply() hands it to presence-view.ts. */
+export const KINDS: Readonly<Record<GridPrecision['kind'], KindRule>> = {
   metres: GRID,
   geohash: GRID,
 }
@@ -73,7 +75,7 @@ const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k)
  * The message as a share of `part` at `precision` (null: exact) shows it, or null when it must not
  * reach the viewer. Never mutates `m`; returns `m` itself when nothing changes.
  */
-export function shape(m: Record<string, unknown>, part: Part, precision: Precision | null): Record<string, unknown> | null {
+export function shape(m: Record<string, unknown>, part: Part, precision: GridPrecision | null): Record<string, unknown> | null {
   const type = m._type
   if (typeof type !== 'string' || !TYPES_OF_PART[part].has(type)) return null
   if (precision === null) return m
@@ -96,5 +98,7 @@ export function shape(m: Record<string, unknown>, part: Part, precision: Precisi
   out.lat = c.lat
   out.lon = c.lon
   out.acc = Math.max(typeof acc === 'number' && Number.isFinite(acc) ? acc : 0, c.radius)
-  return out
+  // The hub's own place names (cc, tzname, locality, addr: class 'place', dropped above) come back as
+  // the cell's names, to the detail the grid allows: a town up to 10 km cells, never a street.
+  return Object.assign(out, namesForCell(m, c.lat, c.lon, precision))
 }

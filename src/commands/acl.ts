@@ -65,7 +65,7 @@ function check(cfg: Config, p: Parsed): void {
   if (d.allowed && want === 'read') {
     const v = access.viewSpec(who, topic)
     const h = v.history === true ? 'all history' : v.history === false ? 'live only, no history' : `history of the last ${formatDuration(v.history)}`
-    console.log(`  sees: ${v.precision ? `positions blurred to ${v.precision.text}` : 'exact positions'}; ${h}`)
+    console.log(`  sees: ${v.precision?.kind === 'place' ? 'only which of their places, or away (no coordinates)' : v.precision ? `positions blurred to ${v.precision.text}` : 'exact positions'}; ${h}`)
   }
   if (!d.allowed) process.exitCode = 1
 }

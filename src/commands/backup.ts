@@ -26,7 +26,7 @@ const say = (line: string) => console.log(line)
 
 export async function backup(p: Parsed): Promise<void> {
   const cfg = loadConfig(p.flags, process.env)
-  if (!p.positionals[0]) throw new UsageError('backup needs a directory to write to: owntracks-hub backup DIR')
+  if (!p.positionals[0]) throw new UsageError('backup needs a directory to write to: npx owntracks-hub backup DIR')
   const dest = resolve(p.positionals[0])
   const m = (await backupByHub(controlSocketPath(cfg.data), dest)) ?? (await offlineBackup(cfg.data, cfg.aclDir, dest))
   say(`Backup done: ${Object.entries(m.databases).map(([n, d]) => `${n} ${d.keys} keys`).join(', ')}, files: ${m.files.join(' ') || 'none'}${m.acl.length ? `, rules: ${m.acl.join(' ')}` : ''}.`)
@@ -83,7 +83,7 @@ async function offlineBackup(data: string, aclDir: string, dest: string): Promis
 
 export async function restore(p: Parsed): Promise<void> {
   const cfg = loadConfig(p.flags, process.env)
-  if (!p.positionals[0]) throw new UsageError('restore needs the backup directory: owntracks-hub restore DIR')
+  if (!p.positionals[0]) throw new UsageError('restore needs the backup directory: npx owntracks-hub restore DIR')
   if (await hubAnswers(controlSocketPath(cfg.data))) throw new Error(`a hub is running on ${cfg.data}: stop it first, then restore`)
   const r = restoreBackup(resolve(p.positionals[0]), cfg.data, cfg.aclDir, p.extra.force === true, say)
   say(`Restored the backup of ${r.manifest.created} (hub ${r.manifest.hub}). Start the hub as usual.`)

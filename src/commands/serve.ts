@@ -9,9 +9,9 @@ export const serveSpec: CommandSpec = {
   name: 'serve',
   usage: 'serve [options]',
   summary: 'Runs the hub: the MQTT broker, the location history and the HTTP API.',
-  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync', 'docroot', 'retentionDays',
+  options: ['host', 'mqttPort', 'httpPort', 'mqttsPort', 'allowAnonymous', 'topicBase', 'drainTimeout', 'fsync', 'docroot', 'docrootCsp', 'corsOrigin', 'retentionDays',
     'httpsPort', 'tlsCert', 'tlsKey', 'tlsCa', 'tlsRequireCert', 'tlsCertUsername', 'httpsRedirect', 'trustProxy', 'bridgeFile',
-    'maxConnections', 'maxPayload', 'publishRate', 'maxQueuedBytes', 'authRateAccount', 'authRateAddress', 'connectTimeout', 'maxConnectBytes', 'maxPending', 'maxPendingPerAddress', 'maxHttpPerAddress', 'maxBody', 'maxSessionsPerUser', 'maxDevicesPerUser', 'sysInterval', 'metricsPublic', 'stopTimeout', 'tileUrl', 'tileAttribution', 'publicUrl'],
+    'maxConnections', 'maxPayload', 'publishRate', 'maxQueuedBytes', 'authRateAccount', 'authRateAddress', 'connectTimeout', 'maxConnectBytes', 'maxPending', 'maxPendingPerAddress', 'maxHttpPerAddress', 'maxBody', 'maxSessionsPerUser', 'maxDevicesPerUser', 'sysInterval', 'metricsPublic', 'stopTimeout', 'tileUrl', 'tileAttribution', 'publicUrl', 'geocoder', 'geocoderRate', 'redis', 'postgres', 'pushHttp', 'homeassistantUser'],
   extra: { 'check-config': { type: 'boolean', help: 'check the configuration (flags, environment, config file), print the settings and exit: 0 when valid, 1 naming the bad key' } },
 }
 

@@ -13,7 +13,8 @@ export const tlsSpecs: Record<string, CommandSpec> = {
     name: 'tls init',
     usage: 'tls init [--host NAME]... [--ip ADDR]...',
     summary: 'Creates a CA (once) and a server certificate under <data>/tls for MQTT over TLS and HTTPS. The certificate names the given hosts and addresses plus localhost, 127.0.0.1, ::1, this machine\'s host name and addresses. Run it again to renew or to add a name: the CA stays, so phones keep trusting the hub, and a running hub switches to the new certificate within a second.',
-    options: [],
+    // The hub's ports, for the lines printed at the end (also read from --config and OTHUB_*).
+    options: ['httpPort', 'mqttsPort', 'httpsPort'],
     extra: {
       host: { type: 'string', multiple: true, help: 'a DNS name phones use to reach the hub (repeatable), e.g. home.example.org' },
       ip: { type: 'string', multiple: true, help: 'an IP address phones use to reach the hub (repeatable), e.g. your public address' },
@@ -61,7 +62,7 @@ export async function tls(sub: string, p: Parsed): Promise<void> {
       if (!user) throw new UsageError('tls client needs a USER')
       validateUserName(user)
       if (!UserRegistry.forData(cfg.data, cfg.passwordFile).has(user)) {
-        throw new UsageError(`no user '${user}' in ${cfg.passwordFile}: add it first with 'owntracks-hub user add ${user}' (a certificate logs in as that user)`)
+        throw new UsageError(`no user '${user}' in ${cfg.passwordFile}: add it first with 'npx owntracks-hub user add ${user}' (a certificate logs in as that user)`)
       }
       const out = await issueClientCert(cfg.data, user, (p.extra.out as string | undefined) ?? '.')
       console.log(`Wrote ${out.cert} and ${out.key} (CN=${user}), signed by ${tlsFiles(cfg.data).caCert}.`)

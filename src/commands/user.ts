@@ -31,7 +31,7 @@ export async function user(sub: string, p: Parsed): Promise<void> {
       return
     }
     case 'passwd': {
-      if (!users.has(name)) throw new UsageError(`no user '${name}' in ${cfg.passwordFile}; add it with 'owntracks-hub user add ${name}'`)
+      if (!users.has(name)) throw new UsageError(`no user '${name}' in ${cfg.passwordFile}; add it with 'npx owntracks-hub user add ${name}'`)
       const pw = (p.extra.password as string | undefined) ?? (await promptPassword(`New password for ${name}: `))
       await users.set(name, pw)
       const hint = join(cfg.data, 'initial-admin-password')
@@ -44,7 +44,7 @@ export async function user(sub: string, p: Parsed): Promise<void> {
       console.log(`Removed user ${name}`)
       return
     case 'key': {
-      if (!users.has(name)) throw new UsageError(`no user '${name}' in ${cfg.passwordFile}; add it with 'owntracks-hub user add ${name}'`)
+      if (!users.has(name)) throw new UsageError(`no user '${name}' in ${cfg.passwordFile}; add it with 'npx owntracks-hub user add ${name}'`)
       const keys = KeyStore.forData(cfg.data)
       if (p.extra.clear === true) {
         keys.set(name, undefined)

@@ -1,5 +1,4 @@
 import { Hono, type ErrorHandler } from 'hono'
-import { serveStatic } from '@hono/node-server/serve-static'
 import type { AccessControl } from '../access/access.js'
 import type { CommandQueue } from '../cmd-queue.js'
 import type { Ingest } from '../ingest.js'
@@ -19,14 +18,21 @@ import { ParamError } from './params.js'
 import type { Publish } from '../mqtt/publish.js'
 import { httpMode } from './pub.js'
 import { recorderApi } from './recorder-api.js'
+import { whereApi } from './where-api.js'
+import type { Days } from '../days/store.js'
+import type { PlaceNames } from '../geo/place-names.js'
 import { sharingApi } from './sharing-api.js'
 import { usersApi } from './users-api.js'
 import { signInRoutes, type MapSettings } from './sign-in.js'
 import { limitBody } from './body-limit.js'
-import { securityHeaders, staticRoutes } from './static.js'
+import { cors } from './cors.js'
+import { docrootRoutes, securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
 import { toursApi } from './tours-api.js'
 import { redirectToHttps, secureCookies, type HttpsRedirectOptions } from './https.js'
+import type { WebPush } from '../alerts/web-push.js'
+import { placesApi, type PlacesApiDeps } from './places-api.js'
+import { pushApi } from './push-api.js'
 
 export interface AppDeps {
   users: UserRegistry
@@ -42,6 +48,10 @@ export interface AppDeps {
   monitor: Monitor
   /** A web app (e.g. a built OwnTracks Frontend) served at / instead of the built-in map. */
   docroot?: string
+  /** The Content-Security-Policy for the docroot's files (none without it). */
+  docrootCsp?: string
+  /** Origins of web apps on other sites that may call /api/* with credentials (--cors-origin). */
+  corsOrigins?: ReadonlySet<string>
   /** --https-redirect, while HTTPS runs (tls). */
   https?: HttpsRedirectOptions
   /** The CA certificate file phones import, when there is one. */
@@ -56,6 +66,10 @@ export interface AppDeps {
   publicUrl: string | undefined
   /** Largest request body in bytes on any route (--max-body); sign-in has its own, smaller one. */
   maxBody?: number
+  placeNames?: PlaceNames
+  days?: Days
+  /** Places, alerts and Web Push (acl/places.yml). */
+  places?: Omit<PlacesApiDeps, 'access' | 'history' | 'log' | 'base'> & { push: WebPush; pushHttp: boolean }
 }
 
 /**
@@ -86,11 +100,17 @@ export function createApp(d: AppDeps): Hono<Env> {
   opsRoutes(app, { ...d.ops, auth: d.auth, access: d.access, log: d.log })
   if (d.caFile) app.get('/ca.crt', caCertificate(d.caFile))
   app.route('/', signInRoutes(d.auth, d.map, d.log, d.access))
+  if (d.corsOrigins?.size) app.use('/api/*', cors(d.corsOrigins))
   app.use('/api/*', d.auth.middleware())
   app.route('/api/0', recorderApi(d))
+  if (d.days) app.route('/api/0', whereApi({ ...d, days: d.days }))
   if (d.cards) app.route('/api', cardsApi({ ...d, ...d.cards }))
   app.route('/api/sharing', sharingApi(d))
   app.route('/api/users', usersApi(d))
+  if (d.places) {
+    app.route('/api/places', placesApi({ ...d, ...d.places }))
+    app.route('/api/push', pushApi({ push: d.places.push, log: d.log, allowHttp: d.places.pushHttp }))
+  }
   app.route('/api/0', cmdApi(d))
   app.route('/api/tours', toursApi(d.tours, d.history, d.publicUrl))
   // Phones in HTTP mode send Basic credentials with every POST; they have no session.
@@ -101,7 +121,7 @@ export function createApp(d: AppDeps): Hono<Env> {
     // As the Recorder's --doc-root, but behind the login: the browser asks once, and the app's own
     // API and /ws/last requests then carry the same credentials.
     app.use('/*', d.auth.middleware())
-    app.use('/*', serveStatic({ root: d.docroot }))
+    app.use('/*', ...docrootRoutes(d.docroot, d.docrootCsp))
   } else {
     app.route('/', staticRoutes())
   }

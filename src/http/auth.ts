@@ -29,6 +29,8 @@ export class HttpAuth {
     readonly throttle = new AuthThrottle({ perAccount: 30, perAddress: 60 }),
     private readonly stats?: Stats,
     private readonly log?: Logger,
+    /** Origins of web apps on other sites allowed to call with credentials (--cors-origin). */
+    readonly corsOrigins: ReadonlySet<string> = new Set(),
   ) {}
 
   /**
@@ -69,7 +71,7 @@ export class HttpAuth {
   middleware(realm = 'owntracks-hub'): MiddlewareHandler<Env> {
     return async (c, next) => {
       const header: Header = (n) => c.req.header(n)
-      if (!originAllowed(header)) return forbidden(c, 'cross-origin request refused: the Origin header does not match this hub')
+      if (!originAllowed(header, this.corsOrigins)) return forbidden(c, 'cross-origin request refused: the Origin header does not match this hub')
       const basic = parseBasic(c.req.header('authorization'))
       if (basic) {
         const addr = peerAddress(c)
@@ -100,7 +102,7 @@ export class HttpAuth {
    */
   async upgrade(req: IncomingMessage): Promise<Identity | undefined> {
     const header: Header = (n) => { const v = req.headers[n]; return Array.isArray(v) ? v[0] : v }
-    if (!originAllowed(header)) return undefined
+    if (!originAllowed(header, this.corsOrigins)) return undefined
     const basic = parseBasic(header('authorization'))
     if (basic) {
       const addr = header('x-forwarded-for')?.split(',').at(-1)?.trim().replace(/^::ffff:/, '') ?? req.socket?.remoteAddress?.replace(/^::ffff:/, '') ?? 'unknown'
@@ -135,8 +137,8 @@ function parseBasic(h: string | undefined): { user: string; password: string } |
  * Whether a request may come from where it says it comes from. One rule for every route and upgrade:
  * cross-site.ts (Origin must name this hub, Sec-Fetch-Site must not say another site; scripts send neither).
  */
-export function originAllowed(header: Header): boolean {
-  return crossSiteReason(header) === undefined
+export function originAllowed(header: Header, corsOrigins?: ReadonlySet<string>): boolean {
+  return crossSiteReason(header, corsOrigins) === undefined
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context, MiddlewareHandler } from 'hono'
 import { HttpError, answer } from './errors.js'
 
@@ -32,13 +31,9 @@ export function limitBody(maxSize: number): MiddlewareHandler {
 }
 
 /**
- * 413, and the connection closes once the answer is out rather than reading (and throwing away) the
- * rest of a refused body, which would only cost time. A client still sending may see the connection
- * reset instead of the 413.
+ * 413, and the connection closes after it (Connection: close): the server reads and throws away what the
+ * client is still sending until then, so the client gets to read the 413.
  */
 export function tooLarge(c: Context): Response {
-  const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined
-  const incoming = env?.incoming
-  if (incoming && !incoming.readableEnded) env?.outgoing?.once('finish', () => incoming.socket.destroy())
   return answer(c, new HttpError(413, 'request body too large', { headers: { Connection: 'close' } }))
 }

@@ -10,7 +10,7 @@ import { HttpError } from './errors.js'
 export function caCertificate(file: () => string | undefined): Handler {
   return async (c) => {
     const path = file()
-    if (!path) throw new HttpError(404, "No CA here: run 'owntracks-hub tls init' on the hub (with --tls-cert from a public CA such as Let's Encrypt, phones need none).", { plain: true })
+    if (!path) throw new HttpError(404, "No CA here: run 'npx owntracks-hub tls init' on the hub (with --tls-cert from a public CA such as Let's Encrypt, phones need none).", { plain: true })
     return c.body(await readFile(path), 200, {
       'content-type': 'application/x-x509-ca-cert',
       'content-disposition': 'attachment; filename="owntracks-hub-ca.crt"',

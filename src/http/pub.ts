@@ -111,7 +111,8 @@ function friends(d: HttpModeDeps, owner: Identity, user: string, device: string)
     const topic = deviceTopic(x.user, x.device, '', d.base)
     const tid = (x.last?.tid ?? x.card?.tid ?? x.device.slice(-2)) as string
     if (x.card) out.push({ ...x.card, _type: 'card', tid, topic })
-    if (x.last) out.push({ ...x.last, _type: 'location', tid, topic: x.lastTopic })
+    // A presence-only friend who is away has no coordinates: the apps cannot show a location without them.
+    if (x.last && typeof x.last.lat === 'number') out.push({ ...x.last, _type: 'location', tid, topic: x.lastTopic })
   }
   return out
 }

@@ -1,7 +1,9 @@
 import { Hono, type Context } from 'hono'
+import ngeohash from 'ngeohash'
 import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Monitor } from '../monitor.js'
+import type { PlaceNames } from '../geo/place-names.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { HttpError } from './errors.js'
@@ -21,6 +23,8 @@ export interface RecorderApiDeps {
   version: string
   log: Logger
   monitor: Monitor
+  /** Country, time zone, town and cached address for each location (`cc`, `tzname`, `locality`, `addr`). */
+  placeNames?: PlaceNames
 }
 
 
@@ -31,7 +35,8 @@ export interface RecorderApiDeps {
  */
 export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  const visible = (c: Context<Env>) => seenDevices(d.access, d.history, c.get('who'))
+  const annotate = d.placeNames && ((loc: Record<string, unknown>) => d.placeNames!.annotate(loc))
+  const visible = (c: Context<Env>) => seenDevices(d.access, d.history, c.get('who'), annotate)
 
   api.get('/version', (c) => c.json({ version: d.version }))
 
@@ -63,7 +68,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const q = await locationsQuery(c)
     const view = deviceView(d.access, c.get('who'), q.user, q.device)
     if (!view) throw new HttpError(403, `you may not read ${q.user}/${q.device}`)
-    const { body, contentType } = locationsBody(d.history, view, q)
+    const { body, contentType } = locationsBody(d.history, view, q, d.placeNames)
     return c.body(body, 200, { 'content-type': contentType })
   })
 
@@ -105,11 +110,15 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     return c.json({ path: `${user}/${device}`, status: 'OK', killed: months.map((m) => `${m}.rec`), locations: count })
   })
 
-  // The Recorder answers from its reverse-geo cache. The hub looks no addresses up, so it has none.
+  // The Recorder answers from its reverse-geo cache: here the offline names, and the geocoder's cached
+  // address of the 150 m cell when --geocoder is set. The cache holds only places someone was at: its
+  // addresses are for admins.
   api.on(['GET', 'POST'], '/q', async (c) => {
-    parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
-    parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
-    throw new HttpError(404, 'no address known for this place: the hub keeps no reverse-geo cache')
+    const lat = parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
+    const lon = parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
+    const names = d.placeNames?.of(lat, lon, d.access.isAdmin(c.get('who')) ? 'street' : 'town')
+    if (!names || Object.keys(names).length === 0) throw new HttpError(404, 'no name known for this place')
+    return c.json({ ...names, ghash: ngeohash.encode(lat, lon, 7) })
   })
 
   return api

@@ -25,6 +25,12 @@ const keyOf = (id: string) => createHash('sha256').update(id).digest('base64url'
  * secret ever reaches the disk. A session ends on sign-out, after a week unused, after 30 days, or when its
  * user is removed or changes password.
  */
+/** Where a cluster's nodes share their sessions (cluster/sessions.ts); keys are hashes of cookies. */
+export interface SessionSync {
+  saved(key: string, s: Session): void
+  deleted(key: string): void
+}
+
 export class SessionStore {
   private readonly sessions = new Map<string, Session>()
   /** Each user's session keys, oldest sign-in first. */
@@ -35,7 +41,19 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
     /** Sessions one user may have: one more sign-in ends that user's least recently used (nobody else's). */
     readonly maxPerUser = 100,
+    private readonly sync?: SessionSync,
   ) {}
+
+  /** A session another node of the cluster opened. */
+  adopt(key: string, s: Session): void {
+    this.sessions.set(key, s)
+    const mine = this.byUser.get(s.user) ?? new Set<string>()
+    mine.add(key)
+    this.byUser.set(s.user, mine)
+  }
+
+  /** A session another node of the cluster ended. */
+  forget(key: string): void { this.drop(key) }
 
   /** Opens a session; returns the cookie value (only the browser keeps it) and the session. */
   create(user: string): { id: string; session: Session } {
@@ -43,7 +61,11 @@ export class SessionStore {
     if (stamp === undefined) throw new Error(`no user '${user}'`)
     const mine = this.byUser.get(user) ?? new Set<string>()
     this.byUser.set(user, mine)
-    while (mine.size >= Math.max(1, this.maxPerUser)) this.drop(this.leastRecent(mine))
+    while (mine.size >= Math.max(1, this.maxPerUser)) {
+      const k = this.leastRecent(mine)
+      this.drop(k)
+      this.sync?.deleted(k)
+    }
     if (this.sessions.size >= MAX_SESSIONS) this.sweep(true)
     const id = token()
     const t = this.now()
@@ -51,6 +73,7 @@ export class SessionStore {
     const k = keyOf(id)
     this.sessions.set(k, session)
     mine.add(k)
+    this.sync?.saved(k, session)
     return { id, session }
   }
 
@@ -75,7 +98,9 @@ export class SessionStore {
   }
 
   delete(id: string | undefined): void {
-    if (id) this.drop(keyOf(id))
+    if (!id) return
+    this.drop(keyOf(id))
+    this.sync?.deleted(keyOf(id))
   }
 
   get size(): number { return this.sessions.size }

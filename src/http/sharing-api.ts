@@ -18,6 +18,8 @@ import { serialQueue } from './serial.js'
 export interface SharingApiDeps {
   access: AccessControl
   log: Logger
+  /** Everyone who may sign in: to say which admins see every device. */
+  users?: { list(): { name: string }[] }
 }
 
 const names = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])
@@ -81,6 +83,8 @@ export function sharingApi(d: SharingApiDeps): Hono<Env> {
       user: me,
       admin,
       admins: admin ? [...new Set([...t.admins.keys()])] : undefined,
+      // Admins read every device: "who sees me" must name them, for everyone.
+      seenByAdmins: (d.users?.list() ?? []).map((u) => u.name).filter((n) => n !== me && d.access.isAdmin({ user: n, admin: false, clientId: '' })).sort(),
       groups,
       shares: [...t.active.map((s) => [s, true] as const), ...t.ended.map((s) => [s, false] as const)]
         .filter(([s]) => !s.group && mine(s)).map(([s, a]) => shareJson(s, a)),

@@ -18,6 +18,10 @@ export interface MapSettings {
   mqttsPort: number
   /** Whether /ws/last is served (else the map polls /api/0/last). */
   live(): boolean
+  /** The MQTT-over-TLS port while TLS runs (phones then need the CA from /ca.crt), else undefined. */
+  mqtts?(): number | undefined
+  /** The hub's address as phones reach it (--public-url), if the operator said. */
+  publicUrl?: string
 }
 
 /**
@@ -70,6 +74,8 @@ export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger,
         mqttPort: settings.mqttPort,
         mqttsPort: settings.mqttsPort,
         live: settings.live(),
+        tlsPort: settings.mqtts?.() ?? null,
+        publicUrl: settings.publicUrl ?? null,
       },
     })
   })

@@ -33,8 +33,25 @@ export function staticRoutes(): Hono<Env> {
   return app
 }
 
+/** Requests answered from --docroot: a web app of its own, which the hub's CSP would break. */
+const appRequests = new WeakSet<Request>()
+
 /**
- * Headers for every answer. The CSP allows scripts, styles and connections from this hub only (so an
+ * Serves --docroot's files. They get the operator's CSP (--docroot-csp) or none, as from a plain web
+ * server: a single-page app such as the OwnTracks Frontend sets inline styles (Vue, Leaflet) and
+ * loads its own choice of tile servers, which the map's policy would block.
+ */
+export function docrootRoutes(root: string, csp: string | undefined): MiddlewareHandler[] {
+  const mark: MiddlewareHandler = async (c, next) => {
+    appRequests.add(c.req.raw)
+    await next()
+    if (csp) c.header('Content-Security-Policy', csp)
+  }
+  return [mark, serveStatic({ root })]
+}
+
+/**
+ * Headers for every answer. The CSP (not on --docroot's files: docrootRoutes) allows scripts, styles and connections from this hub only (so an
  * injected tag could not load or send anything elsewhere) and images from here, data: URLs (card faces)
  * and the tile server. No framing (clickjacking). The referrer sent to the tile server is only the hub's
  * origin, never a page path: a tour page's path is its secret.
@@ -56,7 +73,7 @@ export function securityHeaders(tileUrl: string): MiddlewareHandler {
     c.header('X-Content-Type-Options', 'nosniff')
     c.header('X-Frame-Options', 'DENY')
     c.header('Referrer-Policy', 'strict-origin-when-cross-origin')
-    c.header('Content-Security-Policy', csp)
+    if (!appRequests.has(c.req.raw)) c.header('Content-Security-Policy', csp)
   }
 }
 

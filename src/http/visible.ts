@@ -17,16 +17,19 @@ export interface SeenDevice {
 }
 
 /** The device as `who` sees it, or null when they may not read its location topic. */
-export function seenDevice(access: AccessControl, who: Identity, x: DeviceSummary): SeenDevice | null {
+/** `annotate` adds what the hub knows of a stored location (place names) before the decision cuts it. */
+export type Annotate = (loc: Record<string, unknown>) => Record<string, unknown>
+
+export function seenDevice(access: AccessControl, who: Identity, x: DeviceSummary, annotate?: Annotate): SeenDevice | null {
   const historyFrom = access.historyFrom(who, x.user, x.device)
   if (historyFrom === null) return null
   const lastTopic = x.lastTopic ?? access.partTopic(x.user, x.device, 'location')
-  const last = x.last && access.present(who, lastTopic, x.last)
+  const last = x.last && access.present(who, lastTopic, annotate ? annotate(x.last) : x.last)
   const card = x.card && access.present(who, access.partTopic(x.user, x.device, 'card'), x.card)
   return { user: x.user, device: x.device, lastTopic, months: x.months, historyFrom, ...(last ? { last } : {}), ...(card ? { card } : {}) }
 }
 
 /** Every device `who` may see, in the store's order. */
-export function seenDevices(access: AccessControl, history: HistoryStore, who: Identity): SeenDevice[] {
-  return history.devices().flatMap((x) => seenDevice(access, who, x) ?? [])
+export function seenDevices(access: AccessControl, history: HistoryStore, who: Identity, annotate?: Annotate): SeenDevice[] {
+  return history.devices().flatMap((x) => seenDevice(access, who, x, annotate) ?? [])
 }

@@ -10,6 +10,7 @@ import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
 import { enrichLast } from '../store/enrich.js'
 import { seenDevices } from './visible.js'
+import type { PlaceNames } from '../geo/place-names.js'
 
 export interface WsLastDeps {
   users: UserRegistry
@@ -17,10 +18,14 @@ export interface WsLastDeps {
   history: HistoryStore
   base: string
   log: Logger
+  /** Adds place names to a location before the viewer's view cuts them (geo/place-names.ts). */
+  placeNames?: PlaceNames
   /** The broker's publish events: every message subscribers got, after it was stored. */
   events: { on(event: 'publish', listener: (packet: { topic: string; payload: Buffer | string }) => void): unknown }
   /** Who is asking: HTTP Basic or the map's session cookie, as for /api/* (HttpAuth.upgrade). */
   identify(req: IncomingMessage): Promise<Identity | undefined>
+  /** Origins of web apps on other sites allowed to connect (--cors-origin). */
+  corsOrigins?: ReadonlySet<string>
   /** How often to ping each client; one that misses a pong by the next ping is dropped. */
   pingMs?: number
 }
@@ -52,7 +57,7 @@ export class WsLast {
   /** For UpgradeRouter.on('/ws/last', …). */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const header = (n: string) => req.headers[n] as string | undefined
-    const why = crossSiteReason(header)
+    const why = crossSiteReason(header, this.d.corsOrigins)
     if (why) {
       this.d.log.warn(`Refused /ws/last from ${req.socket.remoteAddress}: ${why}`)
       return reject(socket, '403 Forbidden')
@@ -76,7 +81,8 @@ export class WsLast {
   }
 
   private sendLast(ws: WebSocket, who: Identity): void {
-    for (const x of seenDevices(this.d.access, this.d.history, who)) {
+    const annotate = this.d.placeNames && ((loc: Record<string, unknown>) => this.d.placeNames!.annotate(loc))
+    for (const x of seenDevices(this.d.access, this.d.history, who, annotate)) {
       if (x.last) this.send(ws, enrichLast(x.last, x.user, x.device, x.lastTopic, x.card))
     }
   }
@@ -87,7 +93,7 @@ export class WsLast {
     const res = decodePayload(payload)
     if (!res.ok || !PUSHED.has(res.message._type)) return
     for (const [ws, { who }] of this.clients) {
-      const seen = this.d.access.present(who, topic, res.message)
+      const seen = this.d.access.present(who, topic, this.d.placeNames ? this.d.placeNames.annotate(res.message) : res.message)
       if (seen) this.send(ws, enrichLast(seen, dt.user, dt.device, topic))
     }
   }

@@ -6,10 +6,13 @@ import { Level } from 'level'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
+import { deliverAtGrantedQos } from './granted-qos.js'
 import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
+import { tracePackets } from './packet-log.js'
 import { brokerPersistence } from './persistence.js'
+import { answerUnknownProtocol } from './protocol-level.js'
 import type { IngestOutcome } from '../ingest.js'
 import type { HubMessage, Publish } from './publish.js'
 import { SessionOwners } from './session-owners.js'
@@ -21,6 +24,11 @@ export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
   /** ms a new connection has to send its whole CONNECT packet. */
   connectTimeout: number
   limits: Limits
+  /**
+   * A cluster's broker state (cluster/redis-broker.ts): persistence and emitter shared by every node,
+   * instead of the LevelDB in stateDir.
+   */
+  shared?: { persistence: unknown; mq: unknown; countRetained(): Promise<number>; close(): Promise<void> }
 }
 
 /**
@@ -30,25 +38,26 @@ export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
 export class Broker {
   readonly aedes: Aedes
   readonly hooks: ReturnType<typeof createHooks>
-  private readonly db: Level<string, Buffer>
+  private readonly db: Level<string, Buffer> | undefined
+  private shared: BrokerOptions['shared']
   private readonly servers: Server[] = []
   /** Open connections and their bytes, for $SYS and /metrics. */
   connections!: ConnectionCounts
 
-  private constructor(aedes: Aedes, db: Level<string, Buffer>, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
+  private constructor(aedes: Aedes, db: Level<string, Buffer> | undefined, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
     this.aedes = aedes
     this.db = db
     this.hooks = hooks
   }
 
   static async start(o: BrokerOptions): Promise<Broker> {
-    const db = new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
-    await db.open()
+    const db = o.shared ? undefined : new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
+    await db?.open()
     const drop = new WeakSet<object>()
     const owners = await SessionOwners.load(db, o.log)
     const hooks = createHooks({ ...o, drop, owners })
     const aedes = await Aedes.createBroker({
-      persistence: brokerPersistence(db),
+      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: brokerPersistence(db!) }),
       drainTimeout: o.drainTimeout,
       connectTimeout: o.connectTimeout,
       ...hooks,
@@ -57,6 +66,7 @@ export class Broker {
     } as never)
     orderPublishes(aedes, drop)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
+    b.shared = o.shared
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
     b.logEvents()
     return b
@@ -67,7 +77,7 @@ export class Broker {
     a.on('client', (client: Client) => {
       const i = this.hooks.connectInfo(client)
       this.stats.connections++
-      this.log.info({ conn: connId(client) }, `New client connected from ${peerOf(client)} as ${client.id} (p${i?.p ?? client.version}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
+      this.log.info({ conn: connId(client) }, `New client connected from ${peerOf(client)} as ${client.id} (p${mosquittoProtocol(i?.p ?? client.version)}, c${i?.c ?? (client.clean ? 1 : 0)}, k${i?.k ?? 0}${i?.u !== undefined ? `, u'${i.u}'` : ''}).`)
     })
     a.on('clientDisconnect', (client: Client) => this.log.info({ conn: connId(client) }, `Client ${client.id} disconnected.`))
     // Persistence failures (a full disk) surface here; without a listener they would end the process.
@@ -93,7 +103,11 @@ export class Broker {
   accept(conn: Duplex, req?: IncomingMessage): void {
     const sock = (req?.socket ?? conn) as Socket
     this.log.info(`New connection from ${peerOf({ conn: sock } as unknown as Client)} on port ${sock.localPort}.`)
-    this.aedes.handle(conn as Socket, req as never)
+    const client = this.aedes.handle(conn as Socket, req as never) as unknown as Client | undefined
+    if (!client) return // refused by the connection limits (limits.ts) before aedes made a client
+    answerUnknownProtocol(client)
+    deliverAtGrantedQos(client)
+    if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
   }
 
   /** The hub's own publishes (see Publish in publish.ts); aedes keeps `origin` as the packet's clientId. */
@@ -116,11 +130,12 @@ export class Broker {
     })
   }
 
-  /** The broker's own database, for backups and the write guard (store/write-guard.ts). */
-  get level(): Level<string, Buffer> { return this.db }
+  /** The broker's own database, for backups and the write guard (store/write-guard.ts); none in a cluster. */
+  get level(): Level<string, Buffer> | undefined { return this.db }
 
   /** Retained messages stored now, $SYS included (a key scan: no values are read). */
   async countRetained(): Promise<number> {
+    if (!this.db) return this.shared!.countRetained()
     let n = 0
     for await (const _ of this.db.keys({ gte: 'retained:', lt: 'retained;' })) n++
     return n
@@ -139,6 +154,10 @@ export class Broker {
     for (const c of Object.values(clients)) c.will = null
     await new Promise<void>((r) => this.aedes.close(() => r()))
     await stopped
-    await this.db.close()
+    await this.db?.close()
+    await this.shared?.close()
   }
 }
+
+/** Mosquitto's protocol numbers in its connection line: p1 MQTT 3.1, p2 MQTT 3.1.1, p5 MQTT 5. */
+const mosquittoProtocol = (level: number): number => (level === 3 ? 1 : level === 4 ? 2 : level)

@@ -39,6 +39,8 @@ export class Deliveries {
     if (!res.ok) return null
     const out = this.access.apply(view, res.message)
     if (out === null) return null
+    // A presence-only viewer's friend who is away: the apps cannot show a location without coordinates.
+    if (out._type === 'location' && typeof out.lat !== 'number') return null
     // An exact share of an allowed type: the bytes as published, as the owner gets them.
     return out === res.message && view.spec.precision === null ? payload : Buffer.from(JSON.stringify(out))
   }

@@ -1,9 +1,9 @@
-import type { AedesOptions, AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes'
+import type { AedesOptions, AedesPublishPacket, Client, Subscription } from 'aedes'
 import type { AccessControl, Identity } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { Deliveries } from './deliver.js'
-import { clientName, describePublish } from './describe.js'
+import { clientName } from './describe.js'
 import { filterProblem } from './subscribe-filter.js'
 
 export interface ForwardDeps {
@@ -13,16 +13,19 @@ export interface ForwardDeps {
 }
 
 /**
- * Subscriptions and deliveries: like Mosquitto 2, any well-formed filter is accepted, and each message
- * (live, retained on subscribe, queued for an offline session) is checked against its receiver when it is
- * delivered, through the one visibility decision (deliver.ts).
+ * Subscriptions and deliveries: a well-formed filter is granted unless it is a plain topic the subscriber
+ * may never read (SUBACK 0x80), and each message (live, retained on subscribe, queued for an offline
+ * session) is checked against its receiver when it is delivered, through the one visibility decision
+ * (deliver.ts).
  */
 export function forwardHooks(d: ForwardDeps, identityOf: (client: Client) => Identity | undefined): Required<Pick<AedesOptions, 'authorizeSubscribe' | 'authorizeForward'>> {
   const deliveries = new Deliveries(d.access)
   const debug = () => d.log.isLevelEnabled('debug')
   return {
     authorizeSubscribe(client, sub: Subscription, done) {
-      // Like Mosquitto 2: a subscription is accepted, and each message is checked at delivery.
+      // A filter with wildcards is granted and each message is checked at delivery (rules change while
+      // a subscription lasts). A plain topic the rules deny can never deliver anything: its SUBACK says
+      // 0x80 (MQTT-3.9.3: the server may refuse a filter; Mosquitto 2.0 grants it and delivers nothing).
       if (debug()) d.log.debug(`Received SUBSCRIBE from ${client.id}\n\t${sub.topic} (QoS ${sub.qos})`)
       const bad = filterProblem(sub.topic)
       if (bad) {
@@ -30,6 +33,11 @@ export function forwardHooks(d: ForwardDeps, identityOf: (client: Client) => Ide
         d.stats.protocolErrors++
         d.log.info(`Client ${clientName(client)} disconnected: SUBSCRIBE with ${bad}.`)
         return done(new Error(`SUBSCRIBE with ${bad}`), null)
+      }
+      const who = identityOf(client)
+      if (!who || (!/[#+]/.test(sub.topic) && !d.access.canRead(who, sub.topic))) {
+        d.log.info(`Denied SUBSCRIBE from ${client.id} to '${sub.topic}': ${who ? d.access.decide(who, sub.topic, 'read').reason : 'not signed in'}.`)
+        return done(null, null)
       }
       done(null, sub)
     },
@@ -46,7 +54,6 @@ export function forwardHooks(d: ForwardDeps, identityOf: (client: Client) => Ide
         packet.payload = out.payload
         out = packet
       }
-      if (debug()) d.log.debug(`Sending PUBLISH to ${client.id} ${describePublish(out as PublishPacket)}`)
       return out
     },
   }

@@ -25,11 +25,15 @@ export class SessionOwners {
   /** Owners of the ids connected now, with the connection holding each (a takeover replaces it). */
   private readonly live = new Map<string, { user: string; conn: object }>()
 
-  private constructor(private readonly db: Level<string, Buffer>, private readonly log: Logger) {}
+  private constructor(private readonly db: Level<string, Buffer> | undefined, private readonly log: Logger) {}
 
-  static async load(db: Level<string, Buffer>, log: Logger): Promise<SessionOwners> {
+  /**
+   * Owners kept in the broker's database. Without one (a cluster node, whose broker state is in Redis)
+   * they are this node's memory only: README.md, "When one machine is not enough", says what that leaves open.
+   */
+  static async load(db: Level<string, Buffer> | undefined, log: Logger): Promise<SessionOwners> {
     const o = new SessionOwners(db, log)
-    for await (const [k, v] of db.iterator({ gte: PREFIX, lt: 'owner;' })) o.persistent.set(k.slice(PREFIX.length), v.toString('utf8'))
+    if (db) for await (const [k, v] of db.iterator({ gte: PREFIX, lt: 'owner;' })) o.persistent.set(k.slice(PREFIX.length), v.toString('utf8'))
     return o
   }
 
@@ -49,11 +53,11 @@ export class SessionOwners {
     const stored = this.persistent.get(clientId)
     if (!clean && stored !== user) {
       this.persistent.set(clientId, user)
-      this.db.put(PREFIX + clientId, Buffer.from(user, 'utf8')).catch((err: Error) => this.log.error(`Cannot record the owner of client id ${clientId}: ${err.message}`))
+      this.db?.put(PREFIX + clientId, Buffer.from(user, 'utf8'))?.catch((err: Error) => this.log.error(`Cannot record the owner of client id ${clientId}: ${err.message}`))
     } else if (clean && stored !== undefined) {
       // A clean session ends the persistent one (aedes deletes it): the id is free once this connection goes.
       this.persistent.delete(clientId)
-      this.db.del(PREFIX + clientId).catch((err: Error) => this.log.error(`Cannot forget the owner of client id ${clientId}: ${err.message}`))
+      this.db?.del(PREFIX + clientId)?.catch((err: Error) => this.log.error(`Cannot forget the owner of client id ${clientId}: ${err.message}`))
     }
     return { ok: true }
   }

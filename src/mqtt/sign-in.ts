@@ -5,6 +5,7 @@ import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import type { AuthThrottle } from '../users/auth-throttle.js'
 import type { UserRegistry } from '../users/registry.js'
+import { assignClientId } from './client-id.js'
 import { clientName, peerOf } from './describe.js'
 import { ANONYMOUS, type SessionOwners } from './session-owners.js'
 
@@ -53,6 +54,7 @@ export function createSignIn(d: SignInDeps): SignIn {
 
     preConnect(client, packet, done) {
       const p = packet as unknown as { protocolVersion: number; clean: boolean; keepalive: number; username?: string; clientId: string }
+      if (p.protocolVersion !== 5 && !assignClientId(client, p, d.log)) return done(null, false)
       connects.set(client, { p: p.protocolVersion, c: p.clean ? 1 : 0, k: p.keepalive, u: p.username })
       if (p.protocolVersion === 5) {
         d.log.warn(`Client ${p.clientId || '<unknown>'} from ${peerOf(client)} refused: MQTT 5 is not supported; set the app's mqttProtocolLevel to 4 (MQTT 3.1.1) or 3.`)
@@ -70,7 +72,7 @@ export function createSignIn(d: SignInDeps): SignIn {
         const claim = d.owners.claim(client.id, who.user ?? ANONYMOUS, client.clean, client)
         if (!claim.ok) {
           d.stats.clientIdRefused++
-          return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : `another user`}; each phone needs its own client id`, done, 2)
+          return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : 'another user'}; each phone needs its own client id`, done, 2)
         }
         ;(client as unknown as { conn: NodeJS.EventEmitter }).conn.once('close', () => d.owners.release(client.id, client))
         identities.set(client, who)
@@ -90,8 +92,10 @@ export function createSignIn(d: SignInDeps): SignIn {
       const pw = password === undefined ? '' : password.toString('utf8')
       const warn = (what: string) => d.log.warn(`Refusing logins unchecked: ${what} (see --auth-rate-account and --auth-rate-address).`)
       d.throttle.attempt(addr, username, pw, () => d.users.verify(username, pw), warn).then((result) => {
-        if (result === 'throttled') d.stats.authThrottled++
-        if (result === 'throttled') return refuse(client, `too many password checks for '${username}' or from ${addr}; the password was not checked`, done)
+        if (result === 'throttled') {
+          d.stats.authThrottled++
+          return refuse(client, `too many password checks for '${username}' or from ${addr}; the password was not checked`, done)
+        }
         if (result === 'wrong') return refuse(client, `wrong username or password for '${username}'`, done)
         finish({ user: username, admin: d.users.isAdmin(username), clientId: client.id })
       }, (err: Error) => {

@@ -11,6 +11,8 @@ import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuer
  *                                                    card, lwt, status, steps, beacon, encrypted: KEPT in
  *                                                    kept.ts; cmd, request and configuration are not kept)
  *   D \0 user \0 device                              device summary: newest location, its topic, card, months
+ *   S \0 user \0 device \0 YYYY-MM-DD                 a day's visits, trips and summary (days/store.ts; derived)
+ *   G \0 ghash7                                      a geocoder's answer for a 150 m cell (geo/geocoder.ts)
  *
  * h8 is the first 8 hex digits of SHA-1 over the payload. A QoS 1 redelivery hashes the same, lands on the
  * same key and is stored once; two different messages with the same tst both survive. Zero-padded tst
@@ -63,6 +65,7 @@ export class LevelHistory implements HistoryStore {
   private queue: { ops: Op[]; waiters: { resolve: () => void; reject: (e: Error) => void }[] } = { ops: [], waiters: [] }
   private flushing = false
   private readonly sync: boolean
+  private readonly derived: ((user: string, device: string, tst: number) => string[])[] = []
 
   private constructor(db: Level<string, string>, opts: LevelHistoryOptions) {
     this.db = db
@@ -112,13 +115,24 @@ export class LevelHistory implements HistoryStore {
     return { added: fresh.length, present: planned.length - fresh.length }
   }
 
+  /**
+   * Data derived from locations (day summaries) registers here: `stale` names the keys a new location
+   * makes out of date, and they are deleted in the same batch that stores it, so no crash can leave a
+   * summary that misses an acknowledged fix.
+   */
+  onLocation(stale: (user: string, device: string, tst: number) => string[]): void {
+    this.derived.push(stale)
+  }
+
   /** Queues the puts of planned records and of the device summaries they change. */
   private stage(planned: Planned[]): void {
     const touched = new Set<DeviceState>()
+    const dels = new Set<string>()
     for (const { r, key, json, tst } of planned) {
       const st = this.state(r.user, r.device)
       this.queue.ops.push({ type: 'put', key, value: json })
       if (r.message._type === 'location') {
+        for (const stale of this.derived) for (const k of stale(r.user, r.device, tst)) dels.add(k)
         const m = month(tst)
         if (!st.months.has(m)) { st.months.add(m); touched.add(st) }
         if (tst >= st.lastTst) {
@@ -130,6 +144,7 @@ export class LevelHistory implements HistoryStore {
       }
     }
     for (const st of touched) this.queue.ops.push(this.summaryPut(st))
+    for (const key of dels) this.queue.ops.push({ type: 'del', key })
   }
 
   private summaryPut(st: DeviceState): Op {
@@ -240,7 +255,8 @@ export class LevelHistory implements HistoryStore {
 
   async deleteDevice(user: string, device: string): Promise<number> {
     let count = 0
-    for (const prefix of [locPrefix(user, device), `R${SEP}${part(user)}${SEP}${part(device)}${SEP}`]) {
+    // S: the day summaries derived from the locations (days/store.ts) go with them.
+    for (const prefix of [locPrefix(user, device), `R${SEP}${part(user)}${SEP}${part(device)}${SEP}`, `S${SEP}${part(user)}${SEP}${part(device)}${SEP}`]) {
       const keys: string[] = []
       for await (const k of this.db.keys({ gt: prefix, lt: prefix + END })) {
         keys.push(k)

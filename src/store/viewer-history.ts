@@ -1,4 +1,5 @@
 import type { AccessControl, Identity } from '../access/access.js'
+import type { PlaceNames } from '../geo/place-names.js'
 import { enrichPoint } from './enrich.js'
 import { formatStream, type Format, type Point } from './formats/index.js'
 import type { HistoryStore } from './types.js'
@@ -35,18 +36,19 @@ export function deviceView(access: AccessControl, who: Identity, user: string, d
 }
 
 /** One device's locations as this viewer may see them, ascending by tst, read lazily. */
-export async function* servedPoints(history: HistoryStore, view: DeviceView, q: Omit<LocationsQuery, 'format'>): AsyncIterable<Point> {
+export async function* servedPoints(history: HistoryStore, view: DeviceView, q: Omit<LocationsQuery, 'format'>, placeNames?: PlaceNames): AsyncIterable<Point> {
   const from = Math.max(q.from, view.historyFrom)
   if (from > q.to) return // a live-only view, or a window before the viewer's history starts
   for await (const loc of history.locations(q.user, q.device, { from, to: q.to, limit: q.limit })) {
     // The store keys by tst, but the window is the viewer's promise: check the record itself too.
     if (typeof loc.tst !== 'number' || loc.tst < from || loc.tst > q.to) continue
-    const seen = view.present(loc)
+    // place names first, so the decision cuts them to what the viewer may get
+    const seen = view.present(placeNames ? placeNames.annotate(loc) : loc)
     if (seen) yield enrichPoint(seen)
   }
 }
 
 /** The streamed body of a `locations` answer and its content type. */
-export function locationsBody(history: HistoryStore, view: DeviceView, q: LocationsQuery): { body: ReadableStream<Uint8Array>; contentType: string } {
-  return { body: formatStream(servedPoints(history, view, q), q.format, q), contentType: q.format.contentType }
+export function locationsBody(history: HistoryStore, view: DeviceView, q: LocationsQuery, placeNames?: PlaceNames): { body: ReadableStream<Uint8Array>; contentType: string } {
+  return { body: formatStream(servedPoints(history, view, q, placeNames), q.format, q), contentType: q.format.contentType }
 }

@@ -1,3 +1,4 @@
+import { hubCommand } from '../cli-hint.js'
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createServer, type SecureContextOptions, type Server as TlsServer } from 'node:tls'
@@ -47,7 +48,7 @@ export class TlsListeners {
     } else if (this.sources.configured) {
       loadSecureOptions(this.sources) // throws, naming the missing file
     } else {
-      log.info(`TLS is off: no certificate in ${this.sources.cert}. Run 'owntracks-hub tls init --host <your DNS name>'; MQTT over TLS (port ${cfg.mqttsPort}) and HTTPS (port ${cfg.httpsPort}) start as soon as it exists.`)
+      log.info(`TLS is off: no certificate in ${this.sources.cert}. Run '${hubCommand('tls init --host <your DNS name>', cfg)}'; MQTT over TLS (port ${cfg.mqttsPort}) and HTTPS (port ${cfg.httpsPort}) start as soon as it exists.`)
     }
     this.stopWatch = watchTls(this.sources, () => this.changed())
   }
@@ -73,7 +74,7 @@ export class TlsListeners {
   private async listen(opts: SecureContextOptions): Promise<void> {
     const { cfg, log, broker } = this.d
     const askCert = cfg.tlsRequireCert || cfg.tlsCertUsername
-    if (askCert && !opts.ca) throw new TlsFileError(`--tls-require-cert / --tls-cert-username need a CA to check client certificates: run 'owntracks-hub tls init' or give --tls-ca FILE`)
+    if (askCert && !opts.ca) throw new TlsFileError(`--tls-require-cert / --tls-cert-username need a CA to check client certificates: run 'npx owntracks-hub tls init' or give --tls-ca FILE`)
     const mqtt = createServer({ ...opts, requestCert: askCert, rejectUnauthorized: cfg.tlsRequireCert }, (sock) => broker.accept(sock))
     // The client's side of a failed handshake says "unknown CA" or "certificate required"; ours says who it was.
     // By then the TLS socket has let go of its TCP socket, so the peer is noted when the TCP connection arrives.

@@ -45,7 +45,7 @@ export async function initTls(dataDir: string, names: SubjectNames): Promise<{ f
 export async function issueClientCert(dataDir: string, user: string, outDir: string): Promise<{ cert: string; key: string }> {
   const files = tlsFiles(dataDir)
   if (!existsSync(files.caCert) || !existsSync(files.caKey)) {
-    throw new Error(`no CA in ${files.dir}: run 'owntracks-hub tls init' first`)
+    throw new Error(`no CA in ${files.dir}: run 'npx owntracks-hub tls init' first`)
   }
   const pair = await issueCert(readCa(files), 'client', user)
   mkdirSync(outDir, { recursive: true })

@@ -46,6 +46,12 @@ export class TourStore {
     }
   }
 
+  /** Reads the directory again, forgetting tours whose files are gone (another node of a cluster changed it). */
+  reload(): void {
+    this.tours.clear()
+    this.load()
+  }
+
   get(uuid: string): Tour | undefined { return this.tours.get(uuid) }
 
   /** A user's tours (of one device when given), by start time. */

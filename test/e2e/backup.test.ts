@@ -54,7 +54,7 @@ describe('backup and restore', () => {
     await busy
     assert.equal(b.code, 0, b.stderr)
     assert.match(b.stdout, /^history: \d+ keys copied$/m)
-    assert.match(b.stdout, /^Backup done: history \d+ keys, broker \d+ keys, files: admins initial-admin-password passwd tours, rules: family\.acl\.$/m)
+    assert.match(b.stdout, /^Backup done: history \d+ keys, broker \d+ keys, files: admins initial-admin-password passwd tours vapid\.json, rules: family\.acl\.$/m)
     assert.match(b.stdout, /^The running hub writes the backup/m)
     assert.equal(statSync(dest).mode & 0o777, 0o700)
     assert.equal(statSync(join(dest, 'passwd')).mode & 0o777, 0o600)

@@ -14,7 +14,7 @@ describe('the command line', () => {
     for (const cmd of [['serve'], ['user', 'add'], ['user', 'passwd'], ['user', 'del'], ['user', 'list']]) {
       const r = await runCli([...cmd, '--help'])
       assert.equal(r.code, 0, cmd.join(' '))
-      assert.match(r.stdout, new RegExp(`^Usage: owntracks-hub ${cmd.join(' ')}`))
+      assert.match(r.stdout, new RegExp(`^Usage: npx owntracks-hub ${cmd.join(' ')}`))
       assert.match(r.stdout, /--data VALUE .*OTHUB_DATA/)
       assert.match(r.stdout, /--acl-dir VALUE/)
       assert.match(r.stdout, /--config VALUE/)
@@ -22,7 +22,8 @@ describe('the command line', () => {
     assert.match((await runCli(['serve', '--help'])).stdout, /--mqtt-port VALUE .*default 1883; env OTHUB_MQTT_PORT/)
     const typo = await runCli(['serve', '--mqtt-prot', '1'])
     assert.equal(typo.code, 2)
-    assert.match(typo.stderr, /Unknown option '--mqtt-prot'/)
+    assert.equal(typo.stderr, "owntracks-hub: 'serve' has no option --mqtt-prot; did you mean --mqtt-port?\nRun 'npx owntracks-hub serve --help' for usage.\n")
+    assert.match((await runCli(['serve', '--data'])).stderr, /option --data needs a value/)
     assert.equal((await runCli(['frobnicate'])).code, 2)
   })
 

@@ -50,7 +50,7 @@ describe('encrypted payloads: the hub decrypts into history, subscribers get the
       const wrong = encryptLikeTheApp('not the secret', location({ tid: 'jj', lat: 1, lon: 1 }))
       const p = await phone(hub.mqttPort, 'jane', 'jane-pw')
       await p.publishAsync('owntracks/jane/phone', wrong, { qos: 1 }) // acknowledged
-      await hub.waitForLog(/Cannot decrypt the payload from janephone on 'owntracks\/jane\/phone': wrong key \(the MAC does not match\)\. The secret set with 'owntracks-hub user key jane' must equal the app's encryption key/)
+      await hub.waitForLog(/Cannot decrypt the payload from janephone on 'owntracks\/jane\/phone': wrong key \(the MAC does not match\)\. The secret set with 'npx owntracks-hub user key jane' must equal the app's encryption key/)
       const right = encryptLikeTheApp(secret, location({ tid: 'jj', lat: 2, lon: 2, tst: 1732456800 }))
       await p.publishAsync('owntracks/jane/phone', right, { qos: 1 })
       await p.endAsync()
@@ -66,7 +66,7 @@ describe('encrypted payloads: the hub decrypts into history, subscribers get the
     const p = await phone(hub.mqttPort, 'fred', 'fred-pw')
     for (let i = 0; i < 2; i++) await p.publishAsync('owntracks/fred/phone', encryptLikeTheApp('fred-secret', location()), { qos: 1 })
     await p.endAsync()
-    assert.equal((hub.logs().match(/fred publishes encrypted payloads; they are stored encrypted until you set the same secret with 'owntracks-hub user key fred'/g) ?? []).length, 1)
+    assert.equal((hub.logs().match(/fred publishes encrypted payloads; they are stored encrypted until you set the same secret with 'npx owntracks-hub user key fred'/g) ?? []).length, 1)
     assert.equal((await locations('fred')).count, 0, 'no location to show, and none made up')
   })
 

@@ -151,7 +151,7 @@ describe('the family map in a browser: fred may see jane (an acl rule), not bob'
     assert.equal(await page.locator('.track-end .start').count(), 1)
     assert.equal(await page.locator('.track-end .end').count(), 1)
     assert.equal(await page.locator('.leaflet-overlay-pane canvas').count(), 1, 'drawn on a canvas')
-    assert.equal(await page.getByLabel('Time').getAttribute('max'), '24')
+    assert.equal(await page.getByLabel('Time', { exact: true }).getAttribute('max'), '24')
     await page.getByRole('button', { name: 'Play' }).click()
     await page.waitForFunction(() => (document.getElementById('history-slider') as HTMLInputElement).value === '24')
     assert.match(await page.locator('#history-at').textContent() ?? '', /12:24:00 · 5 km\/h$/)

@@ -26,7 +26,7 @@ describe('$SYS and /metrics', () => {
     const other = await client(hub.mqttPort, 'jane', 'jane-pw')
     await waitFor('clients/connected to count 2', () => got.some((m) => m.topic === '$SYS/broker/clients/connected' && m.payload === '2'), 5000)
     assert.deepEqual([...new Set(got.map((m) => m.topic))].filter((t) => !t.startsWith('$SYS/broker/')), [])
-    assert.match(hub.logs(), /New client connected from 127\.0\.0\.1:\d+ as \S+ \(p4, c1, k\d+, u'jane'\)\. conn=\d+/, 'connection lines carry the connection number')
+    assert.match(hub.logs(), /New client connected from 127\.0\.0\.1:\d+ as \S+ \(p2, c1, k\d+, u'jane'\)\. conn=\d+/, 'connection lines carry the connection number')
     await Promise.all([admin.endAsync(), other.endAsync()])
   })
 

@@ -215,10 +215,15 @@ describe('the Recorder API, as a script written for the Recorder uses it', () =>
     assert.equal((await get('/api/0/monitor', as('zoe'))).status, 404)
   })
 
-  test('q: no reverse-geo cache, a clean 404', async () => {
+  test('q: the names of a place, found offline (no geocoder: no street address)', async () => {
     const res = await get('/api/0/q?lat=48.85833&lon=2.295', as('jane'))
-    assert.equal(res.status, 404)
-    assert.deepEqual(await res.json(), { error: 'no address known for this place: the hub keeps no reverse-geo cache', status: 404 })
+    assert.equal(res.status, 200)
+    const q = await res.json() as Record<string, unknown>
+    assert.equal(q.cc, 'FR')
+    assert.equal(q.tzname, 'Europe/Paris')
+    assert.equal(q.ghash, 'u09tunr')
+    assert.equal(q.addr, undefined)
+    assert.deepEqual(await (await get('/api/0/q?lat=45&lon=-30', as('jane'))).json(), { tzname: 'Etc/GMT+2', ghash: 'erfxvrf' })
   })
 
   test('kill: an admin deletes a device\'s history; nobody else may, nor a page on another site', async () => {

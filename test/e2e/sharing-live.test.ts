@@ -170,7 +170,7 @@ describe('sharing rules over MQTT, applied while everyone stays connected', () =
     const line = await writeRules(hub, RULES.replace('parents: [jane, fred]', 'parents: [jane, fredd]'))
     assert.match(line, /sharing\.yml line 3: unknown person 'fredd' \(known: [^)]*fred[^)]*\).*; the previous access rules stay in force/)
     const line2 = await writeRules(hub, 'shares:\n  - from: jane\n    to: fred\n    precision: 1 mile\n')
-    assert.match(line2, /sharing\.yml line 4: precision: '1 mile' is not a precision; say e\.g\. 500m, 1km or geohash 5/)
+    assert.match(line2, /sharing\.yml line 4: precision: '1 mile' is not a precision; say e\.g\. 500m, 1km, geohash 5, or place/)
     const line3 = await writeRules(hub, 'shares: [\n')
     assert.match(line3, /sharing\.yml line \d+: not valid YAML/)
     fred.clear()

@@ -1,5 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { client, phone } from '../helpers/phone.js'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
@@ -57,7 +59,15 @@ interface Rule {
   liveOnly?: Viewer[]
   /** Viewers who get positions on a grid, never the exact place. */
   blurred?: Viewer[]
+  /** Viewers who see only which of jane's places she is in (precision: place): the place's centre and nothing finer. */
+  presence?: Viewer[]
+  /** acl/places.yml for the round; jane's phone reports once from the place before the round, so she is in it. */
+  places?: string
 }
+
+/** jane's office: its centre 40 m from PLACE, so the exact fix and the place's own centre differ. */
+const OFFICE = { lat: 51.501, lon: -0.1243 }
+const OFFICE_YAML = `places:\n  - name: office\n    owner: jane\n    lat: ${OFFICE.lat}\n    lon: ${OFFICE.lon}\n    radius: 150m\n`
 
 const share = (extra: string) => `shares:\n  - from: jane\n    to: [fred]\n    devices: [phone]\n${extra}`
 const OWN_AND_ADMINS = { jane: ALL_TYPES, root: ALL_TYPES }
@@ -77,6 +87,8 @@ const RULES: Rule[] = [
   { name: 'admins: in sharing.yml only', yaml: 'admins: [boss]\n', expect: { ...OWN_AND_ADMINS, boss: ALL_TYPES } },
   { name: 'a Mosquitto line for fred: the location topic', yaml: '', acl: 'user fred\ntopic read owntracks/jane/phone\n', expect: { ...OWN_AND_ADMINS, fred: ['lwt', 'encrypted', 'hello world', 'location', 'location'] } },
   { name: 'a Mosquitto line for fred: all of jane', yaml: '', acl: 'user fred\ntopic read owntracks/jane/#\n', expect: { ...OWN_AND_ADMINS, fred: ALL_TYPES } },
+  // jane is at her office (the fix 40 m from its centre): fred gets the office's centre, never the fix, and no phone transition
+  { name: 'precision: place, at a place', yaml: share('    precision: place\n'), places: OFFICE_YAML, expect: { ...OWN_AND_ADMINS, fred: ['lwt', 'card', 'location', 'location'] }, presence: ['fred'], liveOnly: ['fred'] },
   { name: 'a Mosquitto line for anonymous clients', yaml: '', acl: 'topic read owntracks/jane/phone\n', expect: { ...OWN_AND_ADMINS, anon: ['lwt', 'encrypted', 'hello world', 'location', 'location'] } },
 ]
 
@@ -130,6 +142,13 @@ describe('one view per viewer on every channel: MQTT, /api/0/last, /api/0/locati
       assert.match(await writeRules(hub, `# ${rule.name}\n${rule.yaml}`), /Reloaded access rules/)
       tst += 60
       const t = tst
+      if (rule.places) {
+        const since = hub.logs().length
+        writeFileSync(join(hub.aclDir, 'places.yml'), rule.places)
+        await hub.waitForLog(/Reloaded places/, 5000, since)
+        await jane.publishAsync(DEVICE, JSON.stringify({ _type: 'location', ...PLACE, acc: 8, tid: 'jp', tst: t - 50 }), { qos: 1 })
+        await hub.waitForLog(/Place: jane\/phone entered office/, 5000, since)
+      }
 
       // Nothing retained from the round before: aedes sends retained messages after the SUBACK, so
       // one could otherwise arrive after the marker that ends subscribe() and look live.
@@ -167,6 +186,17 @@ describe('one view per viewer on every channel: MQTT, /api/0/last, /api/0/locati
             const text = JSON.stringify(s.m)
             check(() => assert.ok(!text.includes('51.5007') && !text.includes('0.1246'), `${v} never gets the exact place: ${text}`))
             for (const f of ['SSID', 'BSSID', 'inregions', 'inrids', 'addr', 'image', 'imagename', 'tag', 'desc']) check(() => assert.ok(typeof s.m === 'string' || !(f in s.m), `${v}: ${f} withheld`))
+          }
+        }
+
+        for (const v of rule.presence ?? []) {
+          for (const s of mqtt.get(v)!) {
+            if (typeof s.m === 'string') continue
+            const text = JSON.stringify(s.m)
+            check(() => assert.ok(!text.includes('51.5007') && !text.includes('0.1246'), `${v} never gets the exact fix: ${text}`))
+            if ('lat' in s.m) check(() => assert.deepEqual([(s.m as Msg).lat, (s.m as Msg).lon, (s.m as Msg).inregions], [OFFICE.lat, OFFICE.lon, ['office']], `${v} gets the office's centre: ${text}`))
+            if (typeOf(s) === 'location') check(() => assert.equal(((s.m as Msg).presence as Msg | undefined)?.place, 'office', `${v}: presence names the place`))
+            for (const f of ['SSID', 'BSSID', 'inrids', 'addr', 'image', 'imagename', 'tag', 'desc', 'batt', 'conn', 'alt']) check(() => assert.ok(!(f in (s.m as Msg)), `${v}: ${f} withheld`))
           }
         }
 
@@ -231,6 +261,11 @@ describe('one view per viewer on every channel: MQTT, /api/0/last, /api/0/locati
         assert.equal((await hub.http('/api/0/last', { user: '' })).status, 401)
         assert.deepEqual(problems, [], 'every channel shows what MQTT shows')
       } finally {
+        if (rule.places) {
+          const since = hub.logs().length
+          rmSync(join(hub.aclDir, 'places.yml'))
+          await hub.waitForLog(/Reloaded places/, 5000, since)
+        }
         await Promise.all([...live.values()].map((r) => r.end()))
         for (const f of feeds.values()) f.close()
         await anon.end()

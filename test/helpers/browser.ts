@@ -15,7 +15,7 @@ export const OUTPUT_DIR = resolve(fileURLToPath(new URL('../../../test-output/',
 export interface TestBrowser {
   browser: Browser
   /** A fresh context (own cookies) whose pages can reach 127.0.0.1 only. */
-  context(opts?: { width?: number; height?: number }): Promise<BrowserContext>
+  context(opts?: { width?: number; height?: number; httpCredentials?: { username: string; password: string } }): Promise<BrowserContext>
   /** Requests the guard refused (tiles on the internet, for instance). */
   blocked: string[]
   close(): Promise<void>
@@ -28,25 +28,27 @@ export interface WatchedPage {
 }
 
 /** Debian's Chromium, headless, with nothing beyond 127.0.0.1 reachable. */
-export async function launchBrowser(): Promise<TestBrowser> {
+export async function launchBrowser(o: { hostMap?: string } = {}): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is not installed: run 'apt-get install chromium' (.ci/run does)`)
   const profile = tempDir('othub-chromium-')
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     ignoreDefaultArgs: true,
-    args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'],
+    // hostMap: names the test serves itself, e.g. `*.tile.test` for `{a,b,c}.tile.test` tiles, resolved to 127.0.0.1.
+    args: [...CHROMIUM_FLAGS, ...(o.hostMap ? [`--host-resolver-rules=MAP ${o.hostMap} 127.0.0.1`] : []), `--user-data-dir=${profile}`, '--remote-debugging-pipe', 'about:blank'],
   })
   const blocked: string[] = []
+  const mapped = o.hostMap ? new RegExp(`^${o.hostMap.replace(/\./g, '\\.').replace(/\*/g, '.+')}$`) : undefined
   const contexts: BrowserContext[] = []
   return {
     browser,
     blocked,
     async context(opts = {}) {
-      const ctx = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 } })
+      const ctx = await browser.newContext({ viewport: { width: opts.width ?? 1280, height: opts.height ?? 800 }, ...(opts.httpCredentials ? { httpCredentials: opts.httpCredentials } : {}) })
       contexts.push(ctx)
       await ctx.route('**/*', (route) => {
         const url = new URL(route.request().url())
-        if (url.hostname === '127.0.0.1' || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue()
+        if (url.hostname === '127.0.0.1' || (mapped && mapped.test(url.hostname)) || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue()
         blocked.push(url.href)
         return route.abort('blockedbyclient')
       })

@@ -16,7 +16,9 @@ import { pw } from './users.js'
 export type Msg = Record<string, unknown>
 
 /** What /api/0/last, /ws/last and /pub add to a stored message. */
-export const ADDED = ['username', 'device', 'topic', 'isotst', 'disptst', 'ghash', 'name', 'face']
+// cc, tzname and locality are the place names the hub finds offline for HTTP answers (README, "Where and when");
+// addr is not here: one the phone sent must follow the share alike on every channel.
+export const ADDED = ['username', 'device', 'topic', 'isotst', 'disptst', 'ghash', 'name', 'face', 'cc', 'tzname', 'locality']
 
 export function strip(m: Msg, keep: string[] = []): Msg {
   const out: Msg = {}

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { reapOnExit } from './reap.js'
 
 /** dist/src/cli.js, next to the compiled tests. */
 export const CLI = resolve(fileURLToPath(new URL('../../src/cli.js', import.meta.url)))
@@ -37,6 +38,8 @@ export interface StartOptions {
   env?: Record<string, string>
   mqttPort?: number
   httpPort?: number
+  /** How long the hub may take to start (default 60 s; the cluster tests start several at once with their databases). */
+  startTimeoutMs?: number
 }
 
 /** Starts `owntracks-hub serve` as a child process on free loopback ports with a temp data dir. */
@@ -47,7 +50,7 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
   mkdirSync(aclDir, { recursive: true })
   const args = [CLI, 'serve', '--data', dataDir, '--acl-dir', aclDir, '--host', '127.0.0.1',
     '--mqtt-port', String(o.mqttPort ?? 0), '--http-port', String(o.httpPort ?? 0), '--mqtts-port', '0', '--https-port', '0', ...(o.args ?? [])]
-  const proc = spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = reapOnExit(spawn(process.execPath, args, { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] }))
   let out = ''
   const waiters = new Set<() => void>()
   const onData = (b: Buffer) => { out += b.toString(); for (const w of waiters) w() }
@@ -69,9 +72,10 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
   })
 
   // how long a start takes is no test's business: on a loaded machine it can take many seconds
-  const mqttLine = await waitForLog(/listening mqtt 127\.0\.0\.1:(\d+)/, 60_000)
-  const httpLine = await waitForLog(/listening http 127\.0\.0\.1:(\d+)/, 60_000)
-  await waitForLog(/running; data in/, 60_000)
+  const startTimeout = o.startTimeoutMs ?? 60_000
+  const mqttLine = await waitForLog(/listening mqtt 127\.0\.0\.1:(\d+)/, startTimeout)
+  const httpLine = await waitForLog(/listening http 127\.0\.0\.1:(\d+)/, startTimeout)
+  await waitForLog(/running; data in/, startTimeout)
   const mqttPort = Number(/:(\d+)$/.exec(mqttLine)![1])
   const httpPort = Number(/:(\d+)$/.exec(httpLine)![1])
   let adminPassword = ''
@@ -82,7 +86,18 @@ export async function startHub(o: StartOptions = {}): Promise<RunningHub> {
     logs: () => out,
     waitForLog,
     async stop() {
-      if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGTERM'); await exited }
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM')
+        // A graceful stop that hangs is a fault to report, not a reason to hang the test file.
+        let timer: NodeJS.Timeout | undefined
+        const stuck = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => { timer = setTimeout(() => r(true), 30_000) })])
+        clearTimeout(timer)
+        if (stuck) {
+          proc.kill('SIGKILL')
+          await exited
+          throw new Error(`the hub did not stop within 30 s of SIGTERM; its log ends:\n${out.slice(-3000)}`)
+        }
+      }
       if (root) rmSync(root, { recursive: true, force: true })
     },
     async kill9() {

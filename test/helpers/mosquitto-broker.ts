@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { tempDir } from './hub.js'
 import { requireTool } from './mosquitto.js'
 import { accepts, freePort } from './ports.js'
+import { reapOnExit } from './reap.js'
 
 /*
  * Debian's real Mosquitto broker: the reference the access rules and password files are checked against,
@@ -80,7 +81,7 @@ async function startOn(dir: string, ports: number[], lines: string[]): Promise<M
   const logs = () => { try { return printed + readFileSync(logFile, 'utf8') } catch { return printed } }
   let proc!: ChildProcess
   const start = async () => {
-    proc = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
+    proc = reapOnExit(spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }))
     proc.stdout!.on('data', (b: Buffer) => (printed += b))
     proc.stderr!.on('data', (b: Buffer) => (printed += b))
     const deadline = Date.now() + 10_000

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { reapOnExit } from './reap.js'
 
 /** Debian's mosquitto-clients are part of the test set-up (.ci/run installs them); missing → a clear failure. */
 export function requireTool(name: string): void {
@@ -26,7 +27,7 @@ export interface Sub { proc: ChildProcess; lines: string[]; output(): string; wa
 export async function mosquittoSub(args: string[]): Promise<Sub> {
   requireTool('mosquitto_sub')
   // stdbuf: mosquitto_sub block-buffers its debug lines on a pipe, and we wait for the SUBACK line
-  const proc = spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-d', ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = reapOnExit(spawn('stdbuf', ['-oL', 'mosquitto_sub', '-h', '127.0.0.1', '-d', ...args], { stdio: ['ignore', 'pipe', 'pipe'] }))
   let raw = ''
   let debug = ''
   const lines: string[] = []

@@ -42,8 +42,11 @@ export class Receiver {
    * Subscribes and waits for the retained messages the subscription brings. aedes sends those after the
    * SUBACK, one filter after the other, from a database read that can take longer than a live marker's
    * round trip: so a retained marker is subscribed to last, in the same SUBSCRIBE, and awaited.
+   * Answers the SUBACK's codes for `filters`: a plain topic the rules never let this user read is refused
+   * with 0x80 and receives nothing, which is what a differential check expects of it (MQTT.js would
+   * throw on that code).
    */
-  async subscribe(...filters: string[]): Promise<void> {
+  async subscribe(...filters: string[]): Promise<number[]> {
     const id = `${++this.markers}`
     const t = this.retainedMarker
     await this.mqtt.publishAsync(t, id, { qos: 1, retain: true })
@@ -54,12 +57,20 @@ export class Receiver {
     await this.mqtt.unsubscribeAsync(t)
     this.got.splice(0, this.got.length, ...this.got.filter((m) => m.topic !== t))
     // resubscribe: MQTT.js leaves out a filter this client has already, and then no retained copy comes
-    await this.mqtt.subscribeAsync({ ...Object.fromEntries([...filters, t].map((f) => [f, { qos: 1 as const }])), resubscribe: true } as never)
+    let granted: number[]
+    try {
+      granted = (await this.mqtt.subscribeAsync({ ...Object.fromEntries([...filters, t].map((f) => [f, { qos: 1 as const }])), resubscribe: true } as never)).map((g) => g.qos)
+    } catch (err) {
+      const suback = (err as { packet?: { granted?: number[] } }).packet
+      if (!suback?.granted) throw err
+      granted = suback.granted
+    }
     // each filter matching the marker's topic sends its own copy; the last one comes after everything
     const copies = 1 + filters.filter((f) => topicMatches(f, t)).length
     await this.until(`the retained marker ${id} (${copies} copies)`, () => this.got.filter((m) => m.topic === t && m.payload === id && m.retain).length >= copies, () => JSON.stringify(this.got.filter((m) => m.topic.includes('/marker/'))))
     await this.mqtt.unsubscribeAsync(t)
     await this.mqtt.publishAsync(t, '', { qos: 1, retain: true })
+    return granted.slice(0, filters.length)
   }
 
   /** Publishes a marker on the user's own topic and waits for it: what came before it has arrived. */

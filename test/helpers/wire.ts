@@ -32,6 +32,8 @@ export interface ConnectOptions {
   keepalive?: number
   clean?: boolean
   will?: { topic: string; payload: string; qos?: number; retain?: boolean }
+  /** Protocol name and level: MQTT 3.1.1 ('MQTT', 4) unless given, e.g. MQTT 3.1 ('MQIsdp', 3). */
+  protocol?: { name: string; level: number }
 }
 
 export const wire = {
@@ -40,7 +42,7 @@ export const wire = {
     if (o.will) flags |= 0x04 | ((o.will.qos ?? 0) << 3) | (o.will.retain ? 0x20 : 0)
     if (o.username !== undefined) flags |= 0x80
     if (o.password !== undefined) flags |= 0x40
-    const parts: Buffer[] = [str('MQTT'), Buffer.from([4, flags]), u16(o.keepalive ?? 60), str(o.clientId)]
+    const parts: Buffer[] = [str(o.protocol?.name ?? 'MQTT'), Buffer.from([o.protocol?.level ?? 4, flags]), u16(o.keepalive ?? 60), str(o.clientId)]
     if (o.will) parts.push(str(o.will.topic), str(o.will.payload))
     if (o.username !== undefined) parts.push(str(o.username))
     if (o.password !== undefined) parts.push(str(o.password))
@@ -53,6 +55,10 @@ export const wire = {
     return packet(0x30 | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), Buffer.concat(body))
   },
   puback: (id: number) => packet(0x40, u16(id)),
+  pubrec: (id: number) => packet(0x50, u16(id)),
+  pubrel: (id: number) => packet(0x62, u16(id)),
+  pubcomp: (id: number) => packet(0x70, u16(id)),
+  subscribeMany: (id: number, filters: [string, number][]) => packet(0x82, Buffer.concat([u16(id), ...filters.map(([t, q]) => Buffer.concat([str(t), Buffer.from([q])]))])),
   subscribe: (id: number, topic: string, qos = 0) => packet(0x82, Buffer.concat([u16(id), str(topic), Buffer.from([qos])])),
   unsubscribe: (id: number, topic: string) => packet(0xa2, Buffer.concat([u16(id), str(topic)])),
   pingreq: () => Buffer.from([0xc0, 0]),
@@ -169,4 +175,130 @@ export class WireClient {
     if (!this.sock.destroyed) this.sock.end(wire.disconnect())
     return this.closed
   }
+}
+
+/** A decoded PUBLISH as it came off the wire. */
+export interface WirePublish { topic: string; payload: Buffer; qos: number; retain: boolean; dup: boolean; id?: number }
+
+export function decodePublish(p: Packet): WirePublish {
+  const qos = (p.flags >> 1) & 3
+  const tlen = p.body.readUInt16BE(0)
+  const topic = p.body.toString('utf8', 2, 2 + tlen)
+  let off = 2 + tlen
+  let id: number | undefined
+  if (qos > 0) { id = p.body.readUInt16BE(off); off += 2 }
+  return { topic, payload: p.body.subarray(off), qos, retain: (p.flags & 1) === 1, dup: (p.flags & 8) === 8, id }
+}
+
+export const PacketType = { CONNACK: 2, PUBLISH: 3, PUBACK: 4, PUBREC: 5, PUBREL: 6, PUBCOMP: 7, SUBACK: 9, UNSUBACK: 11, PINGRESP: 13 } as const
+
+/**
+ * A connection that does nothing by itself: every packet the broker sends is kept in order and
+ * answered only by the test (no automatic PUBACK, no pings), so the test sees each flow as the
+ * broker runs it. For conformance tests, where a client library would hide a broker's fault.
+ */
+export class RawClient {
+  private readonly reader = new PacketReader()
+  private readonly inbox: Packet[] = []
+  private wake: () => void = () => {}
+  closed: Promise<void>
+  isClosed = false
+
+  private constructor(readonly sock: Socket) {
+    this.closed = new Promise((r) => sock.once('close', () => { this.isClosed = true; this.wake(); r() }))
+    sock.on('error', () => { /* seen as the close that follows */ })
+    sock.on('data', (b) => this.reader.push(b, (p) => { this.inbox.push(p); this.wake() }))
+  }
+
+  /** Opens a TCP connection and sends `first` (usually a CONNECT). */
+  static open(port: number, first?: Buffer): Promise<RawClient> {
+    return new Promise((resolve, reject) => {
+      const sock = connect(port, '127.0.0.1')
+      sock.setNoDelay(true)
+      sock.once('error', reject)
+      sock.once('connect', () => {
+        sock.off('error', reject)
+        const c = new RawClient(sock)
+        if (first) sock.write(first)
+        resolve(c)
+      })
+    })
+  }
+
+  /** Opens, sends CONNECT and returns the CONNACK's [session present, return code]. */
+  static async connect(port: number, o: ConnectOptions): Promise<{ client: RawClient; sessionPresent: number; rc: number }> {
+    const client = await RawClient.open(port, wire.connect(o))
+    const ack = await client.next(PacketType.CONNACK)
+    return { client, sessionPresent: ack.body[0] & 1, rc: ack.body[1] }
+  }
+
+  send(b: Buffer): void { if (!this.sock.destroyed) this.sock.write(b) }
+
+  /** The next packet of that type (earlier packets of other types stay queued); rejects if the connection closes first. */
+  async next(type: number, timeoutMs = 10_000): Promise<Packet> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const i = this.inbox.findIndex((p) => p.type === type)
+      if (i >= 0) return this.inbox.splice(i, 1)[0]
+      if (this.isClosed) throw new Error(`connection closed before packet type ${type}`)
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`no packet of type ${type} within ${timeoutMs} ms`)
+      await new Promise<void>((r) => { const t = setTimeout(r, left); this.wake = () => { clearTimeout(t); r() } })
+    }
+  }
+
+  /** Every PUBLISH received so far, in order, taken off the queue. */
+  takePublishes(): WirePublish[] {
+    const out: WirePublish[] = []
+    for (let i = 0; i < this.inbox.length;) {
+      if (this.inbox[i].type === PacketType.PUBLISH) out.push(decodePublish(this.inbox.splice(i, 1)[0]))
+      else i++
+    }
+    return out
+  }
+
+  /** Subscribes and returns the SUBACK's return codes, one per filter. */
+  async subscribe(id: number, ...filters: [string, number][]): Promise<number[]> {
+    this.send(wire.subscribeMany(id, filters))
+    const ack = await this.next(PacketType.SUBACK)
+    assertId(ack, id)
+    return [...ack.body.subarray(2)]
+  }
+
+  /**
+   * Proves that everything the broker would deliver before now has arrived: publishes a marker on
+   * `topic` (which this client must be subscribed to at QoS 0) and waits for it. Brokers deliver one
+   * publisher's messages to one subscriber in order (MQTT-4.6.0-6), so what is missing then never came.
+   */
+  async settle(topic: string, from?: RawClient): Promise<WirePublish[]> {
+    const marker = `settle-${Math.random().toString(36).slice(2)}`
+    ;(from ?? this).send(wire.publish(topic, marker, 0))
+    const seen: WirePublish[] = []
+    for (;;) {
+      const p = decodePublish(await this.next(PacketType.PUBLISH))
+      if (p.topic === topic && p.payload.toString() === marker) return seen
+      seen.push(p)
+    }
+  }
+
+  /** Resolves true when the broker closes the connection within the time. */
+  async closedWithin(ms: number): Promise<boolean> {
+    if (this.isClosed) return true
+    return Promise.race([this.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))])
+  }
+
+  end(): Promise<void> {
+    if (!this.sock.destroyed) this.sock.end(wire.disconnect())
+    return this.closed
+  }
+
+  /** Drops the TCP connection without DISCONNECT, as a phone losing coverage would. */
+  destroy(): Promise<void> {
+    this.sock.destroy()
+    return this.closed
+  }
+}
+
+function assertId(p: Packet, id: number): void {
+  if (p.body.readUInt16BE(0) !== id) throw new Error(`packet type ${p.type} for id ${p.body.readUInt16BE(0)}, expected ${id}`)
 }

@@ -11,16 +11,18 @@ import { fileURLToPath } from 'node:url'
  */
 export const ROOMS: string[][] = [
   ['config', 'stats', 'watch', 'types'], // what every room uses: settings, counters, file watching
-  ['log'], // Mosquitto-style logging, as the settings ask for it
-  ['owntracks'], // the protocol: topics, payloads and their decoding, encryption, time
+  ['log', 'cli-hint'], // Mosquitto-style logging, as the settings ask for it; how a hint names a command
+  ['owntracks', 'geo'], // the protocol: topics, payloads and their decoding, encryption, time; place names
   ['users'], // who someone is: passwords, sign-in throttling, payload keys
   ['access'], // what someone may read, write and see
   ['store'], // the history, how it is read and written out
-  ['ingest'], // decode → store, for every channel
+  ['ingest', 'days'], // decode → store, for every channel; days, visits and trips derived from the history
   ['mqtt'], // the broker: connections, the hooks that apply auth, access and ingest, fan-out, publishing
   ['cards', 'cmd-queue', 'monitor', 'tours', 'bridge', 'ops'], // built on the broker and its one publish
+  ['places'], // family places: who is where, the hub's transitions, setWaypoints, Home Assistant
+  ['alerts'], // enter, leave and 'not arrived by', to Web Push and webhooks
   ['http'], // the Recorder API, HTTP mode, the live feed, the map
-  ['tls'], // the TLS listeners of the broker and of HTTP
+  ['tls', 'cluster'], // the TLS listeners of the broker and of HTTP; a node of a cluster
   ['hub'], // wires the rooms together, owns start and stop
   ['commands'], // the command line's commands
   ['cli'], // the entry point: picks the command

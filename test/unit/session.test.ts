@@ -58,3 +58,20 @@ test('cookie helpers: attributes, parsing, constant-time comparison', () => {
   assert.equal(sameSecret('tok', 'token'), false)
   assert.equal(sameSecret(undefined, 'token'), false)
 })
+
+test("one more sign-in than max-sessions-per-user ends that user's least recently used session, nobody else's", () => {
+  let now = 1_000_000
+  const s = new SessionStore((u) => (u === 'fred' || u === 'jane' ? 'a' : undefined), () => now, 3)
+  const jane = s.create('jane').id
+  const fred = [1, 2, 3].map(() => { now += 1000; return s.create('fred').id })
+  now += 1000
+  assert.ok(s.get(fred[0]), 'using the oldest makes it the most recently used')
+  now += 1000
+  s.create('fred')
+  assert.equal(s.get(fred[1]), undefined, "fred's least recently used session ended")
+  assert.ok(s.get(fred[0]) && s.get(fred[2]))
+  assert.equal(s.countOf('fred'), 3)
+  for (let i = 0; i < 50; i++) s.create('fred')
+  assert.equal(s.get(jane)?.user, 'jane')
+  assert.equal(s.size, 4)
+})

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import ngeohash from 'ngeohash'
 import { finer, snap } from '../../src/access/precision.js'
 import { shape } from '../../src/access/view-fields.js'
-import type { Precision } from '../../src/access/types.js'
+import type { GridPrecision as Precision } from '../../src/access/types.js'
 
 const KM: Precision = { kind: 'metres', metres: 1000, text: '1km' }
 const GH5: Precision = { kind: 'geohash', length: 5, text: 'geohash 5' }

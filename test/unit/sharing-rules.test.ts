@@ -72,7 +72,7 @@ shares:
     const cases: [string, number, RegExp][] = [
       ['shares:\n  - from: jane\n    to: fredd\n', 3, /unknown person 'fredd' \(known: fred, jane, kid, mum\); add them to 'people:' or create the user/],
       ['shares:\n  - from: jane\n    to: fred\n    precison: 1km\n', 4, /unknown key 'precison' in a share \(known: id, from, to, devices, include, precision/],
-      ['shares:\n  - from: jane\n    to: fred\n    precision: 1000\n', 4, /precision: 1000 has no unit; say e\.g\. 500m, 1km or geohash 5/],
+      ['shares:\n  - from: jane\n    to: fred\n    precision: 1000\n', 4, /precision: 1000 has no unit; say e\.g\. 500m, 1km, geohash 5, or place/],
       ['shares:\n  - from: jane\n    to: fred\n    history: forever\n', 4, /history: 'forever' is not true, false or a duration/],
       ['shares:\n  - from: jane\n    to: fred\n    until: 2026-12-01 18:00\n', 4, /until: '2026-12-01 18:00' is not a time with a zone, e\.g\. 2026-12-01T18:00Z/],
       ['shares:\n  - from: jane\n    to: fred\n    until: 2026-12-01T18:00Z\n    for: 2h\n', 5, /either 'until' or 'for'/],

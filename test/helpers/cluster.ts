@@ -1,0 +1,228 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { runCli, startHub, tempDir, type RunningHub, type StartOptions } from './hub.js'
+
+/*
+ * Real Redis, PostgreSQL and HAProxy for the cluster tests: each on a free loopback port, its files in a
+ * temp dir, stopped by PID. Never the system's default ports or data.
+ */
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+function waitOutput(p: ChildProcess, re: RegExp, what: string, ms = 20_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let out = ''
+    const timer = setTimeout(() => { cleanup(); reject(new Error(`${what} did not start:\n${out}`)) }, ms)
+    const on = (b: Buffer) => { out += b.toString(); if (re.test(out)) { cleanup(); resolve() } }
+    const exit = () => { cleanup(); reject(new Error(`${what} exited:\n${out}`)) }
+    const cleanup = () => { clearTimeout(timer); p.stdout?.off('data', on); p.stderr?.off('data', on); p.off('exit', exit) }
+    p.stdout?.on('data', on)
+    p.stderr?.on('data', on)
+    p.once('exit', exit)
+  })
+}
+
+async function gone(pid: number, ms = 20_000): Promise<void> {
+  const start = Date.now()
+  for (;;) {
+    try { process.kill(pid, 0) } catch { return }
+    if (Date.now() - start > ms) throw new Error(`process ${pid} did not stop`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+export interface RedisServer { port: number; url: string; stop(): Promise<void>; restart(): Promise<void>; kill(): Promise<void>; start(): Promise<void> }
+
+/** redis-server with an append-only file, so a restart keeps sessions and retained messages. */
+export async function startRedis(): Promise<RedisServer> {
+  const dir = tempDir('othub-redis-')
+  const port = await freePort()
+  let proc: ChildProcess | undefined
+  const start = async () => {
+    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    await waitOutput(proc, /Ready to accept connections/, 'redis-server')
+  }
+  const kill = async (sig: NodeJS.Signals = 'SIGTERM') => {
+    const p = proc
+    if (!p || p.exitCode !== null || p.signalCode !== null) return
+    const exited = new Promise((r) => p.once('exit', r))
+    p.kill(sig)
+    await exited
+  }
+  await start()
+  return {
+    port, url: `redis://127.0.0.1:${port}`,
+    start,
+    kill: () => kill('SIGKILL'),
+    async restart() { await kill(); await start() },
+    async stop() { await kill(); rmSync(dir, { recursive: true, force: true }) },
+  }
+}
+
+/** initdb and pg_ctl: on PATH, else under /usr/lib/postgresql/<version>/bin (Debian). */
+function pgBin(name: string): string {
+  const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim()
+  if (onPath) return onPath
+  const root = '/usr/lib/postgresql'
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : []
+  for (const v of versions) if (existsSync(join(root, v, 'bin', name))) return join(root, v, 'bin', name)
+  throw new Error(`${name} not found: install PostgreSQL (Debian: apt-get install postgresql)`)
+}
+
+export interface PostgresServer {
+  port: number
+  /** A fresh database for one cluster. */
+  createDatabase(name: string): Promise<string>
+  query<T extends pg.QueryResultRow>(db: string, sql: string, args?: unknown[]): Promise<T[]>
+  start(): Promise<void>
+  /** Fast shutdown (SIGINT to the postmaster). */
+  halt(): Promise<void>
+  stop(): Promise<void>
+}
+
+/** A PostgreSQL of its own: initdb in a temp dir, as the postgres user when running as root. */
+export async function startPostgres(): Promise<PostgresServer> {
+  const dir = tempDir('othub-pg-')
+  const data = join(dir, 'data')
+  const asRoot = process.getuid?.() === 0
+  const run = (cmd: string, args: string[]) => {
+    const r = asRoot ? spawnSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { encoding: 'utf8' }) : spawnSync(cmd, args, { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}${r.stdout}`)
+  }
+  if (asRoot) {
+    const pw = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' })
+    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' })
+    chownSync(dir, Number(pw.stdout.trim()), Number(gid.stdout.trim()))
+  }
+  mkdirSync(data, { recursive: true, mode: 0o700 })
+  if (asRoot) chownSync(data, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()))
+  run(pgBin('initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8', '--locale=C'])
+  const port = await freePort()
+  const start = async () => {
+    run(pgBin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start', '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`])
+  }
+  const pid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
+  const halt = async () => {
+    if (!existsSync(join(data, 'postmaster.pid'))) return
+    const p = pid()
+    process.kill(p, 'SIGINT')
+    await gone(p)
+  }
+  await start()
+  const url = (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`
+  return {
+    port,
+    async createDatabase(name) {
+      const c = new pg.Client({ connectionString: url('postgres') })
+      await c.connect()
+      try { await c.query(`create database ${name}`) } finally { await c.end() }
+      return url(name)
+    },
+    async query(db, sql, args) {
+      const c = new pg.Client({ connectionString: url(db) })
+      await c.connect()
+      try { return (await c.query(sql, args)).rows } finally { await c.end() }
+    },
+    start, halt,
+    async stop() { await halt(); rmSync(dir, { recursive: true, force: true }) },
+  }
+}
+
+export interface Cluster {
+  nodes: RunningHub[]
+  postgresUrl: string
+  redisUrl: string
+  /** Starts another node on the same Redis and PostgreSQL, with data and rules directories of its own. */
+  addNode(o?: StartOptions): Promise<RunningHub>
+  stop(): Promise<void>
+}
+
+/**
+ * N hub nodes on one Redis and one PostgreSQL database, each with its own data and rules directories, as
+ * on separate machines. `users` (password `<name>-pw`) and `rules` (acl/sharing.yml) are given to the
+ * first node before it starts, and it gives them to the new cluster.
+ */
+export async function startCluster(o: { redis: RedisServer; pg: PostgresServer; db: string; nodes: number; users?: { name: string; admin?: boolean }[]; rules?: string }): Promise<Cluster> {
+  const root = tempDir('othub-cluster-')
+  const first = join(root, 'node1')
+  mkdirSync(join(first, 'acl'), { recursive: true })
+  for (const u of o.users ?? []) {
+    const r = await runCli(['user', 'add', u.name, '--password', `${u.name}-pw`, ...(u.admin ? ['--admin'] : []), '--data', first])
+    if (r.code !== 0) throw new Error(r.stderr)
+  }
+  if (o.rules) writeFileSync(join(first, 'acl', 'sharing.yml'), o.rules)
+  const postgresUrl = await o.pg.createDatabase(o.db)
+  const nodes: RunningHub[] = []
+  let n = 0
+  const addNode = async (extra: StartOptions = {}) => {
+    const dataDir = join(root, `node${++n}`)
+    const node = await startHub({
+      dataDir, aclDir: join(dataDir, 'acl'), startTimeoutMs: 60_000,
+      ...extra,
+      args: ['--redis', o.redis.url, '--postgres', postgresUrl, ...(extra.args ?? [])],
+    })
+    nodes.push(node)
+    return node
+  }
+  for (let i = 0; i < o.nodes; i++) await addNode()
+  return {
+    nodes, postgresUrl, redisUrl: o.redis.url, addNode,
+    async stop() {
+      for (const node of nodes) await node.stop()
+      rmSync(root, { recursive: true, force: true })
+    },
+  }
+}
+
+export const HAPROXY_CFG = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url))
+
+export interface Balancer { mqttPort: number; httpPort: number; stop(): Promise<void> }
+
+/** Debian's haproxy with deploy/haproxy.cfg in front of two nodes; resolves once a node is in rotation. */
+export async function startHaproxy(nodes: RunningHub[]): Promise<Balancer> {
+  const [mqtt, http, mqtts, https] = [await freePort(), await freePort(), await freePort(), await freePort()]
+  const env: Record<string, string> = { LB_MAXCONN: '2000', LB_HOST: '127.0.0.1', LB_MQTT: String(mqtt), LB_HTTP: String(http), LB_MQTTS: String(mqtts), LB_HTTPS: String(https) }
+  for (const [i, n] of nodes.entries()) {
+    env[`HUB${i + 1}_HOST`] = '127.0.0.1'
+    env[`HUB${i + 1}_MQTT`] = String(n.mqttPort)
+    env[`HUB${i + 1}_HTTP`] = String(n.httpPort)
+    env[`HUB${i + 1}_MQTTS`] = String(await freePort())
+    env[`HUB${i + 1}_HTTPS`] = String(await freePort())
+  }
+  const bin = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy'
+  const proc = spawn(bin, ['-db', '-f', HAPROXY_CFG], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout!.on('data', (b: Buffer) => (out += b))
+  proc.stderr!.on('data', (b: Buffer) => (out += b))
+  const start = Date.now()
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`haproxy exited: ${out}`)
+    const ok = await fetch(`http://127.0.0.1:${http}/healthz`).then((r) => r.status === 200, () => false)
+    if (ok) break
+    if (Date.now() - start > 20_000) { proc.kill('SIGKILL'); throw new Error(`haproxy never passed a request to a node: ${out}`) }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    mqttPort: mqtt, httpPort: http,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return
+      const exited = new Promise((r) => proc.once('exit', r))
+      proc.kill('SIGTERM')
+      await exited
+    },
+  }
+}

@@ -1,0 +1,42 @@
+import { before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { offlinePlace } from '../../src/geo/offline.js'
+import { nearestTown, townsReady } from '../../src/geo/towns.js'
+
+describe('country and time zone offline, in a handful of countries, near a border and at sea', () => {
+  const cases: [string, number, number, string | undefined, string][] = [
+    ['London', 51.5007, -0.1246, 'GB', 'Europe/London'],
+    ['Paris', 48.8584, 2.2945, 'FR', 'Europe/Paris'],
+    ['Basel, 300 m from France', 47.5596, 7.5886, 'CH', 'Europe/Zurich'],
+    ['Weil am Rhein, across the border from Basel', 47.5900, 7.6200, 'DE', 'Europe/Berlin'],
+    ['New York', 40.7128, -74.006, 'US', 'America/New_York'],
+    ['Sydney', -33.8688, 151.2093, 'AU', 'Australia/Sydney'],
+    ['Tokyo', 35.6762, 139.6503, 'JP', 'Asia/Tokyo'],
+    ['mid-Atlantic', 45, -30, undefined, 'Etc/GMT+2'],
+    ['off the French coast, in its waters', 43.0, 5.5, 'FR', 'Europe/Paris'],
+  ]
+  for (const [name, lat, lon, cc, tz] of cases) {
+    test(`${name}: ${cc ?? 'no country'}, ${tz}`, () => {
+      const p = offlinePlace(lat, lon)
+      assert.equal(p.cc, cc)
+      assert.equal(p.tzname, tz)
+    })
+  }
+
+  test('the towns load on first use, in the background: until then a place has no town', async () => {
+    assert.equal(nearestTown(47.5596, 7.5886), undefined)
+    await townsReady()
+    assert.equal(nearestTown(47.5596, 7.5886), 'Basel')
+  })
+
+  test('the nearest town, and none at sea', () => {
+    assert.equal(offlinePlace(47.5596, 7.5886).locality, 'Basel')
+    assert.equal(offlinePlace(45, -30).locality, undefined)
+    assert.equal(offlinePlace(52.0907, 5.1214, 'country').locality, undefined)
+  })
+
+  test('coordinates out of range name nothing', () => {
+    assert.deepEqual(offlinePlace(91, 0), {})
+    assert.deepEqual(offlinePlace(Number.NaN, 0), {})
+  })
+})

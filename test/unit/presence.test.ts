@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { PresenceTracker } from '../../src/places/presence.js'
+import type { PlacesRules } from '../../src/places/types.js'
+
+const SCHOOL = { lat: 52.52, lon: 13.405 }
+const north = (m: number) => ({ lat: SCHOOL.lat + m / 111_195, lon: SCHOOL.lon })
+const rules = (dwell: number, shape: PlacesRules['places'][0]['shape'] = { kind: 'circle', ...SCHOOL, radius: 150 }): PlacesRules => ({
+  file: 'acl/places.yml', timezone: 'UTC', margin: 25, dwell, alerts: [],
+  places: [{ id: 'lisa/school', name: 'school', owner: 'lisa', people: ['lisa'], shape, where: { file: 'acl/places.yml', line: 2 } }],
+})
+
+describe('the presence tracker', () => {
+  test('without dwell: one enter, jitter inside the margin changes nothing, one leave', () => {
+    const t = new PresenceTracker(rules(0))
+    const seen = (tst: number, m: number, acc = 10) => t.observe('lisa', 'phone', { ...north(m), acc, tst }).map((x) => `${x.event}@${x.tst}`)
+    assert.deepEqual(seen(1, 1000), [])
+    assert.deepEqual(seen(2, 0), ['enter@2'])
+    assert.deepEqual([seen(3, 160), seen(4, 140), seen(5, 170), seen(6, 149)].flat(), [])
+    assert.deepEqual(seen(7, 2000, 300), []) // accuracy circle larger than the place
+    assert.equal(t.current('lisa', 'phone')?.place.name, 'school')
+    assert.deepEqual(seen(8, 180), ['leave@8'])
+    assert.equal(t.current('lisa', 'phone'), undefined)
+    assert.equal(t.awaySince('lisa', 'phone'), 8)
+  })
+
+  test('a fix arriving late (older tst) does not move the state back', () => {
+    const t = new PresenceTracker(rules(0))
+    t.observe('lisa', 'phone', { ...north(1000), tst: 10 })
+    assert.equal(t.observe('lisa', 'phone', { ...north(0), tst: 20 }).length, 1)
+    assert.deepEqual(t.observe('lisa', 'phone', { ...north(1000), tst: 15 }), [])
+  })
+
+  test('with dwell: a short visit does not count, a stay counts from its first fix', () => {
+    const t = new PresenceTracker(rules(60))
+    const seen = (tst: number, m: number) => t.observe('lisa', 'phone', { ...north(m), acc: 5, tst }).map((x) => `${x.event}@${x.tst}`)
+    seen(0, 1000)
+    assert.deepEqual([seen(10, 0), seen(30, 1000), seen(100, 1000)].flat(), [])
+    assert.deepEqual([seen(200, 0), seen(259, 0)].flat(), [])
+    assert.deepEqual(seen(260, 10), ['enter@200'])
+  })
+
+  test('a polygon: inside is inside, the margin counts from its edge', () => {
+    const square: [number, number][] = [[52.519, 13.404], [52.519, 13.406], [52.521, 13.406], [52.521, 13.404]]
+    const t = new PresenceTracker(rules(0, { kind: 'polygon', points: square }))
+    assert.deepEqual(t.observe('lisa', 'phone', { lat: 52.52, lon: 13.405, acc: 5, tst: 1 }).map((x) => x.event), ['enter'])
+    assert.deepEqual(t.observe('lisa', 'phone', { lat: 52.5211, lon: 13.405, acc: 5, tst: 2 }), []) // 11 m out: in the margin
+    assert.deepEqual(t.observe('lisa', 'phone', { lat: 52.5215, lon: 13.405, acc: 5, tst: 3 }).map((x) => x.event), ['leave'])
+  })
+})
