@@ -191,6 +191,7 @@ describe('bad input gets a clear outcome and the hub keeps serving', () => {
     const good = await client(hub.mqttPort, 'jane', 'jane-pw')
     await new Promise<void>((resolve) => {
       const s = connect(hub.mqttPort, '127.0.0.1', () => { s.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x7f, 1, 2, 3])); s.write('GET / HTTP/1.1\r\n\r\n') })
+      s.resume() // an unread stream never sees its end, nor closes
       s.on('close', () => resolve())
       s.on('error', () => {})
     })
