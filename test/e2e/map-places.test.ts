@@ -81,6 +81,24 @@ describe('the map with places: grandma sees "at school since …" instead of a m
     assert.deepEqual(errors, [])
   })
 
+  test('grandma\'s History of lisa is her place visits: "at school since HH:MM" and the hub\'s arrival, no track', async () => {
+    const { page, errors } = await signInPage(b, hub, 'grandma', 'grandma-pw')
+    await page.locator('#presence-chips li[data-user="lisa"]').waitFor()
+    await page.getByRole('button', { name: 'History' }).click()
+    await page.getByLabel('Person and device').selectOption('lisa/phone')
+    await page.getByRole('button', { name: 'Show track' }).click()
+    const summary = page.locator('#history-summary[data-visits="1"]')
+    await summary.waitFor()
+    const since = await page.evaluate((t) => new Date(t * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), now - 300)
+    assert.match((await summary.textContent())!, /Only which place is shared: 1 change, the last at school since/)
+    const ev = page.locator('#history-events li[data-event="enter"][data-by="hub"]')
+    await ev.waitFor()
+    assert.equal(await ev.textContent(), `${since} arrived at school · place`)
+    assert.equal(await page.locator('#history-summary').getAttribute('data-points'), '0')
+    await page.screenshot({ path: outputPath('map-places-grandma-history.png') })
+    assert.deepEqual(errors, [])
+  })
+
   test('the map is an installable app: manifest, and a service worker that registers', async () => {
     const manifest = await (await fetch(`http://127.0.0.1:${hub.httpPort}/manifest.webmanifest`)).json() as { start_url: string; display: string }
     assert.deepEqual([manifest.start_url, manifest.display], ['/', 'standalone'])
