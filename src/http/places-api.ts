@@ -146,6 +146,19 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     }, `added place '${b.name}'`, 201)
   })
 
+  // Before the places' /:owner/:name, which would take DELETE /alerts/<id> for a place 'alerts/<id>'.
+  api.delete('/alerts/:id', (c) => {
+    const id = c.req.param('id')
+    return write(c, (text, who, admin) => {
+      const a = d.places.current.alerts.find((x) => x.id === id)
+      if (!a) throw new HttpError(404, `no alert ${id}`)
+      if (!admin && a.about !== who.user && !(a.to.length === 1 && a.to[0] === who.user)) throw new HttpError(403, `only ${a.about}, its receiver or an admin may remove alert ${id}`)
+      const out = removeAlert(text, d.places.file, id)
+      if (out === null) throw new HttpError(404, `no alert ${id}`)
+      return out
+    }, `removed alert ${id}`)
+  })
+
   api.put('/:owner/:name', async (c) => {
     const { owner, name } = c.req.param()
     const b = await body(c, PlaceBody)
@@ -179,18 +192,6 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
       }
       return addAlert(text, d.places.file, b as AlertEntry)
     }, `added an alert about ${b.about}`, 201)
-  })
-
-  api.delete('/alerts/:id', (c) => {
-    const id = c.req.param('id')
-    return write(c, (text, who, admin) => {
-      const a = d.places.current.alerts.find((x) => x.id === id)
-      if (!a) throw new HttpError(404, `no alert ${id}`)
-      if (!admin && a.about !== who.user && !(a.to.length === 1 && a.to[0] === who.user)) throw new HttpError(403, `only ${a.about}, its receiver or an admin may remove alert ${id}`)
-      const out = removeAlert(text, d.places.file, id)
-      if (out === null) throw new HttpError(404, `no alert ${id}`)
-      return out
-    }, `removed alert ${id}`)
   })
 
   /** A device's place transitions (the hub's and the phone's own) in a time range, as the viewer may see them. */

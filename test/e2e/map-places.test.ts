@@ -70,6 +70,51 @@ describe('the map with places: grandma sees "at school since …" instead of a m
     assert.deepEqual(errors, [])
   })
 
+  test('lisa draws "park" as a polygon by three clicks, and widens school by dragging its edge', async () => {
+    const { page, errors } = await signInPage(b, hub, 'lisa', 'lisa-pw')
+    await page.getByRole('button', { name: 'Places' }).click()
+    await page.locator('#places-list li[data-place="lisa/school"]').waitFor()
+    await page.getByRole('button', { name: 'New polygon' }).click()
+    const box = (await page.locator('#map').boundingBox())!
+    for (const [fx, fy] of [[0.2, 0.3], [0.3, 0.3], [0.25, 0.4]]) await page.mouse.click(box.x + box.width * fx, box.y + box.height * fy)
+    await page.getByLabel('Place name').fill('park')
+    await page.getByRole('button', { name: 'Save' }).click()
+    await page.locator('#places-list li[data-place="lisa/park"]').waitFor()
+    assert.match(readFileSync(join(hub.aclDir, 'places.yml'), 'utf8'), /name: park\n\s+owner: lisa\n\s+polygon: \[\[-?\d+\.\d+, -?\d+\.\d+\], \[.*\], \[.*\]\]/)
+
+    await page.locator('#places-list li[data-place="lisa/school"]').getByRole('button', { name: 'Edit' }).click()
+    const edge = page.locator('.place-handle')
+    await edge.waitFor()
+    const e = (await edge.boundingBox())!
+    await page.mouse.move(e.x + e.width / 2, e.y + e.height / 2)
+    await page.mouse.down()
+    await page.mouse.move(e.x + e.width / 2 + 60, e.y + e.height / 2, { steps: 6 })
+    await page.mouse.up()
+    const radius = Number(await page.getByLabel('Radius (m)').inputValue())
+    assert.ok(radius > 150, `dragging the edge outwards widens the circle (radius ${radius})`)
+    await page.getByRole('button', { name: 'Save' }).click()
+    await waitFor('the wider school in the file', () => new RegExp(`name: school\\n\\s+owner: lisa\\n\\s+lat: 52.52\\n\\s+lon: 13.405\\n\\s+radius: ${radius}m`).test(readFileSync(join(hub.aclDir, 'places.yml'), 'utf8')))
+    assert.deepEqual(errors, [])
+  })
+
+  test('grandma adds "tell me when lisa arrives at school" on the map, and removes it there', async () => {
+    const { page, errors } = await signInPage(b, hub, 'grandma', 'grandma-pw')
+    await page.getByRole('button', { name: 'Places' }).click()
+    await page.locator('#alert-about option[value="lisa"]').waitFor({ state: 'attached' })
+    const form = page.getByRole('form', { name: 'Tell me when' })
+    await form.getByLabel('Person', { exact: true }).selectOption('lisa')
+    await form.getByLabel('Event', { exact: true }).selectOption('enter')
+    await form.getByLabel('Place', { exact: true }).selectOption('school')
+    await form.getByRole('button', { name: 'Add alert' }).click()
+    const item = page.locator('#alerts-list li', { hasText: 'lisa arrives at school → grandma' })
+    await item.waitFor()
+    assert.match(readFileSync(join(hub.aclDir, 'places.yml'), 'utf8'), /about: lisa\n\s+to: grandma\n\s+places: \[school\]\n\s+on: \[enter\]/)
+    await item.getByRole('button', { name: 'Remove' }).click()
+    await waitFor('the alert gone', async () => (await page.locator('#alerts-list li').count()) === 0)
+    assert.doesNotMatch(readFileSync(join(hub.aclDir, 'places.yml'), 'utf8'), /to: grandma/)
+    assert.deepEqual(errors, [])
+  })
+
   test('lisa\'s history shows the hub\'s arrival at school in the timeline', async () => {
     const { page, errors } = await signInPage(b, hub, 'lisa', 'lisa-pw')
     await page.getByRole('button', { name: 'History' }).click()
