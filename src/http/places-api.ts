@@ -80,15 +80,16 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const r = d.places.current
     // A place's outline is exact: shown only to those who see one of the person's devices exactly or by place,
     // never to a viewer of blurred positions (the outline of "home" would undo the blur).
-    const visibleUsers = new Set(d.history.devices().filter((x) => {
+    const placeViewers = d.history.devices().filter((x) => {
       const topic = deviceTopic(x.user, x.device, '', d.base)
       if (!d.access.canRead(who, topic)) return false
       const p = d.access.viewSpec(who, topic).precision
       return p === null || p.kind === 'place'
-    }).map((x) => x.user))
-    // Presence of every device the viewer sees, through their view (a presence-only share shows the place and no more).
-    const presence = d.history.devices().flatMap((x) => {
-      if (d.access.historyFrom(who, x.user, x.device) === null) return []
+    })
+    const visibleUsers = new Set(placeViewers.map((x) => x.user))
+    // Which place each of those devices is in. A blurred share gets no place names anywhere (view-fields.ts drops
+    // inregions and desc), so not here either.
+    const presence = placeViewers.flatMap((x) => {
       const at = d.places.tracker.current(x.user, x.device)
       return [{ user: x.user, device: x.device, place: at?.place.name ?? null, since: at?.since ?? d.places.tracker.awaySince(x.user, x.device) ?? null }]
     })

@@ -53,11 +53,16 @@ describe('/api/places: places and alerts edited over HTTP with the safety of sha
     assert.equal(text(), before)
   })
 
-  test('who sees the outline: mum (exact share) does, fred (1 km) and bob do not', async () => {
+  test('who sees the outline and the presence: mum (exact share) does, fred (1 km) and bob do not', async () => {
     const ids = async (u: string) => ((await call(u, 'GET', '')).body.places as Msg[]).map((p) => p.id)
     assert.deepEqual(await ids('mum'), ['lisa/school'])
     assert.deepEqual(await ids('fred'), [])
     assert.deepEqual(await ids('bob'), [])
+    // nor which place lisa is in: a blurred share names no places
+    const presence = async (u: string) => ((await call(u, 'GET', '')).body.presence as Msg[]).map((p) => `${p.user}/${p.device}`)
+    assert.deepEqual(await presence('mum'), ['lisa/phone'])
+    assert.deepEqual(await presence('fred'), [])
+    assert.deepEqual(await presence('bob'), [])
   })
 
   test('mum adds an alert about lisa to herself; not to someone else, not with a webhook; bob not about lisa at all', async () => {
