@@ -136,6 +136,8 @@ describe('Web Push in the map: mum turns alerts on in Chromium, gets lisa\'s arr
     const m = JSON.parse(decrypt(r.body, { version: 'aes128gcm', privateKey: ecdh, authSecret: keys.auth }).toString('utf8')) as Msg
     assert.deepEqual([m.title, m.event, m.user, m.device, m.place, m.tst], ['lisa arrived at school', 'enter', 'lisa', 'phone', 'school', t0 + 60])
     await hub.waitForLog(/Web Push to mum \(.*Chrome.*, 127\.0\.0\.1:\d+\): delivered \(HTTP 201\): lisa arrived at school/)
+    // jitter at the fence: inside the margin (150 … 175 m from the centre) nothing changes
+    for (const [dt, m] of [[100, 160], [130, 170], [160, 140]]) await fix(dt, { lat: SCHOOL.lat + m / 111_195, lon: SCHOOL.lon })
   })
 
   test('mum revokes this browser on the map: the hub forgets it and the page unsubscribes; lisa leaving reaches only her other browser', async () => {
@@ -162,6 +164,10 @@ describe('Web Push in the map: mum turns alerts on in Chromium, gets lisa\'s arr
     assert.deepEqual(svc.got.slice(before).map((r) => r.path), ['/push/mums-other-browser'])
     assert.equal(o.open(svc.got[before].body).title, 'lisa left school')
     assert.doesNotMatch(hub.logs(), /Web Push to mum \(.*Chrome.*\): delivered \(HTTP 201\): lisa left school/)
+    // the fence's jitter made no transition: one arrival, one departure, one push to this browser
+    assert.equal(hub.logs().match(/Place: lisa\/phone entered school/g)?.length, 1)
+    assert.equal(hub.logs().match(/Place: lisa\/phone left school/g)?.length, 1)
+    assert.equal(svc.got.filter((r) => r.path === '/push/mums-chromium').length, 1)
     assert.deepEqual(errors, [])
   })
 })
