@@ -130,6 +130,9 @@ export class History {
     this.summary.dataset.points = '0'
     this.summary.dataset.visits = String(visits.length)
     this.summary.textContent = `Only which place is shared: ${visits.length} change${visits.length === 1 ? '' : 's'}, the last ${text(visits[visits.length - 1])}.`
+    // the places visited (their centres, the only coordinates such a history has) in view
+    const at = visits.filter((p) => typeof p.lat === 'number' && typeof p.lon === 'number').map((p) => [p.lat, p.lon])
+    if (at.length) this.map.fitBounds(L.latLngBounds(at), { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: 16 })
   }
 
   /** The bounds of the track shown, or null. */
