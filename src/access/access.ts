@@ -239,7 +239,7 @@ export class AccessControl {
 
   /**
    * Whether `who` sees the device only as which of its owner's places it is in (`precision: place`):
-   * then its history is the place visits (presence-view.ts, visitRecords), never the stored fixes.
+   * then its history is the place visits (presence-view.ts, VisitRecords), never the stored fixes.
    */
   presenceOnly(who: Identity, user: string, device: string): boolean {
     const topic = deviceFilter(this.base, user, device)
