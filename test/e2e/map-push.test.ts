@@ -10,7 +10,8 @@ import { launchBrowser, outputPath, watchedPage, type TestBrowser } from '../hel
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { phone } from '../helpers/phone.js'
 import { receiver, TestBrowser as NodeBrowser } from '../helpers/alert-receivers.js'
-import { addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 import { startTileServer, type TileServer } from '../helpers/tiles.js'
 
 type Msg = Record<string, unknown>

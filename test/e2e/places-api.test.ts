@@ -3,7 +3,8 @@ import { after, before, describe, test } from 'node:test'
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startHub, type RunningHub } from '../helpers/hub.js'
-import { addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 type Msg = Record<string, unknown>
 

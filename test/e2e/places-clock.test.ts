@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
 import { phone } from '../helpers/phone.js'
-import { pw, Receiver } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { pw } from '../helpers/users.js'
 import { receiver } from '../helpers/alert-receivers.js'
 
 type Msg = Record<string, unknown>
