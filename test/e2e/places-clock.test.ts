@@ -16,8 +16,8 @@ const FAR = { lat: 52.6, lon: 13.5 }
 
 /*
  * "lisa is not at school by 08:30 on school days", on the hub's own clock. The hub runs on an injected
- * clock (OTHUB_TEST_CLOCK, README "Configuration"): Monday 7 December 2026, 08:20 in Berlin, 60 times as
- * fast, so the clock passes 08:30 some ten seconds after the start. Every rule below names 08:30 (or a
+ * clock (OTHUB_TEST_CLOCK, README "Configuration"): Monday 7 December 2026, 08:05 in Berlin, 30 times as
+ * fast, so the clock passes 08:30 some fifty seconds after the start (room for a slow machine to set up). Every rule below names 08:30 (or a
  * later minute) and differs in one thing only; the last one (08:36, a place nobody is at) is the marker:
  * once it has fired, every earlier minute has been looked at, so what did not come by then never will.
  */
@@ -64,7 +64,7 @@ describe('alerts on the hub\'s clock: "lisa not at school by 08:30" fires once, 
       ...RULE('lisa', `${url}/#marker`, ['    not-arrived-by: "08:36"'], '[library]'),
       '',
     ].join('\n'))
-    hub = await startHub({ dataDir: data, aclDir, env: { OTHUB_TEST_CLOCK: '2026-12-07T08:20:00+01:00 x60' } })
+    hub = await startHub({ dataDir: data, aclDir, env: { OTHUB_TEST_CLOCK: '2026-12-07T08:05:00+01:00 x30' } })
     lisa = await phone(hub.mqttPort, 'lisa', pw('lisa'))
     tom = await phone(hub.mqttPort, 'tom', pw('tom'))
     mum = await Receiver.connect(hub, 'mum')
@@ -75,6 +75,7 @@ describe('alerts on the hub\'s clock: "lisa not at school by 08:30" fires once, 
     await lisa.publishAsync('owntracks/lisa/phone', JSON.stringify({ _type: 'location', tid: 'li', ...FAR, acc: 10, tst }), { qos: 1 })
     await tom.publishAsync('owntracks/tom/phone', JSON.stringify({ _type: 'location', tid: 'to', ...SCHOOL, acc: 10, tst }), { qos: 1 })
     await hub.waitForLog(/Place: tom\/phone entered school/)
+    assert.doesNotMatch(hub.logs(), /Alert \(/, 'set up before the clock reached 08:30')
   })
 
   after(async () => {
@@ -90,11 +91,11 @@ describe('alerts on the hub\'s clock: "lisa not at school by 08:30" fires once, 
   const topics = async () => (await hook).got.map((r) => (JSON.parse(r.body.toString()) as Msg).topic)
 
   test('the clock is the injected one, and the hub says so', () => {
-    assert.match(hub.logs(), /OTHUB_TEST_CLOCK: the alerts' clock starts at 2026-12-07T07:20:00\.000Z and runs 60× as fast \(for tests only\)/)
+    assert.match(hub.logs(), /OTHUB_TEST_CLOCK: the alerts' clock starts at 2026-12-07T07:05:00\.000Z and runs 30× as fast \(for tests only\)/)
   })
 
   test('08:30 on a Monday, lisa is not at school: one alert, to mum over MQTT and to the webhook', async () => {
-    await waitFor('the 08:30 alert', async () => (await topics()).includes('lisa-school-days'), 60_000)
+    await waitFor('the 08:30 alert', async () => (await topics()).includes('lisa-school-days'), 120_000)
     const body = JSON.parse((await hook).got.find((r) => (JSON.parse(r.body.toString()) as Msg).topic === 'lisa-school-days')!.body.toString()) as Msg
     assert.equal(body.message, 'lisa has not arrived at school by 08:30')
     assert.deepEqual([body.event, body.user, body.place], ['not-arrived', 'lisa', 'school'])
