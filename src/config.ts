@@ -145,6 +145,24 @@ export interface Config {
   postgres: string | undefined
   pushHttp: boolean
   homeassistantUser: string | undefined
+  /**
+   * For tests only (OTHUB_TEST_CLOCK, never set by default and no flag or config key): the alerts' clock
+   * starts at this instant and runs `rate` times as fast, so "not arrived by 08:30" can be tried at any hour.
+   */
+  testClock?: TestClock
+}
+
+export interface TestClock { start: number; rate: number }
+
+/** OTHUB_TEST_CLOCK: `2026-12-07T08:28:30+01:00` (a time with its zone), optionally followed by ` x30`. */
+export function parseTestClock(raw: string): TestClock {
+  const m = /^(\S+)(?:\s+x(\d+(?:\.\d+)?))?$/.exec(raw.trim())
+  const start = m && /(Z|[+-]\d\d:\d\d)$/.test(m[1]) ? Date.parse(m[1]) : NaN
+  const rate = m?.[2] ? Number(m[2]) : 1
+  if (!Number.isFinite(start) || !(rate >= 1 && rate <= 3600)) {
+    throw new ConfigError(`OTHUB_TEST_CLOCK must be a time with its zone and an optional speed, e.g. '2026-12-07T08:28:30+01:00 x30'; got ${JSON.stringify(raw)}`)
+  }
+  return { start, rate }
 }
 
 /** A user-facing configuration mistake; the message says where and what to do. */
@@ -237,6 +255,7 @@ export function loadConfig(flags: Partial<Record<OptionKey, unknown>>, env: Node
   if (out.geocoder !== undefined) {
     try { parseGeocoder(out.geocoder as string) } catch (err) { throw new ConfigError((err as Error).message) }
   }
+  if (env.OTHUB_TEST_CLOCK) out.testClock = parseTestClock(env.OTHUB_TEST_CLOCK)
   if ((out.geocoderRate as number) < 1) throw new ConfigError(`geocoderRate must be at least 1 request per second, got ${String(out.geocoderRate)}`)
   return out as unknown as Config
 }

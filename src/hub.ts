@@ -17,7 +17,7 @@ import { WsLast } from './http/ws-last.js'
 import { HttpAuth } from './http/auth.js'
 import { SessionStore } from './http/session.js'
 import { UpgradeRouter } from './http/upgrade.js'
-import { Ingest } from './ingest.js'
+import { HUB_ORIGIN, Ingest } from './ingest.js'
 import type { Logger } from './log.js'
 import { Monitor } from './monitor.js'
 import { Broker } from './mqtt/broker.js'
@@ -43,7 +43,7 @@ import { Geocoder } from './geo/geocoder.js'
 import { offlinePlace } from './geo/offline.js'
 import { PlaceNames } from './geo/place-names.js'
 import { whereControl } from './http/where-control.js'
-import { Alerts } from './alerts/alerts.js'
+import { Alerts, alertTopic } from './alerts/alerts.js'
 import { WebPush } from './alerts/web-push.js'
 import { Webhooks } from './alerts/webhooks.js'
 import { centre, enclosingRadius } from './places/geometry.js'
@@ -259,12 +259,20 @@ export class Hub {
     }
     this.webhooks = new Webhooks(log)
     this.webPush = new WebPush(cfg.data, log)
+    const publish = this.broker.publish
+    const clock = cfg.testClock
+    if (clock) log.warn(`OTHUB_TEST_CLOCK: the alerts' clock starts at ${new Date(clock.start).toISOString()} and runs ${clock.rate}× as fast (for tests only)`)
+    const started = Date.now()
     this.alerts = new Alerts({
       places, webhooks: this.webhooks, push: this.webPush, log,
       devicesOf: (user) => this.history.devices().filter((x) => x.user === user).map((x) => x.device),
+      mqtt: (user, m) => {
+        publish({ topic: alertTopic(user), payload: Buffer.from(JSON.stringify(m)), qos: 1, retain: false }, HUB_ORIGIN)
+          .catch((err: Error) => log.error(`Alert to ${alertTopic(user)} could not be published: ${err.message}`))
+      },
+      ...(clock ? { now: () => clock.start + (Date.now() - started) * clock.rate, rate: clock.rate } : {}),
     })
     this.alerts.start()
-    const publish = this.broker.publish
     this.transitions = new HubTransitions({ places, history: this.history, publish, base: cfg.topicBase, log, onTransition: (t) => this.alerts.transition(t) })
     await this.transitions.restore()
     if (cfg.homeassistantUser) {

@@ -37,7 +37,7 @@ export class History {
 
   /** Keeps the device list in step with the live view (devices come and go with shares). */
   refreshDevices() {
-    const keys = [...this.live.devices.keys()].sort()
+    const keys = [...new Set([...this.live.devices.keys(), ...(this.live.presenceOnly ?? [])])].sort()
     if (keys.join('\n') === [...this.device.options].map((o) => o.value).join('\n')) return
     const keep = this.device.value
     this.device.replaceChildren(...keys.map((k) => el('option', { value: k, selected: k === keep }, k.replace('/', ' / '))))
@@ -71,12 +71,15 @@ export class History {
     this.summary.textContent = 'Loading…'
     let res
     try {
-      res = await api(`/api/0/locations?${query({ ...params, format: 'json', fields: 'lat,lon,tst,vel' })}`)
+      res = await api(`/api/0/locations?${query({ ...params, format: 'json', fields: 'lat,lon,tst,vel,presence' })}`)
     } catch (err) {
       this.summary.textContent = `Could not load the track: ${err.message}`
       return
     }
-    this.draw(res.data.filter((p) => typeof p.lat === 'number' && typeof p.lon === 'number'), params.user)
+    const visits = res.data.filter((p) => p.presence)
+    // Shared as "only which place": the place visits, no track (the events list below names them).
+    if (visits.length) this.drawVisits(visits)
+    else this.draw(res.data.filter((p) => typeof p.lat === 'number' && typeof p.lon === 'number'), params.user)
     document.dispatchEvent(new CustomEvent('history:shown', { detail: params })) // places: the range's events
     const file = `${params.user}-${params.device}-${new Date(w[0]).toISOString().slice(0, 10)}`
     Object.assign($('history-gpx'), { href: `/api/0/locations?${query({ ...params, format: 'gpx' })}`, download: `${file}.gpx` })
@@ -118,6 +121,18 @@ export class History {
     this.slider.value = '0'
     this.player.hidden = false
     this.seek(0)
+  }
+
+  /** A presence-only history: where the device was, place by place, without a line between places. */
+  drawVisits(visits) {
+    this.clear()
+    const text = (p) => `${p.presence.place ? `at ${p.presence.place}` : 'away'} since ${absTime(p.presence.since)}`
+    this.summary.dataset.points = '0'
+    this.summary.dataset.visits = String(visits.length)
+    this.summary.textContent = `Only which place is shared: ${visits.length} change${visits.length === 1 ? '' : 's'}, the last ${text(visits[visits.length - 1])}.`
+    // the places visited (their centres, the only coordinates such a history has) in view
+    const at = visits.filter((p) => typeof p.lat === 'number' && typeof p.lon === 'number').map((p) => [p.lat, p.lon])
+    if (at.length) this.map.fitBounds(L.latLngBounds(at), { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: 16 })
   }
 
   /** The bounds of the track shown, or null. */
@@ -165,6 +180,7 @@ export class History {
     this.player.hidden = true
     this.summary.textContent = ''
     this.summary.dataset.points = ''
+    this.summary.dataset.visits = ''
     document.dispatchEvent(new CustomEvent('history:cleared')) // places
   }
 }

@@ -53,6 +53,8 @@ export class LiveMap {
       return // api() shows the banner; the next poll tries again
     }
     const seen = new Set()
+    // places: devices shared as "only which place" have a history (their place visits) but no marker
+    this.presenceOnly = new Set(list.filter((loc) => loc.presence).map((loc) => `${loc.username}/${loc.device}`))
     for (const loc of list) {
       // places: a presence-only share is a chip (places.js), never a marker
       if (loc.presence || typeof loc.lat !== 'number' || typeof loc.lon !== 'number') continue

@@ -5,7 +5,7 @@ import { filesIn, pollFiles } from '../watch.js'
 import { aclDecision, grantsFor } from './acl-eval.js'
 import { parseAclFile } from './acl-file.js'
 import { finer } from './precision.js'
-import { presenceRecord, type PresenceSource } from './presence-view.js'
+import { presenceRecord, VisitRecords, type PresenceSource } from './presence-view.js'
 import { compileRules, deviceFilter, mergeAclFiles, type CompiledRule, type CompiledTable } from './rules-compile.js'
 import { stampCreated, writeAtomic } from './rules-edit.js'
 import { parseRules } from './rules-file.js'
@@ -64,6 +64,9 @@ export interface AccessOptions {
 }
 
 const EMPTY: AclFile = { anonymous: [], users: new Map(), patterns: [] }
+
+/** `othub/alerts/<user>`: the alerts of acl/places.yml sent to that user (alerts/alerts.ts); only they and admins read it, only the hub writes. */
+export const ALERTS_PREFIX = 'othub/alerts/'
 
 /** A path as people know it: `acl/sharing.yml` when it is below the working directory. */
 function shown(path: string): string {
@@ -230,11 +233,22 @@ export class AccessControl {
   historyFrom(who: Identity, user: string, device: string): number | null {
     const topic = deviceFilter(this.base, user, device)
     if (!this.canRead(who, topic)) return null
-    const spec = this.viewSpec(who, topic)
-    // Presence is about now: where a device was an hour ago is not which place it is in.
-    if (spec.precision?.kind === 'place') return Infinity
-    const h = spec.history
+    const h = this.viewSpec(who, topic).history
     return h === true ? 0 : h === false ? Infinity : Math.floor(this.now() / 1000) - h
+  }
+
+  /**
+   * Whether `who` sees the device only as which of its owner's places it is in (`precision: place`):
+   * then its history is the place visits (presence-view.ts, VisitRecords), never the stored fixes.
+   */
+  presenceOnly(who: Identity, user: string, device: string): boolean {
+    const topic = deviceFilter(this.base, user, device)
+    return this.canRead(who, topic) && this.viewSpec(who, topic).precision?.kind === 'place'
+  }
+
+  /** For a presence-only viewer of the device (presenceOnly), the fold that turns its stored transitions into their history. */
+  visits(who: Identity, user: string, device: string): VisitRecords | null {
+    return this.presenceOnly(who, user, device) ? new VisitRecords(user, device, this.presence) : null
   }
 
   /** The topic of one part of a device, as the sharing rules name it. */
@@ -320,6 +334,7 @@ export class AccessControl {
       // The hub publishes there only what this user may see (places/homeassistant.ts).
       return { allowed: true, reason: 'Home Assistant discovery (--homeassistant-user)' }
     }
+    if (who.user !== null && want === 'read' && topic === ALERTS_PREFIX + who.user) return { allowed: true, reason: 'own alerts (acl/places.yml)' }
     const d = aclDecision(this.compiled.acl, who.user, who.clientId, topic, want)
     const rule = d.rule as CompiledRule | undefined
     if (!rule) return { allowed: false, reason: d.reason ?? 'no rule grants it' }

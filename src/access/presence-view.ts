@@ -11,6 +11,12 @@
  *   phone transition withheld: a phone's own regions are not places shared with the viewer
  *   card, lwt        as they are: they carry no position
  *   anything else    withheld
+ *
+ * Its history (`locations` in every format, exports, the map's History) is the place visits: each hub
+ * transition of the device becomes the presence record that held from then on (visitRecords below), so
+ * an arrival reads "at school since 08:02" at the school's centre and a departure "away since 15:10"
+ * without coordinates. The stored fixes themselves never reach such a viewer, nor days, visits or trips
+ * computed from them.
  */
 
 /** Where a device is among its owner's places, as the tracker knows it. */
@@ -60,4 +66,38 @@ export function presencePayload(payload: Buffer, user: string, device: string, s
   const out = presenceRecord(m as Record<string, unknown>, user, device, src)
   if (out === null || (out._type === 'location' && typeof out.lat !== 'number')) return null
   return out === m ? payload : Buffer.from(JSON.stringify(out))
+}
+
+/**
+ * Folds a device's stored transitions (ascending) into the presence records a presence-only viewer's
+ * history shows: after each hub enter or leave, where the device then is — the place entered last of
+ * those it is still in, or away. The phone's own transitions and those of places no longer in the file
+ * change nothing; a record repeating the state before it is left out.
+ */
+export class VisitRecords {
+  private readonly inside = new Map<string, { name: string; lat: number; lon: number; radius: number; since: number }>()
+  private shown = ''
+
+  constructor(private readonly user: string, private readonly device: string, private readonly src: PresenceSource = NONE) {}
+
+  /** The record this transition leads to, or null when it changes nothing the viewer may see. */
+  add(m: Record<string, unknown>): Record<string, unknown> | null {
+    if (m._type !== 'transition' || m.hub !== true || typeof m.rid !== 'string' || typeof m.tst !== 'number') return null
+    const p = this.src.place(this.user, m.rid)
+    if (!p) return null
+    if (m.event === 'enter') this.inside.set(m.rid, { name: String(m.desc ?? ''), ...p, since: m.tst })
+    else if (m.event === 'leave') this.inside.delete(m.rid)
+    else return null
+    let at: { name: string; lat: number; lon: number; radius: number; since: number } | undefined
+    for (const x of this.inside.values()) if (!at || x.since > at.since) at = x
+    const out: Record<string, unknown> = { _type: 'location', tst: m.tst }
+    if (typeof m.tid === 'string') out.tid = m.tid
+    if (at) Object.assign(out, { lat: round6(at.lat), lon: round6(at.lon), acc: Math.round(at.radius), inregions: [at.name], presence: { place: at.name, since: at.since } })
+    else out.presence = { place: null, since: m.tst }
+    // Away stays away: a second leave (of a place entered before the window) is no news.
+    const key = at ? JSON.stringify(out.presence) : 'away'
+    if (key === this.shown) return null
+    this.shown = key
+    return out
+  }
 }

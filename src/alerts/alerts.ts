@@ -1,3 +1,4 @@
+import { ALERTS_PREFIX } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Places } from '../places/places.js'
 import type { Transition } from '../places/presence.js'
@@ -14,14 +15,22 @@ export interface AlertDeps {
   log: Logger
   /** The devices a person has (for "not arrived by": at any of them). */
   devicesOf: (user: string) => string[]
+  /** Publishes an alert to one receiver's MQTT topic (alertTopic). */
+  mqtt?: (user: string, m: AlertMessage) => void
   now?: () => number
+  /** How many times as fast as real time `now` runs (a test clock); default 1. */
+  rate?: number
 }
+
+/** Where an MQTT client of `user` (an app, Home Assistant, Node-RED) receives the alerts sent to them; only they and admins read it. */
+export const alertTopic = (user: string) => ALERTS_PREFIX + user
 
 /**
  * The `alerts:` of acl/places.yml: who is told of whose places. Enter and leave come from the hub's
- * transitions; "not arrived by" from a clock that looks once a minute (tick(), which tests drive with
- * their own clock). Quiet hours and days are read on the file's time zone. MQTT subscribers get the
- * transition itself through the sharing rules; here go Web Push and webhooks.
+ * transitions; "not arrived by" from a clock that looks just after each whole minute (tick(); the
+ * clock is injectable, for tests). Quiet hours and days are read on the file's time zone. MQTT
+ * subscribers get the transition itself through the sharing rules; here go each receiver's alert
+ * topic, Web Push and webhooks.
  */
 export class Alerts {
   private readonly now: () => number
@@ -33,12 +42,18 @@ export class Alerts {
     this.lastTick = this.now()
   }
 
-  start(intervalMs = 30_000): void {
-    this.timer = setInterval(() => this.tick(), intervalMs)
-    this.timer.unref()
+  start(): void {
+    const rate = this.d.rate ?? 1
+    const next = () => {
+      // 50 ms past the next whole minute of the clock; a timer that fires early only ticks once more.
+      const wait = (60_000 - (this.now() % 60_000) + 50) / rate
+      this.timer = setTimeout(() => { this.tick(); next() }, Math.max(wait, 5))
+      this.timer.unref()
+    }
+    next()
   }
 
-  close(): void { clearInterval(this.timer) }
+  close(): void { clearTimeout(this.timer) }
 
   private allowed(rule: AlertRule, ms: number): boolean {
     const t = localTime(ms, this.d.places.current.timezone)
@@ -95,5 +110,6 @@ export class Alerts {
     this.d.log.info(`Alert (${rule.where.file} line ${rule.where.line}): ${m.message}; to ${[...rule.to, ...rule.webhooks.map(() => 'webhook')].join(', ') || 'nobody'}`)
     for (const url of rule.webhooks) this.d.webhooks.send(url, m)
     if (rule.push && this.d.push) for (const user of rule.to) this.d.push.send(user, m)
+    if (this.d.mqtt) for (const user of rule.to) this.d.mqtt(user, m)
   }
 }

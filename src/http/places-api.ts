@@ -11,6 +11,9 @@ import { addAlert, addPlace, removeAlert, replacePlace, type AlertEntry, type Pl
 import type { Places } from '../places/places.js'
 import type { AlertRule, Place } from '../places/types.js'
 import type { Env } from './auth.js'
+import { jsonBody } from './body.js'
+import { HttpError } from './errors.js'
+import { serialQueue } from './serial.js'
 import { deviceTopic } from '../owntracks/topics.js'
 
 export interface PlacesApiDeps {
@@ -39,10 +42,6 @@ const AlertBody = z.strictObject({
   days: z.array(z.string()).min(1).optional(), quiet: z.string().optional(), webhook: names.optional(), push: z.boolean().optional(),
 })
 
-class HttpError extends Error {
-  constructor(readonly status: 400 | 403 | 404 | 409, message: string) { super(message) }
-}
-
 const where = (w: { file: string; line: number }) => ({ file: basename(w.file), line: w.line })
 
 export function placeJson(p: Place) {
@@ -64,12 +63,8 @@ function alertJson(a: AlertRule) {
  */
 export function placesApi(d: PlacesApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  let writing: Promise<unknown> = Promise.resolve()
-
-  api.onError((err, c) => {
-    if (err instanceof HttpError) return c.json({ error: err.message, status: err.status }, err.status)
-    throw err
-  })
+  // Writes to acl/places.yml go one at a time, each from the file the one before left.
+  const serial = serialQueue()
 
   const sees = (who: Identity, user: string) => who.user === user || d.access.isAdmin(who) || d.history.devices().some((x) => x.user === user && d.access.historyFrom(who, x.user, x.device) !== null)
 
@@ -80,15 +75,16 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const r = d.places.current
     // A place's outline is exact: shown only to those who see one of the person's devices exactly or by place,
     // never to a viewer of blurred positions (the outline of "home" would undo the blur).
-    const visibleUsers = new Set(d.history.devices().filter((x) => {
+    const placeViewers = d.history.devices().filter((x) => {
       const topic = deviceTopic(x.user, x.device, '', d.base)
       if (!d.access.canRead(who, topic)) return false
       const p = d.access.viewSpec(who, topic).precision
       return p === null || p.kind === 'place'
-    }).map((x) => x.user))
-    // Presence of every device the viewer sees, through their view (a presence-only share shows the place and no more).
-    const presence = d.history.devices().flatMap((x) => {
-      if (d.access.historyFrom(who, x.user, x.device) === null) return []
+    })
+    const visibleUsers = new Set(placeViewers.map((x) => x.user))
+    // Which place each of those devices is in. A blurred share gets no place names anywhere (view-fields.ts drops
+    // inregions and desc), so not here either.
+    const presence = placeViewers.flatMap((x) => {
       const at = d.places.tracker.current(x.user, x.device)
       return [{ user: x.user, device: x.device, place: at?.place.name ?? null, since: at?.since ?? d.places.tracker.awaySince(x.user, x.device) ?? null }]
     })
@@ -102,8 +98,8 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     })
   })
 
-  const write = (c: Context<Env>, change: (text: string, who: Identity, admin: boolean) => string, done: string, status: 200 | 201 = 200) => {
-    const run = async () => {
+  const write = (c: Context<Env>, change: (text: string, who: Identity, admin: boolean) => string, done: string, status: 200 | 201 = 200) =>
+    serial(async () => {
       if (d.places.lastError) throw new HttpError(409, `the places file has a mistake, fix it first: ${d.places.lastError}`)
       const who = c.get('who')
       const admin = d.access.isAdmin(who)
@@ -116,19 +112,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
       d.places.save(text)
       d.log.info(`${who.user ?? 'anonymous'} ${done} in ${d.places.file} over HTTP`)
       return c.json({ ok: true, places: d.places.current.places.length, alerts: d.places.current.alerts.length }, status)
-    }
-    const p = writing.then(run, run)
-    writing = p.catch(() => {})
-    return p
-  }
-
-  const body = async <T>(c: Context<Env>, schema: z.ZodType<T>): Promise<T> => {
-    let raw: unknown
-    try { raw = await c.req.json() } catch { throw new HttpError(400, 'body: expected JSON') }
-    const r = schema.safeParse(raw)
-    if (!r.success) throw new HttpError(400, `body: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`)
-    return r.data
-  }
+    })
 
   const mayOwn = (who: Identity, admin: boolean, owner: string) => {
     if (!admin && owner !== who.user) throw new HttpError(403, `only ${owner} or an admin may change ${owner}'s places`)
@@ -138,7 +122,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     : { name: b.name, owner, lat: b.lat, lon: b.lon, radius: typeof b.radius === 'number' ? `${Math.round(b.radius)}m` : b.radius }
 
   api.post('/', async (c) => {
-    const b = await body(c, PlaceBody)
+    const b = await jsonBody(c, PlaceBody, 'the place as a JSON object')
     return write(c, (text, who, admin) => {
       const owner = b.owner ?? who.user ?? ''
       mayOwn(who, admin, owner)
@@ -146,9 +130,22 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     }, `added place '${b.name}'`, 201)
   })
 
+  // Before the places' /:owner/:name, which would take DELETE /alerts/<id> for a place 'alerts/<id>'.
+  api.delete('/alerts/:id', (c) => {
+    const id = c.req.param('id')
+    return write(c, (text, who, admin) => {
+      const a = d.places.current.alerts.find((x) => x.id === id)
+      if (!a) throw new HttpError(404, `no alert ${id}`)
+      if (!admin && a.about !== who.user && !(a.to.length === 1 && a.to[0] === who.user)) throw new HttpError(403, `only ${a.about}, its receiver or an admin may remove alert ${id}`)
+      const out = removeAlert(text, d.places.file, id)
+      if (out === null) throw new HttpError(404, `no alert ${id}`)
+      return out
+    }, `removed alert ${id}`)
+  })
+
   api.put('/:owner/:name', async (c) => {
     const { owner, name } = c.req.param()
-    const b = await body(c, PlaceBody)
+    const b = await jsonBody(c, PlaceBody, 'the place as a JSON object')
     return write(c, (text, who, admin) => {
       mayOwn(who, admin, owner)
       if (b.owner !== undefined && b.owner !== owner) mayOwn(who, admin, b.owner)
@@ -169,7 +166,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
   })
 
   api.post('/alerts', async (c) => {
-    const b = await body(c, AlertBody)
+    const b = await jsonBody(c, AlertBody, 'the alert as a JSON object')
     return write(c, (text, who, admin) => {
       const to = b.to === undefined ? [] : Array.isArray(b.to) ? b.to : [b.to]
       if (!admin && b.about !== who.user) {
@@ -179,18 +176,6 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
       }
       return addAlert(text, d.places.file, b as AlertEntry)
     }, `added an alert about ${b.about}`, 201)
-  })
-
-  api.delete('/alerts/:id', (c) => {
-    const id = c.req.param('id')
-    return write(c, (text, who, admin) => {
-      const a = d.places.current.alerts.find((x) => x.id === id)
-      if (!a) throw new HttpError(404, `no alert ${id}`)
-      if (!admin && a.about !== who.user && !(a.to.length === 1 && a.to[0] === who.user)) throw new HttpError(403, `only ${a.about}, its receiver or an admin may remove alert ${id}`)
-      const out = removeAlert(text, d.places.file, id)
-      if (out === null) throw new HttpError(404, `no alert ${id}`)
-      return out
-    }, `removed alert ${id}`)
   })
 
   /** A device's place transitions (the hub's and the phone's own) in a time range, as the viewer may see them. */

@@ -37,7 +37,8 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
     return v
   }
   const refuse = (c: Context, who: string) => c.json({ error: `you may not read the history of ${who}`, status: 403 }, 403)
-  const historyOf = (view: DeviceView) => Number.isFinite(view.historyFrom)
+  // Days, visits and trips are made of the fixes: a presence-only viewer has the place visits instead (locations).
+  const historyOf = (view: DeviceView) => Number.isFinite(view.historyFrom) && !view.visits
 
   const daysOf = async (user: string, device: string, view: DeviceView, from: string, to: string): Promise<Day[]> => {
     if (from > to) throw new ParamError(`parameters 'from'/'to': ${from} is after ${to}`)

@@ -1,4 +1,5 @@
 import type { AccessControl, Identity } from '../access/access.js'
+import type { VisitRecords } from '../access/presence-view.js'
 import type { PlaceNames } from '../geo/place-names.js'
 import { enrichPoint } from './enrich.js'
 import { formatStream, type Format, type Point } from './formats/index.js'
@@ -7,7 +8,8 @@ import type { HistoryStore } from './types.js'
 /*
  * The history as one viewer may read it: the window their view allows, each point through the one
  * visibility decision (access.present), enriched as the Recorder answers and written out in a format.
- * The Recorder API and the CLI's export both read this way.
+ * The Recorder API and the CLI's export both read this way. A presence-only viewer's history is
+ * the place visits folded from the hub's transitions (access/presence-view.ts), never the fixes.
  */
 
 export interface LocationsQuery {
@@ -25,6 +27,8 @@ export interface LocationsQuery {
 export interface DeviceView {
   historyFrom: number
   present(loc: Record<string, unknown>): Record<string, unknown> | null
+  /** A presence-only viewer (`precision: place`): its history is the place visits, not the fixes. */
+  visits?: () => VisitRecords
 }
 
 /** The viewer's view of a device's history, or null when they may not read its location topic. */
@@ -32,13 +36,25 @@ export function deviceView(access: AccessControl, who: Identity, user: string, d
   const historyFrom = access.historyFrom(who, user, device)
   if (historyFrom === null) return null
   const topic = access.partTopic(user, device, 'location')
-  return { historyFrom, present: (loc) => access.present(who, topic, loc) }
+  const view: DeviceView = { historyFrom, present: (loc) => access.present(who, topic, loc) }
+  if (access.presenceOnly(who, user, device)) view.visits = () => access.visits(who, user, device)!
+  return view
 }
 
 /** One device's locations as this viewer may see them, ascending by tst, read lazily. */
 export async function* servedPoints(history: HistoryStore, view: DeviceView, q: Omit<LocationsQuery, 'format'>, placeNames?: PlaceNames): AsyncIterable<Point> {
   const from = Math.max(q.from, view.historyFrom)
   if (from > q.to) return // a live-only view, or a window before the viewer's history starts
+  if (view.visits) {
+    // Presence only: the hub's transitions, each as the place (or away) it began; no fix is read.
+    const fold = view.visits()
+    for await (const t of history.records(q.user, q.device, 'transition', { from, to: q.to, limit: q.limit })) {
+      if (typeof t.tst !== 'number' || t.tst < from || t.tst > q.to) continue
+      const seen = fold.add(t)
+      if (seen) yield enrichPoint(seen)
+    }
+    return
+  }
   for await (const loc of history.locations(q.user, q.device, { from, to: q.to, limit: q.limit })) {
     // The store keys by tst, but the window is the viewer's promise: check the record itself too.
     if (typeof loc.tst !== 'number' || loc.tst < from || loc.tst > q.to) continue

@@ -12,6 +12,7 @@ import { addUsers, pw } from '../helpers/users.js'
 import { receiver, TestBrowser } from '../helpers/alert-receivers.js'
 
 type Msg = Record<string, unknown>
+const isoOf = (tst: number) => { const isotst = new Date(tst * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'); return { isotst, disptst: isotst.replace('T', ' ').replace('Z', '') } }
 
 const SCHOOL = { lat: 52.52, lon: 13.405 }
 /** A point `m` metres north of the school's centre. */
@@ -125,8 +126,9 @@ describe('places: lisa\'s school, told to mum over MQTT, Web Push and a webhook;
     assert.deepEqual(events.map((e) => [e.event, e.place, e.tst, e.by]), [['enter', 'school', t0 + 60, 'hub'], ['leave', 'school', t0 + 400, 'hub'], ['enter', 'Gym', t0 + 550, 'phone']])
     assert.match(hub.logs(), new RegExp(`Place: lisa/phone entered school at ${new Date((t0 + 60) * 1000).toISOString()}`))
     assert.match(hub.logs(), new RegExp(`Place: lisa/phone left school at ${new Date((t0 + 400) * 1000).toISOString()}`))
-    // presence is about now: grandma reads no past events
-    assert.deepEqual(((await (await hub.http(`/api/places/events?user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}`, { user: 'grandma', password: pw('grandma') })).json()) as { events: unknown[] }).events, [])
+    // grandma (presence only) reads the hub's arrival and departure at the school's centre, not the phone's own region
+    const hers = ((await (await hub.http(`/api/places/events?user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}`, { user: 'grandma', password: pw('grandma') })).json()) as { events: Msg[] }).events
+    assert.deepEqual(hers.map((e) => [e.event, e.place, e.tst, e.by, e.lat, e.lon]), [['enter', 'school', t0 + 60, 'hub', SCHOOL.lat, SCHOOL.lon], ['leave', 'school', t0 + 400, 'hub', SCHOOL.lat, SCHOOL.lon]])
   })
 
   test('mum\'s browser got both as Web Push, encrypted for it', async () => {
@@ -180,17 +182,32 @@ describe('places: lisa\'s school, told to mum over MQTT, Web Push and a webhook;
     assert.deepEqual(got.filter((m) => m._type === 'transition').map((m) => m.event), ['enter', 'leave'])
   })
 
-  test('grandma\'s /api/0/last, /ws/last and exports: away since the leave, no coordinates, no history', async () => {
-    const last = await (await hub.http('/api/0/last?user=lisa', { user: 'grandma', password: pw('grandma') })).json() as Msg[]
+  test('grandma\'s /api/0/last, /ws/last and exports: away since the leave; her history is the visits, no other coordinate', async () => {
+    const as = { user: 'grandma', password: pw('grandma') }
+    const last = await (await hub.http('/api/0/last?user=lisa', as)).json() as Msg[]
     assert.equal(last.length, 1)
     assert.deepEqual(last[0].presence, { place: null, since: t0 + 400 })
     assert.equal(last[0].lat, undefined)
     assert.equal(last[0].lon, undefined)
     assert.equal(last[0].ghash, undefined)
-    const exported = await (await hub.http(`/api/0/locations?user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}`, { user: 'grandma', password: pw('grandma') })).json() as { data: unknown[] }
-    assert.deepEqual(exported.data, [])
-    const gpx = await (await hub.http(`/api/0/locations?user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}&format=gpx`, { user: 'grandma', password: pw('grandma') })).text()
-    assert.doesNotMatch(gpx, /lat=/)
+    // exports: "at school since t0+60" at the school's centre, then "away since t0+400" without coordinates; the fixes never
+    const range = `user=lisa&device=phone&from=${t0 - 10}&to=${t0 + 600}`
+    const exported = await (await hub.http(`/api/0/locations?${range}`, as)).json() as { data: Msg[] }
+    assert.deepEqual(exported.data.map((m) => [m.tst, m.presence, m.lat, m.lon, m.acc]), [
+      [t0 + 60, { place: 'school', since: t0 + 60 }, SCHOOL.lat, SCHOOL.lon, 150],
+      [t0 + 400, { place: null, since: t0 + 400 }, undefined, undefined, undefined],
+    ])
+    assert.deepEqual(exported.data[1], { _type: 'location', tst: t0 + 400, tid: 'li', presence: { place: null, since: t0 + 400 }, ...isoOf(t0 + 400) })
+    const gpx = await (await hub.http(`/api/0/locations?${range}&format=gpx`, as)).text()
+    assert.deepEqual([...gpx.matchAll(/<trkpt lat="([^"]+)" lon="([^"]+)">.*?<name>([^<]+)<\/name>/g)].map((m) => [Number(m[1]), Number(m[2]), m[3]]), [[SCHOOL.lat, SCHOOL.lon, 'at school']])
+    const csv = await (await hub.http(`/api/0/locations?${range}&format=csv`, as)).text()
+    assert.equal(csv.trim().split('\n').length, 3)
+    for (const fmt of ['json', 'csv', 'gpx', 'geojson', 'xml']) {
+      const body = await (await hub.http(`/api/0/locations?${range}&format=${fmt}`, as)).text()
+      for (const n of body.match(/-?\d+\.\d{3,}/g) ?? []) assert.ok([SCHOOL.lat, SCHOOL.lon].includes(Number(n)), `${fmt}: ${n} is no coordinate of the school`)
+    }
+    // days and trips are made of the fixes: not for her
+    assert.equal((await hub.http('/api/0/day?user=lisa&device=phone', as)).status, 403)
     const ws = new WebSocket(`ws://127.0.0.1:${hub.httpPort}/ws/last`, { headers: { Authorization: 'Basic ' + Buffer.from(`grandma:${pw('grandma')}`).toString('base64') } })
     const got: Msg[] = []
     ws.on('message', (d) => got.push(JSON.parse(d.toString()) as Msg))

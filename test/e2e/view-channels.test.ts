@@ -88,6 +88,7 @@ const RULES: Rule[] = [
   { name: 'a Mosquitto line for fred: the location topic', yaml: '', acl: 'user fred\ntopic read owntracks/jane/phone\n', expect: { ...OWN_AND_ADMINS, fred: ['lwt', 'encrypted', 'hello world', 'location', 'location'] } },
   { name: 'a Mosquitto line for fred: all of jane', yaml: '', acl: 'user fred\ntopic read owntracks/jane/#\n', expect: { ...OWN_AND_ADMINS, fred: ALL_TYPES } },
   // jane is at her office (the fix 40 m from its centre): fred gets the office's centre, never the fix, and no phone transition
+  // fred's history of jane is her place visits (the hub's enter at the office, before this round's fixes), never the fixes
   { name: 'precision: place, at a place', yaml: share('    precision: place\n'), places: OFFICE_YAML, expect: { ...OWN_AND_ADMINS, fred: ['lwt', 'card', 'location', 'location'] }, presence: ['fred'], liveOnly: ['fred'] },
   { name: 'a Mosquitto line for anonymous clients', yaml: '', acl: 'topic read owntracks/jane/phone\n', expect: { ...OWN_AND_ADMINS, anon: ['lwt', 'encrypted', 'hello world', 'location', 'location'] } },
 ]
@@ -254,6 +255,21 @@ describe('one view per viewer on every channel: MQTT, /api/0/last, /api/0/locati
           else {
             const body = (await hist.json()) as { data: Msg[] }
             check(() => assert.deepEqual(body.data.map((m) => strip(m)), rule.liveOnly?.includes(v) ? [] : locs, `${v}: /api/0/locations`))
+          }
+        }
+
+        // A presence-only viewer's history: the visit that began with the hub's enter, at the place's centre,
+        // saying what /api/0/last says now; in every format no coordinate but the place's own.
+        for (const v of rule.presence ?? []) {
+          const as = { user: v, password: pw(v) }
+          const range = `user=jane&device=phone&from=${t - 55}&to=${t}`
+          const visits = ((await (await hub.http(`/api/0/locations?${range}`, as)).json()) as { data: Msg[] }).data
+          const last = ((await (await hub.http('/api/0/last?user=jane&device=phone', as)).json()) as Msg[])[0]
+          check(() => assert.deepEqual(visits.map((m) => [m.tst, m.lat, m.lon, m.acc, m.inregions, m.presence]), [[t - 50, OFFICE.lat, OFFICE.lon, 150, ['office'], { place: 'office', since: t - 50 }]], `${v}: /api/0/locations is the visit`))
+          check(() => assert.deepEqual(visits.at(-1)?.presence, last?.presence, `${v}: the history ends where /api/0/last is`))
+          for (const fmt of ['csv', 'gpx', 'geojson', 'xml']) {
+            const text = await (await hub.http(`/api/0/locations?${range}&format=${fmt}`, as)).text()
+            check(() => assert.ok(!text.includes('51.5007') && !text.includes('0.1246') && text.includes(String(OFFICE.lat)), `${v}: ${fmt} has the office's centre and never the fix: ${text.slice(0, 300)}`))
           }
         }
 

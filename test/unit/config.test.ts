@@ -39,3 +39,11 @@ test('a bad value or an unknown key is refused with a message naming it', () => 
   assert.throws(() => loadConfig({ config: file('mqttPort: [1\n') }, {}), /not valid YAML\/JSON/)
   assert.throws(() => loadConfig({ config: '/nonexistent/hub.yml' }, {}), /cannot read it \(ENOENT\)/)
 })
+
+test('OTHUB_TEST_CLOCK (tests only) starts the alerts\' clock elsewhere, optionally faster; off by default; a mistake is refused', () => {
+  assert.equal(loadConfig({}, {}).testClock, undefined)
+  assert.deepEqual(loadConfig({}, { OTHUB_TEST_CLOCK: '2026-12-07T08:20:00+01:00 x60' }).testClock, { start: Date.parse('2026-12-07T07:20:00Z'), rate: 60 })
+  assert.deepEqual(loadConfig({}, { OTHUB_TEST_CLOCK: '2026-12-07T08:20:00Z' }).testClock, { start: Date.parse('2026-12-07T08:20:00Z'), rate: 1 })
+  assert.throws(() => loadConfig({}, { OTHUB_TEST_CLOCK: '2026-12-07T08:20:00' }), /OTHUB_TEST_CLOCK must be a time with its zone/)
+  assert.throws(() => loadConfig({}, { OTHUB_TEST_CLOCK: 'tomorrow x2' }), /OTHUB_TEST_CLOCK must be/)
+})

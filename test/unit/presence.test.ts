@@ -48,3 +48,17 @@ describe('the presence tracker', () => {
     assert.deepEqual(t.observe('lisa', 'phone', { lat: 52.5215, lon: 13.405, acc: 5, tst: 3 }).map((x) => x.event), ['leave'])
   })
 })
+
+test('a presence-only history: each hub enter or leave becomes where the device then is; the phone\'s own and unknown places change nothing', async () => {
+  const { VisitRecords } = await import('../../src/access/presence-view.js')
+  const places: Record<string, { lat: number; lon: number; radius: number }> = { 'hub-home': { lat: 1, lon: 2, radius: 100 }, 'hub-school': { lat: 3, lon: 4, radius: 150 } }
+  const fold = new VisitRecords('lisa', 'phone', { at: () => undefined, awaySince: () => undefined, place: (_u, rid) => places[rid] })
+  const t = (event: string, desc: string, tst: number, more: Record<string, unknown> = {}) => fold.add({ _type: 'transition', event, desc, tst, rid: `hub-${desc}`, hub: true, tid: 'li', lat: 9, lon: 9, ...more })
+  assert.deepEqual(t('enter', 'home', 100), { _type: 'location', tst: 100, tid: 'li', lat: 1, lon: 2, acc: 100, inregions: ['home'], presence: { place: 'home', since: 100 } })
+  assert.equal(fold.add({ _type: 'transition', event: 'leave', desc: 'home', tst: 150, rid: 'r1', lat: 9, lon: 9 }), null) // the phone's own region
+  assert.equal(t('enter', 'gym', 160), null) // no such place (any more)
+  assert.deepEqual(t('enter', 'school', 200)?.presence, { place: 'school', since: 200 })
+  assert.deepEqual(t('leave', 'school', 300)?.presence, { place: 'home', since: 100 }) // overlapping places: still at home
+  assert.deepEqual(t('leave', 'home', 400), { _type: 'location', tst: 400, tid: 'li', presence: { place: null, since: 400 } })
+  assert.equal(t('leave', 'home', 410), null) // nothing new
+})

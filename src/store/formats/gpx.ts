@@ -3,7 +3,7 @@ import { decimal, xmlText } from './xml-text.js'
 
 /**
  * GPX 1.1 (topografix.com/GPX/1/1/gpx.xsd): one track, one segment, a trkpt per point with its
- * elevation (`alt`) and time (`tst`), in the order the schema requires (ele before time).
+ * elevation (`alt`), time (`tst`) and, for a place visit, the place as its name, in the order the schema requires (ele before time).
  * `fields=` does not apply: a GPX point is its coordinates.
  */
 export const gpx: Format = {
@@ -16,7 +16,10 @@ export const gpx: Format = {
     if (!c) return null
     const ele = typeof p.alt === 'number' ? `<ele>${decimal(p.alt)}</ele>` : ''
     const time = typeof p.isotst === 'string' ? `<time>${xmlText(p.isotst)}</time>` : ''
-    return `   <trkpt lat="${decimal(c.lat)}" lon="${decimal(c.lon)}">${ele}${time}</trkpt>\n`
+    // A presence-only viewer's point is an arrival at a place's centre: the place is its name (after time, as wptType orders).
+    const place = (p.presence as { place?: unknown } | undefined)?.place
+    const name = typeof place === 'string' ? `<name>${xmlText(`at ${place}`)}</name>` : ''
+    return `   <trkpt lat="${decimal(c.lat)}" lon="${decimal(c.lon)}">${ele}${time}${name}</trkpt>\n`
   },
   close: () => '  </trkseg>\n </trk>\n</gpx>\n',
 }
