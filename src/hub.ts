@@ -153,7 +153,7 @@ export class Hub {
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout, connectTimeout: cfg.connectTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
-      certUsername: cfg.tlsCertUsername, limits: cfg, throttle, shared: this.cluster?.broker,
+      certUsername: cfg.tlsCertUsername, limits: cfg, throttle, shared: this.cluster?.broker, sharedOwners: this.cluster?.owners,
     })
     if (this.broker.level) this.guards.push(guardWrites(this.broker.level, 'broker', log))
     await this.startPlaces()

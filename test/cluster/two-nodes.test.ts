@@ -202,6 +202,32 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
     first.end(true)
   })
 
+  it('another user cannot take a client id held on the other node: a persistent session stays its owner\'s, a clean one is free once its holder leaves', async () => {
+    const refusal = (p: Promise<MqttClient>) => p.then((c) => { c.end(true); return 'accepted' }, (err: { code?: number }) => err.code)
+    const car = { clientId: 'alice-car', clean: false }
+    const alice = await client(a.mqttPort, 'alice', pw('alice'), { ...SLOW, ...car })
+    await alice.subscribeAsync('owntracks/bob/#', { qos: 1 })
+    // while alice is connected on A, and once she has left: the id names her persistent session
+    assert.equal(await refusal(client(b.mqttPort, 'bob', pw('bob'), { ...SLOW, ...car })), 2, 'identifier rejected on B while alice is connected on A')
+    assert.equal(alice.connected, true, "alice's connection on A is not closed by bob's attempt")
+    await alice.endAsync()
+    assert.equal(await refusal(client(b.mqttPort, 'bob', pw('bob'), { ...SLOW, ...car })), 2, 'identifier rejected on B for the offline session')
+    assert.equal(await refusal(client(a.mqttPort, 'bob', pw('bob'), { ...SLOW, clientId: 'alice-car', clean: true })), 2, 'nor may a clean session end it')
+    const bob = await client(a.mqttPort, 'bob', pw('bob'), SLOW)
+    await bob.publishAsync('owntracks/bob/phone', JSON.stringify(location({ tid: 'bq' })), { qos: 1 })
+    await bob.endAsync()
+    const back = await client(b.mqttPort, 'alice', pw('alice'), { ...SLOW, ...car })
+    const got = received(back)
+    await waitFor('alice\'s queued location on B, her session untouched', () => got.find((m) => m.topic === 'owntracks/bob/phone'), 10_000)
+    // her own clean session ends the persistent one (as MQTT says), and frees the id when she leaves
+    await back.endAsync()
+    const clean = await client(a.mqttPort, 'alice', pw('alice'), { ...SLOW, clientId: 'alice-car', clean: true })
+    assert.equal(await refusal(client(b.mqttPort, 'carol', pw('carol'), { ...SLOW, clientId: 'alice-car', clean: true })), 2, 'held by her clean connection on A')
+    await clean.endAsync()
+    await waitFor('the id to be free once alice has left', async () => (await refusal(client(b.mqttPort, 'carol', pw('carol'), { ...SLOW, clientId: 'alice-car', clean: true }))) === 'accepted', 10_000)
+    assert.match(b.logs(), /client id 'alice-car' belongs to another user/)
+  })
+
   it('a node stopping (SIGTERM) drains: /healthz says "draining" until its port closes, while the other node serves on', async () => {
     const c = await cluster.addNode()
     const url = `http://127.0.0.1:${c.httpPort}/healthz`
