@@ -262,6 +262,7 @@ export class Hub {
     this.alerts = new Alerts({
       places, webhooks: this.webhooks, push: this.webPush, log,
       devicesOf: (user) => this.history.devices().filter((x) => x.user === user).map((x) => x.device),
+      keepsClock: this.cluster && (() => this.cluster!.clock.holds()),
     })
     this.alerts.start()
     const publish = this.broker.publish.bind(this.broker)
@@ -271,6 +272,19 @@ export class Hub {
       const ha = this.homeassistant = new HomeAssistant({ user: cfg.homeassistantUser, access: this.access, history: this.history, places, publish, log })
       places.onChange(() => ha.refreshAll())
       ha.refreshAll()
+    }
+    if (this.cluster) {
+      const webPush = this.webPush
+      this.cluster.files.onChange((name) => { if (name === 'vapid.json' || name === 'push-subscriptions.json') webPush.reload() })
+      // Every node follows every device's position, so that whichever node a phone sends its next
+      // location to knows where it was; the transition is made and published only by the node that
+      // stored the location.
+      this.cluster.history.onRemoteLocation((s) => {
+        const l = s.last!
+        if (typeof l.lat === 'number' && typeof l.lon === 'number' && typeof l.tst === 'number') {
+          places.tracker.observe(s.user, s.device, { lat: l.lat, lon: l.lon, acc: typeof l.acc === 'number' ? l.acc : undefined, tst: l.tst })
+        }
+      })
     }
     this.ingest.onStored = (user, device, message) => {
       this.transitions.stored(user, device, message)

@@ -15,6 +15,8 @@ export interface AlertDeps {
   /** The devices a person has (for "not arrived by": at any of them). */
   devicesOf: (user: string) => string[]
   now?: () => number
+  /** Whether this process sends the alerts due at a time of day (on a cluster, one node does: cluster/clock.ts). */
+  keepsClock?: () => boolean
 }
 
 /**
@@ -71,6 +73,7 @@ export class Alerts {
     const now = this.now()
     const prev = this.lastTick
     this.lastTick = now
+    if (this.d.keepsClock && !this.d.keepsClock()) return
     const { timezone } = this.d.places.current
     const a = localTime(prev, timezone)
     const b = localTime(now, timezone)

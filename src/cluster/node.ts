@@ -3,6 +3,7 @@ import type { Logger } from '../log.js'
 import { hidePassword } from '../ops/config-file.js'
 import { PgHistory } from '../store/history-pg.js'
 import { PgClientOwners } from './client-owners.js'
+import { ClusterClock } from './clock.js'
 import { FileMirror, type Mirrored } from './file-mirror.js'
 import { migrate } from './migrations.js'
 import { SharedSessions } from './sessions.js'
@@ -24,6 +25,8 @@ export interface ClusterNode {
   sessions: SharedSessions
   /** Which user holds each MQTT client id, on every node. */
   owners: PgClientOwners
+  /** Whether this node keeps the cluster's clock (alerts due at a time of day are sent by one node). */
+  clock: ClusterClock
   /** Why this node cannot store locations now (for /healthz, so a load balancer sends phones elsewhere). */
   trouble(): string | undefined
   /**
@@ -65,13 +68,15 @@ export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
     const sessions = new SharedSessions(pool, listener, log)
     const owners = new PgClientOwners(pool, log)
     await owners.start()
+    const clock = new ClusterClock(o.postgres, log)
+    clock.start()
     await listener.start()
     broker = redisBroker(o.redis, log)
     log.info(`Redis ${hidePassword(o.redis)}: broker state shared with the other nodes`)
     const b = broker
     let draining = false
     return {
-      history, broker: b, pool, listener, files, sessions, owners,
+      history, broker: b, pool, listener, files, sessions, owners, clock,
       // Redis is left out: every node shares it, so taking nodes out of rotation would not help, and
       // ioredis holds commands until it is back. Its outages are logged.
       trouble: () => (draining ? 'draining: this node is stopping' : undefined) ?? history.trouble() ?? listener.trouble(),
@@ -83,6 +88,7 @@ export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
       async close() {
         files.stop()
         await owners.close()
+        await clock.close()
         await listener.close()
         await pool.end()
       },

@@ -12,6 +12,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js'
 import { deviceView, formatNamed, locationsBody } from '../http/locations.js'
 import { VERSION } from '../hub.js'
 import { createLogger } from '../log.js'
+import { Places } from '../places/places.js'
 import { takeBackup, type Manifest } from '../ops/backup.js'
 import { hidePassword } from '../ops/config-file.js'
 import { LevelHistory } from '../store/history-level.js'
@@ -100,6 +101,9 @@ export async function aclCluster(sub: string, p: Parsed): Promise<void> {
       const registry = UserRegistry.forData(tmp, join(tmp, 'passwd'))
       const access = new AccessControl(dir, cfg.topicBase, undefined, { users: registry })
       if (!access.load()) throw new Error(`${access.lastError}\nNothing changed: the cluster keeps its rules.`)
+      // places.yml may name the people and groups of those rules
+      const places = new Places(dir, access, () => registry.list().map((u) => u.name))
+      if (!places.load()) throw new Error(`${places.lastError}\nNothing changed: the cluster keeps its rules.`)
     } finally {
       rmSync(tmp, { recursive: true, force: true })
     }

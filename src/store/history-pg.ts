@@ -74,6 +74,7 @@ export class PgHistory implements HistoryStore {
   private flushing = false
   private readonly node = randomUUID()
   private failing: string | undefined
+  private readonly remote: ((s: DeviceSummary) => void)[] = []
 
   private constructor(private readonly pool: pg.Pool, private readonly o: PgHistoryOptions) {}
 
@@ -86,6 +87,12 @@ export class PgHistory implements HistoryStore {
     await h.reload()
     return h
   }
+
+  /**
+   * Called with a device's summary when another node stored a newer location for it (the newest of
+   * that node's group commit), so what follows a device's position (places) knows it on every node.
+   */
+  onRemoteLocation(fn: (s: DeviceSummary) => void): void { this.remote.push(fn) }
 
   /** Why writes fail now (PostgreSQL is unreachable), or undefined. */
   trouble(): string | undefined { return this.failing }
@@ -107,7 +114,14 @@ export class PgHistory implements HistoryStore {
       `select ${SUMMARY_COLUMNS} from othub_devices where (usr, device) in (select * from unnest($1::text[], $2::text[]))`,
       [keys.map((k) => k[0]), keys.map((k) => k[1])])
     const found = new Set<string>()
-    for (const row of rows) { const k = devKey(row.usr, row.device); found.add(k); this.devs.set(k, toSummary(row)) }
+    for (const row of rows) {
+      const k = devKey(row.usr, row.device)
+      found.add(k)
+      const before = this.devs.get(k)?.last?.tst
+      const s = toSummary(row)
+      this.devs.set(k, s)
+      if (s.last && s.last.tst !== before) for (const fn of this.remote) fn(s)
+    }
     for (const [u, d] of keys) if (!found.has(devKey(u, d))) this.devs.delete(devKey(u, d))
   }
 

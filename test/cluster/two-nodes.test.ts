@@ -228,6 +228,52 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
     assert.match(b.logs(), /client id 'alice-car' belongs to another user/)
   })
 
+  it('places.yml written on node A is in force on node B; a phone moving between nodes gets one enter and one leave', async () => {
+    const SCHOOL = { lat: 52.52, lon: 13.405 }
+    const north = (m: number) => location({ lat: SCHOOL.lat + m / 111_195, lon: SCHOOL.lon, acc: 10 })
+    const since = b.logs().length
+    writeFileSync(join(a.aclDir, 'places.yml.new'), `# the family's places, shared by every node\nplaces:\n  - name: school\n    owner: alice\n    lat: ${SCHOOL.lat}\n    lon: ${SCHOOL.lon}\n    radius: 150m\n`)
+    renameSync(join(a.aclDir, 'places.yml.new'), join(a.aclDir, 'places.yml'))
+    await b.waitForLog(/Reloaded places from/, 20_000, since)
+    const bob = await client(a.mqttPort, 'bob', pw('bob'), SLOW)
+    const got = received(bob)
+    await bob.subscribeAsync('owntracks/alice/+/event', { qos: 1 })
+    const t0 = 1_700_100_000
+    const send = async (node: RunningHub, fix: Record<string, unknown>) => {
+      const alice = await phone(node.mqttPort, 'alice', pw('alice'), 'kid', SLOW)
+      await alice.publishAsync('owntracks/alice/kid', JSON.stringify(fix), { qos: 1 })
+      await alice.endAsync()
+    }
+    // inside, stored by B: B makes the enter
+    await send(b, { ...north(0), tst: t0 })
+    await waitFor('the enter made on B', () => got.find((m) => JSON.parse(m.payload).event === 'enter'), 10_000)
+    await waitFor('node A to know the location stored by B', async () => {
+      const l = await (await get(a, '/api/0/last?user=alice&device=kid', 'bob')).json() as { tst: number }[]
+      return l[0]?.tst === t0
+    })
+    // still inside, now through A, which knows she is there already: no second enter; then she leaves
+    await send(a, { ...north(20), tst: t0 + 60 })
+    await send(a, { ...north(1000), tst: t0 + 120 })
+    await waitFor('the leave made on A', () => got.find((m) => JSON.parse(m.payload).event === 'leave'), 10_000)
+    assert.deepEqual(got.map((m) => `${JSON.parse(m.payload).event} ${JSON.parse(m.payload).desc}`), ['enter school', 'leave school'])
+    await bob.endAsync()
+  })
+
+  it("one node keeps the cluster's clock, so alerts due at a time of day are sent once, not once per node", async () => {
+    const keepers = [a, b].filter((n) => /keeps the cluster's clock/.test(n.logs()))
+    assert.equal(keepers.length, 1, `one of the two nodes: ${keepers.length}`)
+  })
+
+  it('Web Push has one key pair on every node, and a browser subscribed on A is known to B', async () => {
+    const push = (node: RunningHub, init: RequestInit = {}) => node.http('/api/push' + (init.method ? '/subscriptions' : ''), { user: 'alice', password: pw('alice'), ...init })
+    const keyA = ((await (await push(a)).json()) as { publicKey: string }).publicKey
+    const keyB = ((await (await push(b)).json()) as { publicKey: string }).publicKey
+    assert.equal(keyA, keyB)
+    const sub = { endpoint: 'https://push.example.invalid/alice-laptop', keys: { p256dh: 'BNc' + 'x'.repeat(80), auth: 'tBHItJI5svbpez7KI4CCXg' }, label: 'laptop' }
+    assert.equal((await push(a, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sub) })).status, 201)
+    await waitFor('the subscription on B', async () => ((await (await push(b)).json()) as { subscriptions: { label: string }[] }).subscriptions.some((s) => s.label === 'laptop'), 10_000)
+  })
+
   it('a node stopping (SIGTERM) drains: /healthz says "draining" until its port closes, while the other node serves on', async () => {
     const c = await cluster.addNode()
     const url = `http://127.0.0.1:${c.httpPort}/healthz`

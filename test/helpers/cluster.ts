@@ -190,7 +190,7 @@ export async function startCluster(o: { redis: RedisServer; pg: PostgresServer; 
 
 export const HAPROXY_CFG = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url))
 
-export interface Balancer { mqttPort: number; httpPort: number; stop(): Promise<void> }
+export interface Balancer { mqttPort: number; httpPort: number; stop(): Promise<void>; /** What HAProxy wrote (servers marked down or up). */ logs(): string }
 
 /**
  * deploy/haproxy.cfg for `count` nodes: the file itself for two, a copy with a `server` line per node
@@ -236,6 +236,7 @@ export async function startHaproxy(nodes: { mqttPort: number; httpPort: number }
   }
   return {
     mqttPort: mqtt, httpPort: http,
+    logs: () => out,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return
       const exited = new Promise((r) => proc.once('exit', r))
