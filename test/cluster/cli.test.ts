@@ -103,6 +103,20 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     assert.match(shown.stdout, /user zoe[\s\S]*owntracks\/fred\//)
   })
 
+  it('acl push checks places.yml too: a place owned by nobody known is refused with its line, and the cluster keeps its rules', async () => {
+    const bad = join(root, 'bad-places')
+    mkdirSync(bad)
+    writeFileSync(join(bad, 'sharing.yml'), readFileSync(join(node!.aclDir, 'sharing.yml')))
+    writeFileSync(join(bad, 'places.yml'), 'places:\n  - name: home\n    owner: nobody\n    lat: 52.5\n    lon: 13.4\n    radius: 100m\n')
+    const refused = await runCli(['acl', 'push', bad, '--postgres', url])
+    assert.notEqual(refused.code, 0)
+    assert.match(refused.stderr, /places\.yml.*line \d+/)
+    assert.match(refused.stderr, /Nothing changed/)
+    const still = await runCli(['acl', 'pull', join(root, 'still-places'), '--postgres', url])
+    assert.equal(still.code, 0, still.stderr)
+    assert.match(still.stdout, /Wrote 1 rule files/)
+  })
+
   it('cluster export writes an embedded data directory that serves the same bytes', async () => {
     const dataDir = join(root, 'back', 'data')
     const aclDir = join(root, 'back', 'acl')
