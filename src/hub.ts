@@ -39,7 +39,7 @@ import { backupRoute } from './http/backup-route.js'
 import { createMetrics } from './ops/metrics.js'
 import { SysTopics } from './ops/sys-topics.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
-import { Days } from './days/store.js'
+import { Days, type DaysOptions } from './days/store.js'
 import { Geocoder, parseGeocoder } from './geo/geocoder.js'
 import { offlinePlace } from './geo/offline.js'
 import { PlaceNames } from './geo/place-names.js'
@@ -139,14 +139,21 @@ export class Hub {
       this.guards.push(guardWrites(levelHistory.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
     }
     this.keys = KeyStore.forData(cfg.data, log)
-    // Place names, days and the geocoder's cache live in the embedded history's LevelDB; a cluster node
-    // serves the Recorder API without them (README.md, "When one machine is not enough").
+    // The geocoder's cache lives in the embedded history's LevelDB: a cluster node names places by the
+    // offline towns only (README.md, "When one machine is not enough").
     const geocoder = cfg.geocoder && levelHistory ? await Geocoder.open(parseGeocoder(cfg.geocoder), levelHistory.level, { rate: cfg.geocoderRate, log, agent: `owntracks-hub/${VERSION}` }) : undefined
     if (geocoder) log.info(`Street addresses from ${cfg.geocoder} (at most ${cfg.geocoderRate} request/s; ${geocoder.cached} places cached)`)
     this.placeNames = new PlaceNames(geocoder)
+    const zoneOf = (lat: number, lon: number) => offlinePlace(lat, lon, 'country').tzname
     if (levelHistory) {
-      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf: (lat, lon) => offlinePlace(lat, lon, 'country').tzname })
+      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
       levelHistory.onLocation(this.days.stale)
+    } else if (this.cluster) {
+      // A node makes days from PostgreSQL and keeps them in memory until any node changes that device.
+      const { DayCache } = await import('./cluster/day-cache.js')
+      const cache = new DayCache()
+      this.cluster.history.onDevicesChanged((keys) => cache.forget(keys))
+      this.days = new Days({ history: this.cluster.history, db: cache as unknown as DaysOptions['db'], placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
     }
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u), cfg.maxDevicesPerUser)
     ingest.afterStore = (_u, _d, loc) => this.placeNames.notice(loc)

@@ -75,6 +75,7 @@ export class PgHistory implements HistoryStore {
   private readonly node = randomUUID()
   private failing: string | undefined
   private readonly remote: ((s: DeviceSummary) => void)[] = []
+  private readonly touched: ((keys: [string, string][] | 'all') => void)[] = []
 
   private constructor(private readonly pool: pg.Pool, private readonly o: PgHistoryOptions) {}
 
@@ -94,6 +95,18 @@ export class PgHistory implements HistoryStore {
    */
   onRemoteLocation(fn: (s: DeviceSummary) => void): void { this.remote.push(fn) }
 
+  /**
+   * Called after a commit on any node changed devices' history (new rows, a deleted device, a prune),
+   * with their (user, device), or 'all' when this node may have missed some (PostgreSQL reconnected):
+   * for what is derived from the history and kept aside (cluster/day-cache.ts).
+   */
+  onDevicesChanged(fn: (keys: [string, string][] | 'all') => void): void { this.touched.push(fn) }
+
+  private changedHere(keys: [string, string][] | 'all'): void {
+    if (keys !== 'all' && keys.length === 0) return
+    for (const fn of this.touched) fn(keys)
+  }
+
   /** Why writes fail now (PostgreSQL is unreachable), or undefined. */
   trouble(): string | undefined { return this.failing }
 
@@ -101,6 +114,7 @@ export class PgHistory implements HistoryStore {
     const { rows } = await this.pool.query<SummaryRow>(`select ${SUMMARY_COLUMNS} from othub_devices order by usr, device`)
     this.devs.clear()
     for (const row of rows) this.devs.set(devKey(row.usr, row.device), toSummary(row))
+    this.changedHere('all')
   }
 
   private changed(payload: string): void {
@@ -123,6 +137,7 @@ export class PgHistory implements HistoryStore {
       if (s.last && s.last.tst !== before) for (const fn of this.remote) fn(s)
     }
     for (const [u, d] of keys) if (!found.has(devKey(u, d))) this.devs.delete(devKey(u, d))
+    this.changedHere(keys)
   }
 
   write(records: HistoryRecord[]): Promise<void> {
@@ -201,6 +216,7 @@ export class PgHistory implements HistoryStore {
     }
     c.release()
     for (const row of summaries) this.devs.set(devKey(row.usr, row.device), toSummary(row))
+    this.changedHere(summaries.map((r) => [r.usr, r.device]))
     return added
   }
 
@@ -269,6 +285,7 @@ export class PgHistory implements HistoryStore {
       await this.notify(c, d.rows.map((row) => [row.usr, row.device]))
       await c.query('commit')
       for (const row of d.rows) this.devs.set(devKey(row.usr, row.device), toSummary(row))
+      this.changedHere('all')
       return { locations: l.rowCount ?? 0, records: r.rowCount ?? 0 }
     } catch (err) {
       await c.query('rollback').catch(() => {})
@@ -302,6 +319,7 @@ export class PgHistory implements HistoryStore {
       await this.notify(c, [[user, device]])
       await c.query('commit')
       this.devs.delete(devKey(user, device))
+      this.changedHere([[user, device]])
       return l.rowCount ?? 0
     } catch (err) {
       await c.query('rollback').catch(() => {})

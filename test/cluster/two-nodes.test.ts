@@ -8,6 +8,7 @@ import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location, phone } from '../helpers/phone.js'
 import { pw } from '../helpers/sharing.js'
 import { signIn } from '../helpers/session.js'
+import { week } from '../helpers/days.js'
 
 const RULES = `people: [alice, bob, carol, dave, erin, frank]
 groups:
@@ -272,6 +273,30 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
     const sub = { endpoint: 'https://push.example.invalid/alice-laptop', keys: { p256dh: 'BNc' + 'x'.repeat(80), auth: 'tBHItJI5svbpez7KI4CCXg' }, label: 'laptop' }
     assert.equal((await push(a, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sub) })).status, 201)
     await waitFor('the subscription on B', async () => ((await (await push(b)).json()) as { subscriptions: { label: string }[] }).subscriptions.some((s) => s.label === 'laptop'), 10_000)
+  })
+
+  it("the map's days are made on either node from PostgreSQL, and a location stored through the other node is in them at once", async () => {
+    // Monday 2 November 2026, 00:00 in Utrecht (UTC+1 in winter)
+    const monday = week(Date.UTC(2026, 10, 2) / 1000 - 3600)[0]
+    const carol = await phone(a.mqttPort, 'carol', pw('carol'), 'week', SLOW)
+    for (const f of monday.fixes) await carol.publishAsync('owntracks/carol/week', JSON.stringify({ _type: 'location', tid: 'cw', ...f }), { qos: 1 })
+    await carol.endAsync()
+    type Day = { summary: { tz: string; visits: number; fixes: number; last: number } }
+    const day = async (node: RunningHub) => {
+      const res = await get(node, '/api/0/day?user=carol&device=week&date=2026-11-02', 'dave')
+      assert.equal(res.status, 200, await res.clone().text())
+      return (await res.json()) as Day
+    }
+    const onB = await waitFor('node B to know the device', async () => { const d = await day(b); return d.summary.fixes === monday.fixes.length ? d : undefined })
+    assert.equal(onB.summary.tz, 'Europe/Amsterdam')
+    assert.equal(onB.summary.visits, 5)
+    assert.deepEqual(await day(a), onB)
+    // one more fix that morning, through A: B's day has it on the next ask
+    const late = monday.fixes[0].tst + 7
+    const again = await phone(a.mqttPort, 'carol', pw('carol'), 'week', SLOW)
+    await again.publishAsync('owntracks/carol/week', JSON.stringify({ _type: 'location', tid: 'cw', lat: 52.0907, lon: 5.1214, acc: 10, tst: late }), { qos: 1 })
+    await again.endAsync()
+    await waitFor("the new fix in B's day", async () => (await day(b)).summary.fixes === monday.fixes.length + 1)
   })
 
   it('a node stopping (SIGTERM) drains: /healthz says "draining" until its port closes, while the other node serves on', async () => {
