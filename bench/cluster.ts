@@ -42,7 +42,7 @@ async function startNode(dataDir: string, redis: string, postgres: string): Prom
   return { proc, mqtt: Number(/listening mqtt 127\.0\.0\.1:(\d+)/.exec(out)![1]), http: Number(/listening http 127\.0\.0\.1:(\d+)/.exec(out)![1]) }
 }
 
-export interface ClusterRun { name: string; nodes: number; thr: ThroughputResult; cpuPer10k: number }
+export interface ClusterRun { name: string; nodes: number; thr: ThroughputResult; cpuPer10k: number; /** Times HAProxy took a node out of rotation (its /healthz too slow or failing). */ markedDown?: number }
 
 export async function clusterBench(dir: string, maxNodes: number, o: { phones: number; window: number; seconds: number; subs: number }, log: (s: string) => void): Promise<ClusterRun[]> {
   const runs: ClusterRun[] = []
@@ -79,7 +79,8 @@ export async function clusterBench(dir: string, maxNodes: number, o: { phones: n
         }
         log(`${n} node${n > 1 ? 's' : ''} behind HAProxy: ${o.phones} phones × ${o.window} in flight, ${o.subs} subscribers, ${o.seconds} s`)
         const thr = await throughput(t, o)
-        runs.push({ name: `${n} node${n > 1 ? 's' : ''} (Redis + PostgreSQL, HAProxy)`, nodes: n, thr, cpuPer10k: (thr.cpuS / n / thr.ackedInWindow) * 10_000 })
+        const markedDown = (lb.logs().match(/ is DOWN/g) ?? []).length
+        runs.push({ name: `${n} node${n > 1 ? 's' : ''} (Redis + PostgreSQL, HAProxy)`, nodes: n, thr, cpuPer10k: (thr.cpuS / n / thr.ackedInWindow) * 10_000, markedDown })
       } finally {
         if (lb) await lb.stop()
         for (const x of nodes) await stop(x.proc)
@@ -96,8 +97,8 @@ const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–')
 
 export function clusterTable(runs: ClusterRun[]): string {
   return [
-    '| | acked msg/s | delivered / expected | p99 ms | CPU-s per 10k msgs, per node |',
-    '|---|---|---|---|---|',
-    ...runs.map((r) => `| ${r.name} | ${f(r.thr.ackedPerS)} | ${r.thr.delivered} / ${r.thr.expected} | ${f(r.thr.p99, 1)} | ${f(r.cpuPer10k, 2)} |`),
+    '| | acked msg/s | delivered / expected | p99 ms | CPU-s per 10k msgs, per node | HTTP requests (failed) | nodes marked down by HAProxy |',
+    '|---|---|---|---|---|---|---|',
+    ...runs.map((r) => `| ${r.name} | ${f(r.thr.ackedPerS)} | ${r.thr.delivered} / ${r.thr.expected} | ${f(r.thr.p99, 1)} | ${f(r.cpuPer10k, 2)} | ${r.thr.http ? `${r.thr.http.requests} (${r.thr.http.failed})` : '–'} | ${r.markedDown ?? '–'} |`),
   ].join('\n')
 }
