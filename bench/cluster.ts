@@ -58,7 +58,8 @@ export async function clusterBench(dir: string, maxNodes: number, o: { phones: n
     } finally { await t.stop() }
   }
   const redis = await startRedis()
-  const pg = await startPostgres()
+  // PostgreSQL as deployed (fsync on): an acknowledged location is on its disk, as LevelDB's is embedded
+  const pg = await startPostgres({ durable: true })
   try {
     for (let n = 1; n <= maxNodes; n++) {
       await redis.restart() // an empty broker state for each size (append-only file of the last run aside)

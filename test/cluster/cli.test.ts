@@ -53,6 +53,7 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     const first = await runCli(args)
     assert.equal(first.code, 0, first.stderr)
     assert.match(first.stdout, /30 history records added, 0 already there/)
+    assert.match(first.stderr, /history: 30 records read, 30 new/, 'a progress line')
     const again = await runCli(args)
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stdout, /0 history records added, 30 already there/)

@@ -93,8 +93,12 @@ export interface PostgresServer {
   stop(): Promise<void>
 }
 
-/** A PostgreSQL of its own: initdb in a temp dir, as the postgres user when running as root. */
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * A PostgreSQL of its own: initdb in a temp dir, as the postgres user when running as root. Tests run it
+ * without fsync (what they check does not depend on the disk); `durable` keeps PostgreSQL's defaults,
+ * for measuring what a real deployment pays.
+ */
+export async function startPostgres(o: { durable?: boolean } = {}): Promise<PostgresServer> {
   const dir = tempDir('othub-pg-')
   const data = join(dir, 'data')
   const asRoot = process.getuid?.() === 0
@@ -113,7 +117,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort()
   const start = async () => {
     run(pgBin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start', '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`])
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${o.durable ? '' : ' -c fsync=off -c full_page_writes=off'} -c max_connections=200`])
   }
   const pid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
   const halt = async () => {
