@@ -9,15 +9,16 @@ import { FileMirror, sharedFiles } from '../cluster/file-mirror.js'
 import { migrate } from '../cluster/migrations.js'
 import { PgListener } from '../cluster/pg-listen.js'
 import { ConfigError, loadConfig, type Config } from '../config.js'
-import { deviceView, formatNamed, locationsBody } from '../http/locations.js'
 import { VERSION } from '../hub.js'
 import { createLogger } from '../log.js'
 import { Places } from '../places/places.js'
 import { takeBackup, type Manifest } from '../ops/backup.js'
 import { hidePassword } from '../ops/config-file.js'
 import { LevelHistory } from '../store/history-level.js'
+import { formatByName } from '../store/formats/index.js'
 import { PgHistory } from '../store/history-pg.js'
 import type { HistoryRecord } from '../store/types.js'
+import { deviceView, locationsBody } from '../store/viewer-history.js'
 import { UserRegistry } from '../users/registry.js'
 import { UsageError, type Parsed } from './args.js'
 import type { HubLink } from './hub-link.js'
@@ -271,7 +272,9 @@ export async function clusterLink(cfg: Config): Promise<HubLink> {
         access.load()
         const view = deviceView(access, { user: null, admin: true, clientId: 'cli' }, q.user, q.device)
         if (!view) throw new Error(`the access rules hide ${q.user}/${q.device}`)
-        const { body } = locationsBody(history, view, { ...q, format: formatNamed(q.format) })
+        const format = formatByName(q.format)
+        if (!format) throw new Error(`no export format '${q.format}'`) // export.ts checked it
+        const { body } = locationsBody(history, view, { ...q, format })
         return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
       } finally {
         rmSync(tmp, { recursive: true, force: true })
