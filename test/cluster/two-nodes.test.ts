@@ -98,7 +98,7 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
         '/api/0/last?user=carol',
         '/api/0/list?user=carol&device=phone',
       ]
-      // Towns are read on first use, in the background: until then an answer has no `locality`.
+      // Towns are read on first use, in the background, on each node too: until then an answer has no `locality`.
       await waitFor('the embedded hub to know its towns', async () => (await (await get(embedded, paths[0], 'dave')).text()).includes('"locality"'))
       for (const path of paths) {
         const want = await (await get(embedded, path, 'dave')).text()
@@ -107,7 +107,7 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
             const r = await get(hub, path, 'dave')
             const t = await r.text()
             return t === want ? t : undefined
-          }, 3000).catch(async () => (await get(hub, path, 'dave')).text())
+          }, 30_000).catch(async () => (await get(hub, path, 'dave')).text())
           assert.equal(res, want, `${path} differs between the cluster and the embedded hub`)
         }
       }
