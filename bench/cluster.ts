@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort, HAPROXY_CFG, startPostgres, startRedis } from '../test/helpers/cluster.js'
+import { startHaproxy, startPostgres, startRedis, type Balancer } from '../test/helpers/cluster.js'
 import { throughput, type ThroughputResult } from './load.js'
 import { addUsers, CLI, PASSWORD, startHub, type Target } from './targets.js'
 
@@ -42,35 +42,7 @@ async function startNode(dataDir: string, redis: string, postgres: string): Prom
   return { proc, mqtt: Number(/listening mqtt 127\.0\.0\.1:(\d+)/.exec(out)![1]), http: Number(/listening http 127\.0\.0\.1:(\d+)/.exec(out)![1]) }
 }
 
-/** deploy/haproxy.cfg, with a `server` line per node beyond the two it names. */
-function haproxyConfig(dir: string, nodes: number): string {
-  let cfg = readFileSync(HAPROXY_CFG, 'utf8')
-  for (let k = 3; k <= nodes; k++) cfg = cfg.replace(/^(\s+server hub2 .*)$/gm, (line) => `${line}\n${line.replace(/hub2/g, `hub${k}`).replace(/HUB2_/g, `HUB${k}_`)}`)
-  const file = join(dir, 'haproxy.cfg')
-  writeFileSync(file, cfg)
-  return file
-}
-
-async function startBalancer(dir: string, nodes: Node[]): Promise<{ proc: ChildProcess; mqtt: number; http: number }> {
-  const env: Record<string, string> = { LB_MAXCONN: '20000', LB_HOST: '127.0.0.1' }
-  const [mqtt, http] = [await freePort(), await freePort()]
-  Object.assign(env, { LB_MQTT: String(mqtt), LB_HTTP: String(http), LB_MQTTS: String(await freePort()), LB_HTTPS: String(await freePort()) })
-  // deploy/haproxy.cfg names two nodes: with one, the second line points at the same node
-  const list = nodes.length === 1 ? [nodes[0], nodes[0]] : nodes
-  for (const [i, n] of list.entries()) {
-    Object.assign(env, { [`HUB${i + 1}_HOST`]: '127.0.0.1', [`HUB${i + 1}_MQTT`]: String(n.mqtt), [`HUB${i + 1}_HTTP`]: String(n.http), [`HUB${i + 1}_MQTTS`]: String(await freePort()), [`HUB${i + 1}_HTTPS`]: String(await freePort()) })
-  }
-  const proc = spawn('haproxy', ['-db', '-f', haproxyConfig(dir, list.length)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  proc.stdout!.resume()
-  proc.stderr!.resume()
-  for (let i = 0; i < 200; i++) {
-    if (await fetch(`http://127.0.0.1:${http}/healthz`).then((r) => r.ok, () => false)) return { proc, mqtt, http }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  throw new Error('haproxy did not pass requests')
-}
-
-export interface ClusterRun { name: string; nodes: number; thr: ThroughputResult; cpuPer10k: number }
+export interface ClusterRun { name: string; nodes: number; thr: ThroughputResult; cpuPer10k: number; /** Times HAProxy took a node out of rotation (its /healthz too slow or failing). */ markedDown?: number }
 
 export async function clusterBench(dir: string, maxNodes: number, o: { phones: number; window: number; seconds: number; subs: number }, log: (s: string) => void): Promise<ClusterRun[]> {
   const runs: ClusterRun[] = []
@@ -86,7 +58,8 @@ export async function clusterBench(dir: string, maxNodes: number, o: { phones: n
     } finally { await t.stop() }
   }
   const redis = await startRedis()
-  const pg = await startPostgres()
+  // PostgreSQL as deployed (fsync on): an acknowledged location is on its disk, as LevelDB's is embedded
+  const pg = await startPostgres({ durable: true })
   try {
     for (let n = 1; n <= maxNodes; n++) {
       await redis.restart() // an empty broker state for each size (append-only file of the last run aside)
@@ -97,19 +70,20 @@ export async function clusterBench(dir: string, maxNodes: number, o: { phones: n
       const r = spawnSync(process.execPath, [CLI, 'user', 'add', ADMIN.user, '--password', ADMIN.password, '--admin', '--data', first], { encoding: 'utf8' })
       if (r.status !== 0) throw new Error(r.stderr)
       const nodes: Node[] = []
-      let lb: { proc: ChildProcess; mqtt: number; http: number } | undefined
+      let lb: Balancer | undefined
       try {
         for (let k = 1; k <= n; k++) nodes.push(await startNode(join(dir, `cluster${n}`, `node${k}`), redis.url, url))
-        lb = await startBalancer(join(dir, `cluster${n}`), nodes)
+        lb = await startHaproxy(nodes.map((x) => ({ mqttPort: x.mqtt, httpPort: x.http })), { maxconn: o.phones + o.subs + 200 })
         const t: Target = {
-          name: `cluster of ${n}`, mqttPort: lb.mqtt, httpPort: lb.http, proc: nodes[0].proc, admin: ADMIN, password: PASSWORD, startupMs: 0,
+          name: `cluster of ${n}`, mqttPort: lb.mqttPort, httpPort: lb.httpPort, proc: nodes[0].proc, admin: ADMIN, password: PASSWORD, startupMs: 0,
           pids: () => nodes.map((x) => x.proc.pid!), stop: async () => {},
         }
         log(`${n} node${n > 1 ? 's' : ''} behind HAProxy: ${o.phones} phones × ${o.window} in flight, ${o.subs} subscribers, ${o.seconds} s`)
         const thr = await throughput(t, o)
-        runs.push({ name: `${n} node${n > 1 ? 's' : ''} (Redis + PostgreSQL, HAProxy)`, nodes: n, thr, cpuPer10k: (thr.cpuS / n / thr.ackedInWindow) * 10_000 })
+        const markedDown = (lb.logs().match(/ is DOWN/g) ?? []).length
+        runs.push({ name: `${n} node${n > 1 ? 's' : ''} (Redis + PostgreSQL, HAProxy)`, nodes: n, thr, cpuPer10k: (thr.cpuS / n / thr.ackedInWindow) * 10_000, markedDown })
       } finally {
-        if (lb) await stop(lb.proc)
+        if (lb) await lb.stop()
         for (const x of nodes) await stop(x.proc)
       }
     }
@@ -124,8 +98,8 @@ const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–')
 
 export function clusterTable(runs: ClusterRun[]): string {
   return [
-    '| | acked msg/s | delivered / expected | p99 ms | CPU-s per 10k msgs, per node |',
-    '|---|---|---|---|---|',
-    ...runs.map((r) => `| ${r.name} | ${f(r.thr.ackedPerS)} | ${r.thr.delivered} / ${r.thr.expected} | ${f(r.thr.p99, 1)} | ${f(r.cpuPer10k, 2)} |`),
+    '| | acked msg/s | delivered / expected | p99 ms | CPU-s per 10k msgs, per node | HTTP requests (failed) | nodes marked down by HAProxy |',
+    '|---|---|---|---|---|---|---|',
+    ...runs.map((r) => `| ${r.name} | ${f(r.thr.ackedPerS)} | ${r.thr.delivered} / ${r.thr.expected} | ${f(r.thr.p99, 1)} | ${f(r.cpuPer10k, 2)} | ${r.thr.http ? `${r.thr.http.requests} (${r.thr.http.failed})` : '–'} | ${r.markedDown ?? '–'} |`),
   ].join('\n')
 }

@@ -49,7 +49,7 @@ export interface ThroughputResult {
   /** CPU-seconds of all the target's processes, and the messages acknowledged, inside the measured window. */
   cpuS: number
   ackedInWindow: number
-  http?: { requests: number; p50: number; p95: number }
+  http?: { requests: number; failed: number; p50: number; p95: number }
 }
 
 /**
@@ -75,14 +75,21 @@ export async function throughput(t: Target, o: { phones: number; window: number;
     }
   }))
   const http: number[] = []
+  let httpFailed = 0
   const httpLoop = t.httpPort ? (async () => {
     const auth = 'Basic ' + Buffer.from(`${t.admin.user}:${t.admin.password}`).toString('base64')
     const paths = ['/api/0/last', `/api/0/locations?user=${USERS[0]}&device=d0&limit=100`]
     for (let i = 0; !stop; i++) {
       const t0 = performance.now()
-      const res = await fetch(`http://127.0.0.1:${t.httpPort}${paths[i % 2]}`, { headers: { authorization: auth } })
-      await res.arrayBuffer()
-      if (measuring) http.push(performance.now() - t0)
+      try {
+        const res = await fetch(`http://127.0.0.1:${t.httpPort}${paths[i % 2]}`, { headers: { authorization: auth } })
+        await res.arrayBuffer()
+        if (measuring) http.push(performance.now() - t0)
+      } catch {
+        // through a load balancer that took a saturated node out of rotation: counted, asked again
+        httpFailed++
+        await new Promise((r) => setTimeout(r, 100))
+      }
     }
   })() : Promise.resolve()
   await new Promise((r) => setTimeout(r, 2000)) // warm-up
@@ -107,7 +114,7 @@ export async function throughput(t: Target, o: { phones: number; window: number;
     phones: o.phones, window: o.window, seconds: o.seconds, ackedPerS: ackedInWindow / wall, acked, delivered, expected,
     p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
     peakRssMb: usage(t.proc.pid!).peakKb / 1024, cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100, cpuS, ackedInWindow,
-    http: t.httpPort ? { requests: http.length, p50: percentile(http, 50), p95: percentile(http, 95) } : undefined,
+    http: t.httpPort ? { requests: http.length, failed: httpFailed, p50: percentile(http, 50), p95: percentile(http, 95) } : undefined,
   }
 }
 

@@ -11,7 +11,7 @@
  *                                                       nodes on Redis + PostgreSQL, beside the embedded hub
  */
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { cpus, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { historyTargets, seed, type HistoryResult } from './history.js'
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     if (a.cluster) {
       const runs = await clusterBench(dir, n('cluster'), { phones: n('phones'), window: n('window'), seconds: n('seconds'), subs: n('subs') }, log)
       const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`
-      const out = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — cluster, ${machine}; ${n('phones')} phones × ${n('window')} in flight, ${n('subs')} subscribers\n\n${clusterTable(runs)}\n`
+      const out = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — cluster, ${machine}; ${n('phones')} phones × ${n('window')} in flight, ${n('subs')} subscribers; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end\n\n${clusterTable(runs)}\n`
       process.stdout.write(`\n${out}`)
       if (a.record) appendFileSync(new URL('../../bench/RESULTS.md', import.meta.url), `\n${out}`)
       return

@@ -57,7 +57,8 @@ Commands:
   cluster migrate           copy an embedded hub into a cluster's PostgreSQL (--data, --acl-dir, --postgres)
   cluster export            write a cluster back into an embedded data directory
 
-'user' and 'acl' commands given --postgres URL (or OTHUB_POSTGRES) work on the cluster's users and rules.
+'user', 'acl', 'import', 'export' and 'backup' given --postgres URL (or OTHUB_POSTGRES) work on the cluster's
+users, rules and history.
 
 Run 'npx owntracks-hub COMMAND --help' for a command's options.
 `
@@ -77,10 +78,10 @@ const COMMANDS: Record<string, { spec: CommandSpec; run: Runner } | Record<strin
     ...Object.fromEntries(Object.entries(aclClusterSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => aclCluster(sub, p) }])),
   },
   cluster: Object.fromEntries(Object.entries(clusterSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => cluster(sub, p) }])),
-  import: Object.fromEntries(Object.entries(importSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => importCmd(sub, p) }])),
-  export: { spec: exportSpec, run: exportCmd },
+  import: Object.fromEntries(Object.entries(importSpecs).map(([sub, spec]) => [sub, { spec: onCluster(spec), run: (p: Parameters<Runner>[0]) => importCmd(sub, p) }])),
+  export: { spec: onCluster(exportSpec), run: exportCmd },
   tls: Object.fromEntries(Object.entries(tlsSpecs).map(([sub, spec]) => [sub, { spec, run: (p: Parameters<Runner>[0]) => tls(sub, p) }])),
-  backup: { spec: backupSpec, run: backup },
+  backup: { spec: onCluster(backupSpec), run: backup },
   restore: { spec: restoreSpec, run: restore },
   healthcheck: { spec: healthcheckSpec, run: healthcheck },
   config: { example: { spec: configExampleSpec, run: configExample }, import: { spec: configImportSpec, run: configImport } },

@@ -38,7 +38,7 @@ import { backupRoute } from './http/backup-route.js'
 import { createMetrics } from './ops/metrics.js'
 import { SysTopics } from './ops/sys-topics.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
-import { Days } from './days/store.js'
+import { Days, type DaysOptions } from './days/store.js'
 import { Geocoder } from './geo/geocoder.js'
 import { offlinePlace } from './geo/offline.js'
 import { PlaceNames } from './geo/place-names.js'
@@ -137,21 +137,28 @@ export class Hub {
       this.guards.push(guardWrites(levelHistory.level, 'history', log, { onBatch: (s) => this.stats.commitSeconds.observe(s) }))
     }
     this.keys = KeyStore.forData(cfg.data, log)
-    // Place names, days and the geocoder's cache live in the embedded history's LevelDB; a cluster node
-    // serves the Recorder API without them (README.md, "When one machine is not enough").
+    // The geocoder's cache lives in the embedded history's LevelDB: a cluster node names places by the
+    // offline towns only (README.md, "When one machine is not enough").
     const geocoder = cfg.geocoder && levelHistory ? await Geocoder.open(parseGeocoder(cfg.geocoder), levelHistory.level, { rate: cfg.geocoderRate, log, agent: `owntracks-hub/${VERSION}` }) : undefined
     if (geocoder) log.info(`Street addresses from ${cfg.geocoder} (at most ${cfg.geocoderRate} request/s; ${geocoder.cached} places cached)`)
     this.placeNames = new PlaceNames(geocoder)
+    const zoneOf = (lat: number, lon: number) => offlinePlace(lat, lon, 'country').tzname
     if (levelHistory) {
-      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf: (lat, lon) => offlinePlace(lat, lon, 'country').tzname })
+      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
       levelHistory.onLocation(this.days.stale)
+    } else if (this.cluster) {
+      // A node makes days from PostgreSQL and keeps them in memory until any node changes that device.
+      const { DayCache } = await import('./cluster/day-cache.js')
+      const cache = new DayCache()
+      this.cluster.history.onDevicesChanged((keys) => cache.forget(keys))
+      this.days = new Days({ history: this.cluster.history, db: cache as unknown as DaysOptions['db'], placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
     }
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u), cfg.maxDevicesPerUser)
     ingest.afterStore = (_u, _d, loc) => this.placeNames.notice(loc)
     this.broker = await Broker.start({
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout, connectTimeout: cfg.connectTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
-      certUsername: cfg.tlsCertUsername, limits: cfg, throttle, shared: this.cluster?.broker,
+      certUsername: cfg.tlsCertUsername, limits: cfg, throttle, shared: this.cluster?.broker, sharedOwners: this.cluster?.owners,
     })
     if (this.broker.level) this.guards.push(guardWrites(this.broker.level, 'broker', log))
     await this.startPlaces()
@@ -271,6 +278,7 @@ export class Hub {
           .catch((err: Error) => log.error(`Alert to ${alertTopic(user)} could not be published: ${err.message}`))
       },
       ...(clock ? { now: () => clock.start + (Date.now() - started) * clock.rate, rate: clock.rate } : {}),
+      keepsClock: this.cluster && (() => this.cluster!.clock.holds()),
     })
     this.alerts.start()
     this.transitions = new HubTransitions({ places, history: this.history, publish, base: cfg.topicBase, log, onTransition: (t) => this.alerts.transition(t) })
@@ -279,6 +287,19 @@ export class Hub {
       const ha = this.homeassistant = new HomeAssistant({ user: cfg.homeassistantUser, access: this.access, history: this.history, places, publish, log })
       places.onChange(() => ha.refreshAll())
       ha.refreshAll()
+    }
+    if (this.cluster) {
+      const webPush = this.webPush
+      this.cluster.files.onChange((name) => { if (name === 'vapid.json' || name === 'push-subscriptions.json') webPush.reload() })
+      // Every node follows every device's position, so that whichever node a phone sends its next
+      // location to knows where it was; the transition is made and published only by the node that
+      // stored the location.
+      this.cluster.history.onRemoteLocation((s) => {
+        const l = s.last!
+        if (typeof l.lat === 'number' && typeof l.lon === 'number' && typeof l.tst === 'number') {
+          places.tracker.observe(s.user, s.device, { lat: l.lat, lon: l.lon, acc: typeof l.acc === 'number' ? l.acc : undefined, tst: l.tst })
+        }
+      })
     }
     this.ingest.onStored = (user, device, message) => {
       this.transitions.stored(user, device, message)

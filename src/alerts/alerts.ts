@@ -20,6 +20,8 @@ export interface AlertDeps {
   now?: () => number
   /** How many times as fast as real time `now` runs (a test clock); default 1. */
   rate?: number
+  /** Whether this process sends the alerts due at a time of day (on a cluster, one node does: cluster/clock.ts). */
+  keepsClock?: () => boolean
 }
 
 /** Where an MQTT client of `user` (an app, Home Assistant, Node-RED) receives the alerts sent to them; only they and admins read it. */
@@ -86,6 +88,7 @@ export class Alerts {
     const now = this.now()
     const prev = this.lastTick
     this.lastTick = now
+    if (this.d.keepsClock && !this.d.keepsClock()) return
     const { timezone } = this.d.places.current
     const a = localTime(prev, timezone)
     const b = localTime(now, timezone)

@@ -28,7 +28,7 @@ const MAX_PENDING = 1000
  * service answering 404 or 410 has forgotten the subscription: it is removed.
  */
 export class WebPush {
-  private readonly vapid: Vapid
+  private vapid: Vapid
   private subs: Subscription[] = []
   private readonly file: string
   private pending = 0
@@ -44,6 +44,17 @@ export class WebPush {
     }
     this.file = join(data, 'push-subscriptions.json')
     if (existsSync(this.file)) this.subs = JSON.parse(readFileSync(this.file, 'utf8')) as Subscription[]
+  }
+
+  /** Reads the keys and subscriptions again, after another node of a cluster changed them (cluster/file-mirror.ts). */
+  reload(): void {
+    const vf = join(this.file, '..', 'vapid.json')
+    try {
+      if (existsSync(vf)) this.vapid = JSON.parse(readFileSync(vf, 'utf8')) as Vapid
+      this.subs = existsSync(this.file) ? JSON.parse(readFileSync(this.file, 'utf8')) as Subscription[] : []
+    } catch (err) {
+      this.log.error(`Web Push: cannot read ${vf} or ${this.file} (${(err as Error).message}); keeping the keys and subscriptions in use`)
+    }
   }
 
   get publicKey(): string { return this.vapid.publicKey }

@@ -6,8 +6,8 @@ import type { Logger } from '../log.js'
 import type { PgListener } from './pg-listen.js'
 
 /*
- * The hub's shared state files (users with their $7$ hashes, admins, sharing rules and *.acl files,
- * payload keys, cards, tours) kept in PostgreSQL as their exact text, and mirrored into each node's own
+ * The hub's shared state files (users with their $7$ hashes, admins, the rules directory: sharing
+ * rules, *.acl files and places.yml; payload keys, cards, tours, Web Push keys and subscriptions) kept in PostgreSQL as their exact text, and mirrored into each node's own
  * files. Every part of the hub goes on reading and writing its files as it does embedded (the same
  * parsers, comments kept, `acl show` and the Mosquitto format unchanged); this module carries a change
  * made on any node to all the others:
@@ -31,6 +31,9 @@ export function sharedFiles(p: { data: string; aclDir: string; passwordFile: str
     { name: 'passwd', path: p.passwordFile }, { name: 'admins', path: join(p.data, 'admins') }, { name: 'keys', path: join(p.data, 'keys') },
     { name: 'acl', path: p.aclDir, dir: true, mode: 0o644 },
     { name: 'cards', path: join(p.data, 'cards'), dir: true }, { name: 'tours', path: join(p.data, 'tours'), dir: true },
+    // Web Push (alerts/web-push.ts): one key pair for the cluster, so a browser subscribed through one
+    // node is reached by whichever node sends the alert; and the browsers' subscriptions.
+    { name: 'vapid.json', path: join(p.data, 'vapid.json') }, { name: 'push-subscriptions.json', path: join(p.data, 'push-subscriptions.json') },
   ]
 }
 

@@ -15,7 +15,8 @@ import type { Pool } from 'pg'
  * LevelDB's keys, and the Recorder API answers the same bytes on either engine. json is text, not jsonb:
  * jsonb would reorder keys and change the bytes.
  *
- * Shared state: othub_files (users, rules, keys, cards, tours as file text), othub_sessions (the map's).
+ * Shared state: othub_files (users, rules, keys, cards, tours as file text), othub_sessions (the map's),
+ * othub_client_owners (which user holds a client id) with othub_nodes (which nodes are alive).
  */
 export const MIGRATIONS: readonly string[] = [
   `create table othub_locations (
@@ -39,6 +40,12 @@ export const MIGRATIONS: readonly string[] = [
   // The map's sessions (cluster/sessions.ts), keyed by the SHA-256 of the cookie, never the cookie itself.
   `create table othub_sessions (
      k text collate "C" primary key, usr text not null, data text not null, created timestamptz not null default now())`,
+  // Who holds each MQTT client id (cluster/client-owners.ts); '' is an anonymous client.
+  `create table othub_nodes (node text collate "C" primary key, seen timestamptz not null)
+   ;
+   create table othub_client_owners (
+     client_id text collate "C" primary key, usr text collate "C" not null, persistent boolean not null,
+     node text collate "C" not null, since timestamptz not null default now())`,
 ]
 
 const LOCK = 0x07_4b_75_62 // any constant: the nodes of one cluster only need to agree on it

@@ -2,6 +2,8 @@ import pg from 'pg'
 import type { Logger } from '../log.js'
 import { hidePassword } from '../ops/config-file.js'
 import { PgHistory } from '../store/history-pg.js'
+import { PgClientOwners } from './client-owners.js'
+import { ClusterClock } from './clock.js'
 import { FileMirror, type Mirrored } from './file-mirror.js'
 import { migrate } from './migrations.js'
 import { SharedSessions } from './sessions.js'
@@ -21,6 +23,10 @@ export interface ClusterNode {
   /** Users, rules, keys, cards, tours: files on every node, text in PostgreSQL. */
   files: FileMirror
   sessions: SharedSessions
+  /** Which user holds each MQTT client id, on every node. */
+  owners: PgClientOwners
+  /** Whether this node keeps the cluster's clock (alerts due at a time of day are sent by one node). */
+  clock: ClusterClock
   /** Why this node cannot store locations now (for /healthz, so a load balancer sends phones elsewhere). */
   trouble(): string | undefined
   /**
@@ -60,13 +66,17 @@ export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
     if (sync.pulled) log.info(`Took ${sync.pulled} files of shared state (users, rules, keys, cards, tours) from the cluster`)
     if (sync.pushed) log.info(`Gave ${sync.pushed} files of shared state to a new cluster`)
     const sessions = new SharedSessions(pool, listener, log)
+    const owners = new PgClientOwners(pool, log)
+    await owners.start()
+    const clock = new ClusterClock(o.postgres, log)
+    clock.start()
     await listener.start()
     broker = redisBroker(o.redis, log)
     log.info(`Redis ${hidePassword(o.redis)}: broker state shared with the other nodes`)
     const b = broker
     let draining = false
     return {
-      history, broker: b, pool, listener, files, sessions,
+      history, broker: b, pool, listener, files, sessions, owners, clock,
       // Redis is left out: every node shares it, so taking nodes out of rotation would not help, and
       // ioredis holds commands until it is back. Its outages are logged.
       trouble: () => (draining ? 'draining: this node is stopping' : undefined) ?? history.trouble() ?? listener.trouble(),
@@ -77,6 +87,8 @@ export async function openCluster(o: ClusterOptions): Promise<ClusterNode> {
       },
       async close() {
         files.stop()
+        await owners.close()
+        await clock.close()
         await listener.close()
         await pool.end()
       },

@@ -10,7 +10,7 @@ import { call } from './hub-link.js'
 export const backupSpec: CommandSpec = {
   name: 'backup',
   usage: 'backup DIR',
-  summary: 'Writes a consistent backup of the data directory (history, broker state, users) and the rules into DIR, which must be new or empty. While the hub runs, the hub itself takes it (through <data>/control.sock), without stopping; otherwise this command reads the data directly. DIR must be writable by the user the hub runs as.',
+  summary: 'Writes a consistent backup of the data directory (history, broker state, users) and the rules into DIR, which must be new or empty. While the hub runs, the hub itself takes it (through <data>/control.sock), without stopping; otherwise this command reads the data directly. DIR must be writable by the user the hub runs as. With --postgres URL, a cluster\'s history, users, rules, keys, cards and tours in the same format (restore it, then cluster migrate to move it into a cluster again); Redis keeps its own state (sessions, retained messages).',
   options: [],
 }
 
@@ -28,6 +28,11 @@ export async function backup(p: Parsed): Promise<void> {
   const cfg = loadConfig(p.flags, process.env)
   if (!p.positionals[0]) throw new UsageError('backup needs a directory to write to: npx owntracks-hub backup DIR')
   const dest = resolve(p.positionals[0])
+  if (cfg.postgres) {
+    const m = await (await import('./cluster.js')).backupCluster(cfg, dest, say)
+    say(`Backup of the cluster done: history ${m.databases.history.keys} keys, files: ${m.files.join(' ') || 'none'}${m.acl.length ? `, rules: ${m.acl.join(' ')}` : ''}. Restore it into a data directory with 'owntracks-hub restore', and move that into a cluster with 'owntracks-hub cluster migrate'.`)
+    return
+  }
   const m = (await backupByHub(controlSocketPath(cfg.data), dest)) ?? (await offlineBackup(cfg.data, cfg.aclDir, dest))
   say(`Backup done: ${Object.entries(m.databases).map(([n, d]) => `${n} ${d.keys} keys`).join(', ')}, files: ${m.files.join(' ') || 'none'}${m.acl.length ? `, rules: ${m.acl.join(' ')}` : ''}.`)
 }

@@ -4,12 +4,12 @@ import type { CommandSpec } from './args.js'
 export const aclClusterSpecs: Record<string, CommandSpec> = {
   push: {
     name: 'acl push', usage: 'acl push DIR --postgres URL',
-    summary: "Checks the rules in DIR (sharing.yml, *.acl) against the cluster's users and, when they are valid, makes them the cluster's rules: files the cluster has and DIR has not are removed. A mistake is refused with file, line and reason, and the old rules stay. Every node applies them within 2 seconds.",
+    summary: "Checks the rules in DIR (sharing.yml, *.acl, places.yml) against the cluster's users and, when they are valid, makes them the cluster's rules: files the cluster has and DIR has not are removed. A mistake is refused with file, line and reason, and the old rules stay. Every node applies them within 2 seconds.",
     options: ['topicBase', 'redis', 'postgres'],
   },
   pull: {
     name: 'acl pull', usage: 'acl pull DIR --postgres URL',
-    summary: "Writes the cluster's rules (sharing.yml, *.acl, as their text) into DIR.",
+    summary: "Writes the cluster's rules (sharing.yml, *.acl, places.yml, as their text) into DIR.",
     options: ['redis', 'postgres'],
   },
 }

@@ -1,23 +1,32 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { Level } from 'level'
 import pg from 'pg'
 import { AccessControl } from '../access/access.js'
 import { FileMirror, sharedFiles } from '../cluster/file-mirror.js'
 import { migrate } from '../cluster/migrations.js'
 import { PgListener } from '../cluster/pg-listen.js'
 import { ConfigError, loadConfig, type Config } from '../config.js'
+import { VERSION } from '../hub.js'
 import { createLogger } from '../log.js'
+import { Places } from '../places/places.js'
+import { takeBackup, type Manifest } from '../ops/backup.js'
+import { hidePassword } from '../ops/config-file.js'
 import { LevelHistory } from '../store/history-level.js'
+import { formatByName } from '../store/formats/index.js'
 import { PgHistory } from '../store/history-pg.js'
 import type { HistoryRecord } from '../store/types.js'
+import { deviceView, locationsBody } from '../store/viewer-history.js'
 import { UserRegistry } from '../users/registry.js'
 import { UsageError, type Parsed } from './args.js'
+import type { HubLink } from './hub-link.js'
 
 /*
  * The commands of a cluster (README.md, "When one machine is not enough"): `user` and `acl` against the
- * cluster's shared files, `acl push` / `acl pull`, and moving an embedded hub in (`cluster migrate`) and
- * back out (`cluster export`).
+ * cluster's shared files, `acl push` / `acl pull`, `import`, `export` and `backup` against its history,
+ * and moving an embedded hub in (`cluster migrate`) and back out (`cluster export`).
  */
 
 const quiet = () => createLogger({ logLevel: 'error', logFormat: 'text' }, process.stderr)
@@ -93,6 +102,9 @@ export async function aclCluster(sub: string, p: Parsed): Promise<void> {
       const registry = UserRegistry.forData(tmp, join(tmp, 'passwd'))
       const access = new AccessControl(dir, cfg.topicBase, undefined, { users: registry })
       if (!access.load()) throw new Error(`${access.lastError}\nNothing changed: the cluster keeps its rules.`)
+      // places.yml may name the people and groups of those rules
+      const places = new Places(dir, access, () => registry.list().map((u) => u.name))
+      if (!places.load()) throw new Error(`${places.lastError}\nNothing changed: the cluster keeps its rules.`)
     } finally {
       rmSync(tmp, { recursive: true, force: true })
     }
@@ -172,6 +184,12 @@ async function migrateIn(cfg: Config, pool: pg.Pool, history: PgHistory): Promis
 }
 
 async function exportOut(cfg: Config, pool: pg.Pool): Promise<void> {
+  const r = await exportInto(pool, cfg)
+  console.log(`Exported the cluster into ${cfg.data}: ${r.added} history records added, ${r.present} already there; ${r.files} files of users, rules, keys, cards and tours written.`)
+}
+
+/** The cluster's history into <data>/history (LevelDB) and its shared files into the data and rules directories. */
+async function exportInto(pool: pg.Pool, cfg: Pick<Config, 'data' | 'aclDir' | 'passwordFile' | 'topicBase'>): Promise<{ added: number; present: number; files: number }> {
   const dir = join(cfg.data, 'history')
   mkdirSync(cfg.data, { recursive: true })
   const level = await LevelHistory.open(dir).catch((err: Error & { cause?: Error }) => {
@@ -203,5 +221,65 @@ async function exportOut(cfg: Config, pool: pg.Pool): Promise<void> {
   mkdirSync(cfg.aclDir, { recursive: true })
   const mirror = new FileMirror(pool, sharedFiles(cfg), quiet())
   const files = await mirror.pullNow()
-  console.log(`Exported the cluster into ${cfg.data}: ${added} history records added, ${present} already there; ${files} files of users, rules, keys, cards and tours written.`)
+  return { added, present, files }
+}
+
+/**
+ * `backup DIR --postgres URL`: the cluster's history, users, rules, keys, cards and tours as the backup
+ * of an embedded hub (the same format: `restore` makes a data directory of it, `cluster migrate` moves
+ * that back into a cluster). Read from PostgreSQL page by page in key order; locations committed while
+ * it runs may or may not be in it. What lives in Redis (sessions, retained messages) is Redis' to keep.
+ */
+export async function backupCluster(cfg: Config, dest: string, say: (line: string) => void): Promise<Manifest> {
+  const pool = await connect(postgresOf(cfg))
+  const tmp = mkdtempSync(join(tmpdir(), 'othub-backup-'))
+  try {
+    const paths = { data: join(tmp, 'data'), aclDir: join(tmp, 'acl'), passwordFile: join(tmp, 'data', 'passwd'), topicBase: cfg.topicBase }
+    mkdirSync(paths.data, { mode: 0o700 })
+    mkdirSync(paths.aclDir)
+    say(`Reading the cluster's history and shared files from PostgreSQL ${hidePassword(cfg.postgres!)}.`)
+    await exportInto(pool, paths)
+    const history = new Level<Buffer, Buffer>(join(paths.data, 'history'), { keyEncoding: 'buffer', valueEncoding: 'buffer', createIfMissing: false })
+    await history.open()
+    try {
+      return await takeBackup({ dataDir: paths.data, aclDir: paths.aclDir, databases: [{ name: 'history', db: history }], version: VERSION, from: `the cluster at ${hidePassword(cfg.postgres!)}` }, dest, say)
+    } finally {
+      await history.close()
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true })
+    await pool.end()
+  }
+}
+
+/**
+ * The history of a cluster for `import` and `export` (commands/hub-link.ts): records go straight into
+ * PostgreSQL, where every node sees them, and an export reads it as an admin through the cluster's rules.
+ */
+export async function clusterLink(cfg: Config): Promise<HubLink> {
+  const pool = await connect(postgresOf(cfg))
+  const history = await PgHistory.open(pool, new PgListener(cfg.postgres!, quiet()))
+  const via = `the cluster's PostgreSQL ${hidePassword(cfg.postgres!)}`
+  return {
+    via,
+    async writeNew(records) { return { ...(await history.writeNew(records)), skipped: {} } },
+    async exportStream(q) {
+      const tmp = mkdtempSync(join(tmpdir(), 'othub-export-'))
+      try {
+        const rules = new FileMirror(pool, [{ name: 'acl', path: tmp, dir: true }], quiet())
+        await rules.pullNow()
+        const access = new AccessControl(tmp, cfg.topicBase)
+        access.load()
+        const view = deviceView(access, { user: null, admin: true, clientId: 'cli' }, q.user, q.device)
+        if (!view) throw new Error(`the access rules hide ${q.user}/${q.device}`)
+        const format = formatByName(q.format)
+        if (!format) throw new Error(`no export format '${q.format}'`) // export.ts checked it
+        const { body } = locationsBody(history, view, { ...q, format })
+        return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+      } finally {
+        rmSync(tmp, { recursive: true, force: true })
+      }
+    },
+    async close() { await pool.end() },
+  }
 }

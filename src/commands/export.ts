@@ -9,7 +9,7 @@ import { linkHistory } from './hub-link.js'
 export const exportSpec: CommandSpec = {
   name: 'export',
   usage: 'export --user USER --device DEVICE [--from TIME] [--to TIME] [--format gpx|geojson|csv|json] [-o FILE]',
-  summary: "Writes one device's history in a Recorder API format, to stdout or a file: the same bytes GET /api/0/locations gives an admin. Without --from/--to, all of it. Works whether or not the hub runs (through its control socket, or straight from <data>/history).",
+  summary: "Writes one device's history in a Recorder API format, to stdout or a file: the same bytes GET /api/0/locations gives an admin. Without --from/--to, all of it. Works whether or not the hub runs (through its control socket, or straight from <data>/history); with --postgres URL, from a cluster's history.",
   options: [],
   extra: {
     user: { type: 'string', help: 'whose device' },

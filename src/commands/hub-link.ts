@@ -20,7 +20,7 @@ export type ExportQuery = Omit<LocationsQuery, 'fields' | 'limit' | 'format'> & 
 /**
  * The history, reached the only way LevelDB allows: through the running hub's control socket, or,
  * when no hub runs on the data directory, by opening the store directly (a hub started meanwhile
- * then finds it locked and says so).
+ * then finds it locked and says so). With --postgres, the cluster's history in PostgreSQL.
  */
 export interface HubLink {
   /** Said in summaries: "the running hub" or "the history in <dir>". */
@@ -32,6 +32,8 @@ export interface HubLink {
 }
 
 export async function linkHistory(cfg: Config, opts: { mustExist?: boolean } = {}): Promise<HubLink> {
+  // A cluster's history is in PostgreSQL, reached by every node and by this command alike.
+  if (cfg.postgres) return (await import('./cluster.js')).clusterLink(cfg)
   const socket = controlSocketPath(cfg.data)
   try {
     const res = await call(socket, 'GET', '/api/0/version')

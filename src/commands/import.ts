@@ -8,7 +8,7 @@ import { UsageError, type CommandSpec, type Parsed } from './args.js'
 import { linkHistory, type HubLink } from './hub-link.js'
 import { Progress } from './progress.js'
 
-const HOW = 'Works whether or not the hub runs: a running hub takes the records over its control socket (<data>/control.sock), otherwise they go straight into <data>/history. Running it again adds nothing twice.'
+const HOW = 'Works whether or not the hub runs: a running hub takes the records over its control socket (<data>/control.sock), otherwise they go straight into <data>/history. Running it again adds nothing twice. With --postgres URL (or OTHUB_POSTGRES), into a cluster\'s history, which every node serves at once.'
 
 export const importSpecs: Record<string, CommandSpec> = {
   recorder: {

@@ -15,7 +15,7 @@ import { brokerPersistence } from './persistence.js'
 import { answerUnknownProtocol } from './protocol-level.js'
 import type { IngestOutcome } from '../ingest.js'
 import type { HubMessage, Publish } from './publish.js'
-import { SessionOwners } from './session-owners.js'
+import { SessionOwners, type SharedOwners } from './session-owners.js'
 
 export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
   /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
@@ -29,6 +29,8 @@ export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
    * instead of the LevelDB in stateDir.
    */
   shared?: { persistence: unknown; mq: unknown; countRetained(): Promise<number>; close(): Promise<void> }
+  /** A cluster's owners of client ids (cluster/client-owners.ts), so no node lets another user take a session. */
+  sharedOwners?: SharedOwners
 }
 
 /**
@@ -54,7 +56,7 @@ export class Broker {
     const db = o.shared ? undefined : new Level<string, Buffer>(o.stateDir, { valueEncoding: 'buffer' })
     await db?.open()
     const drop = new WeakSet<object>()
-    const owners = await SessionOwners.load(db, o.log)
+    const owners = await SessionOwners.load(db, o.log, o.sharedOwners)
     const hooks = createHooks({ ...o, drop, owners })
     const aedes = await Aedes.createBroker({
       ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: brokerPersistence(db!) }),
@@ -82,7 +84,7 @@ export class Broker {
     a.on('clientDisconnect', (client: Client) => this.log.info({ conn: connId(client) }, `Client ${client.id} disconnected.`))
     // Persistence failures (a full disk) surface here; without a listener they would end the process.
     ;(a as unknown as NodeJS.EventEmitter).on('error', (err: Error) => this.log.error(`Broker: ${err.message}`))
-    const logged = new Set(['not authorised', 'identifier rejected'])
+    const logged = new Set(['not authorised', 'identifier rejected', 'server unavailable'])
     a.on('clientError', (client: Client, err: Error) => {
       if (!logged.has(err.message)) this.log.info(`Client ${client.id} connection closed: ${err.message}.`)
     })

@@ -69,14 +69,24 @@ export function createSignIn(d: SignInDeps): SignIn {
         if (will && !d.access.canWrite(who, will.topic)) {
           return refuse(client, `will topic '${will.topic}' denied`, done)
         }
-        const claim = d.owners.claim(client.id, who.user ?? ANONYMOUS, client.clean, client)
-        if (!claim.ok) {
-          d.stats.clientIdRefused++
-          return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : 'another user'}; each phone needs its own client id`, done, 2)
-        }
-        ;(client as unknown as { conn: NodeJS.EventEmitter }).conn.once('close', () => d.owners.release(client.id, client))
-        identities.set(client, who)
-        done(null, true)
+        d.owners.claim(client.id, who.user ?? ANONYMOUS, client.clean, client).then((claim) => {
+          if (!claim.ok) {
+            d.stats.clientIdRefused++
+            return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : 'another user'}; each phone needs its own client id`, done, 2)
+          }
+          const conn = (client as unknown as { conn: NodeJS.EventEmitter & { destroyed?: boolean } }).conn
+          // The check may take a round trip to the cluster, during which the connection may have gone.
+          if (conn.destroyed) d.owners.release(client.id, client)
+          else conn.once('close', () => d.owners.release(client.id, client))
+          identities.set(client, who)
+          done(null, true)
+        }, (err: Error) => {
+          // The cluster cannot say who holds the id: refused for now, the phone retries.
+          d.log.error(`Client ${clientName(client)} refused, server unavailable: cannot check who holds client id '${client.id}' (${err.message}).`)
+          const e = new Error('server unavailable') as AuthenticateError
+          e.returnCode = 3
+          done(e, null)
+        })
       }
       const cn = d.certUsername ? certificateUser(client) : undefined
       if (cn !== undefined) {

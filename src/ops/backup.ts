@@ -15,6 +15,8 @@ export interface BackupSources {
   aclDir: string
   databases: Database[]
   version: string
+  /** Said in the manifest as where it came from (default: the data directory). */
+  from?: string
 }
 
 export interface Manifest {
@@ -44,7 +46,7 @@ export async function takeBackup(src: BackupSources, dest: string, progress: (li
   chmodSync(dest, 0o700) // it holds the password file
   // All snapshots first, synchronously, so no write lands between them.
   const its = src.databases.map((d) => ({ name: d.name, it: d.db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' }) }))
-  const manifest: Manifest = { format: 1, hub: src.version, created: new Date().toISOString(), from: src.dataDir, databases: {}, files: [], acl: [] }
+  const manifest: Manifest = { format: 1, hub: src.version, created: new Date().toISOString(), from: src.from ?? src.dataDir, databases: {}, files: [], acl: [] }
   try {
     for (const { name, it } of its) {
       const out = new Level<Buffer, Buffer>(join(dest, name), { keyEncoding: 'buffer', valueEncoding: 'buffer' })

@@ -79,6 +79,8 @@ export class PgHistory implements HistoryStore {
   private flushing = false
   private readonly node = randomUUID()
   private failing: string | undefined
+  private readonly remote: ((s: DeviceSummary) => void)[] = []
+  private readonly touched: ((keys: [string, string][] | 'all') => void)[] = []
 
   private constructor(private readonly pool: pg.Pool, private readonly o: PgHistoryOptions) {}
 
@@ -92,6 +94,24 @@ export class PgHistory implements HistoryStore {
     return h
   }
 
+  /**
+   * Called with a device's summary when another node stored a newer location for it (the newest of
+   * that node's group commit), so what follows a device's position (places) knows it on every node.
+   */
+  onRemoteLocation(fn: (s: DeviceSummary) => void): void { this.remote.push(fn) }
+
+  /**
+   * Called after a commit on any node changed devices' history (new rows, a deleted device, a prune),
+   * with their (user, device), or 'all' when this node may have missed some (PostgreSQL reconnected):
+   * for what is derived from the history and kept aside (cluster/day-cache.ts).
+   */
+  onDevicesChanged(fn: (keys: [string, string][] | 'all') => void): void { this.touched.push(fn) }
+
+  private changedHere(keys: [string, string][] | 'all'): void {
+    if (keys !== 'all' && keys.length === 0) return
+    for (const fn of this.touched) fn(keys)
+  }
+
   /** Why writes fail now (PostgreSQL is unreachable), or undefined. */
   trouble(): string | undefined { return this.failing }
 
@@ -99,6 +119,7 @@ export class PgHistory implements HistoryStore {
     const { rows } = await this.pool.query<SummaryRow>(`select ${SUMMARY_COLUMNS} from othub_devices order by usr, device`)
     this.devs.clear()
     for (const row of rows) this.devs.set(devKey(row.usr, row.device), toSummary(row))
+    this.changedHere('all')
   }
 
   private changed(payload: string): void {
@@ -112,8 +133,16 @@ export class PgHistory implements HistoryStore {
       `select ${SUMMARY_COLUMNS} from othub_devices where (usr, device) in (select * from unnest($1::text[], $2::text[]))`,
       [keys.map((k) => k[0]), keys.map((k) => k[1])])
     const found = new Set<string>()
-    for (const row of rows) { const k = devKey(row.usr, row.device); found.add(k); this.devs.set(k, toSummary(row)) }
+    for (const row of rows) {
+      const k = devKey(row.usr, row.device)
+      found.add(k)
+      const before = this.devs.get(k)?.last?.tst
+      const s = toSummary(row)
+      this.devs.set(k, s)
+      if (s.last && s.last.tst !== before) for (const fn of this.remote) fn(s)
+    }
     for (const [u, d] of keys) if (!found.has(devKey(u, d))) this.devs.delete(devKey(u, d))
+    this.changedHere(keys)
   }
 
   write(records: HistoryRecord[]): Promise<void> {
@@ -192,6 +221,7 @@ export class PgHistory implements HistoryStore {
     }
     c.release()
     for (const row of summaries) this.devs.set(devKey(row.usr, row.device), toSummary(row))
+    this.changedHere(summaries.map((r) => [r.usr, r.device]))
     return added
   }
 
@@ -260,6 +290,7 @@ export class PgHistory implements HistoryStore {
       await this.notify(c, d.rows.map((row) => [row.usr, row.device]))
       await c.query('commit')
       for (const row of d.rows) this.devs.set(devKey(row.usr, row.device), toSummary(row))
+      this.changedHere('all')
       return { locations: l.rowCount ?? 0, records: r.rowCount ?? 0 }
     } catch (err) {
       await c.query('rollback').catch(() => {})
@@ -293,6 +324,7 @@ export class PgHistory implements HistoryStore {
       await this.notify(c, [[user, device]])
       await c.query('commit')
       this.devs.delete(devKey(user, device))
+      this.changedHere([[user, device]])
       return l.rowCount ?? 0
     } catch (err) {
       await c.query('rollback').catch(() => {})

@@ -53,6 +53,7 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     const first = await runCli(args)
     assert.equal(first.code, 0, first.stderr)
     assert.match(first.stdout, /30 history records added, 0 already there/)
+    assert.match(first.stderr, /history: 30 records read, 30 new/, 'a progress line')
     const again = await runCli(args)
     assert.equal(again.code, 0, again.stderr)
     assert.match(again.stdout, /0 history records added, 30 already there/)
@@ -103,6 +104,20 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
     assert.match(shown.stdout, /user zoe[\s\S]*owntracks\/fred\//)
   })
 
+  it('acl push checks places.yml too: a place owned by nobody known is refused with its line, and the cluster keeps its rules', async () => {
+    const bad = join(root, 'bad-places')
+    mkdirSync(bad)
+    writeFileSync(join(bad, 'sharing.yml'), readFileSync(join(node!.aclDir, 'sharing.yml')))
+    writeFileSync(join(bad, 'places.yml'), 'places:\n  - name: home\n    owner: nobody\n    lat: 52.5\n    lon: 13.4\n    radius: 100m\n')
+    const refused = await runCli(['acl', 'push', bad, '--postgres', url])
+    assert.notEqual(refused.code, 0)
+    assert.match(refused.stderr, /places\.yml.*line \d+/)
+    assert.match(refused.stderr, /Nothing changed/)
+    const still = await runCli(['acl', 'pull', join(root, 'still-places'), '--postgres', url])
+    assert.equal(still.code, 0, still.stderr)
+    assert.match(still.stdout, /Wrote 1 rule files/)
+  })
+
   it('cluster export writes an embedded data directory that serves the same bytes', async () => {
     const dataDir = join(root, 'back', 'data')
     const aclDir = join(root, 'back', 'acl')
@@ -117,6 +132,54 @@ describe('moving an embedded hub into a cluster, and the CLI against the cluster
       }
     } finally {
       await back.stop()
+    }
+  })
+
+  it('import --postgres puts a GPX track into the cluster, served by the running node at once; a second run adds nothing', async () => {
+    const gpx = join(root, 'ride.gpx')
+    const pts = [0, 1, 2].map((i) => `<trkpt lat="52.5${i}" lon="13.4${i}"><time>2023-11-15T10:0${i}:00Z</time></trkpt>`).join('')
+    writeFileSync(gpx, `<?xml version="1.0"?><gpx version="1.1" creator="test"><trk><trkseg>${pts}</trkseg></trk></gpx>`)
+    const args = ['import', 'gpx', gpx, '--user', 'fred', '--device', 'bike', '--postgres', url]
+    const r = await runCli(args)
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /into the cluster's PostgreSQL[\s\S]*3 new, 0 already there/)
+    const res = await get(node!, '/api/0/locations?user=fred&device=bike&from=2023-11-15&to=2023-11-16')
+    assert.deepEqual(((await res.json()) as { data: { lat: number }[] }).data.map((l) => l.lat), [52.5, 52.51, 52.52])
+    const again = await runCli(args)
+    assert.match(again.stdout, /0 new, 3 already there/)
+  })
+
+  it('export --postgres writes the same bytes as an export of the embedded hub it came from', async () => {
+    for (const format of ['json', 'gpx']) {
+      const fromCluster = await runCli(['export', '--user', 'fred', '--device', 'phone', '--format', format, '--postgres', url])
+      assert.equal(fromCluster.code, 0, fromCluster.stderr)
+      const fromEmbedded = await runCli(['export', '--user', 'fred', '--device', 'phone', '--format', format, '--data', embedded.dataDir, '--acl-dir', embedded.aclDir])
+      assert.equal(fromEmbedded.code, 0, fromEmbedded.stderr)
+      assert.ok(fromCluster.stdout.length > 100)
+      assert.equal(fromCluster.stdout, fromEmbedded.stdout, format)
+    }
+  })
+
+  it('backup --postgres writes a backup that restore turns into an embedded hub with the cluster\'s history, users and rules', async () => {
+    const dest = join(root, 'cluster-backup')
+    const r = await runCli(['backup', dest, '--postgres', url])
+    assert.equal(r.code, 0, r.stderr)
+    assert.match(r.stdout, /Backup of the cluster done: history \d+ keys/)
+    const dataDir = join(root, 'restored', 'data')
+    const aclDir = join(root, 'restored', 'acl')
+    const back = await runCli(['restore', dest, '--data', dataDir, '--acl-dir', aclDir])
+    assert.equal(back.code, 0, back.stderr)
+    const hub = await startHub({ dataDir, aclDir, startTimeoutMs: 60_000 })
+    try {
+      // the history as migrated, and with the imported ride, as the cluster serves it
+      assert.equal(await waitFor('the locations on the restored hub', async () => (await get(hub, PATHS[0])).text()), want[PATHS[0]])
+      const cluster = await (await get(node!, PATHS[1])).text()
+      // towns are read on first use, in the background: the restored hub names them once it knows them
+      await waitFor('/last on the restored hub as on the cluster', async () => (await (await get(hub, PATHS[1])).text()) === cluster)
+      const zoe = await client(hub.mqttPort, 'zoe', pw('zoe'))
+      await zoe.endAsync()
+    } finally {
+      await hub.stop()
     }
   })
 })

@@ -135,8 +135,9 @@ describe('a cluster behind HAProxy, under faults', () => {
     await watcher.endAsync()
   })
 
-  it('with PostgreSQL stopped locations are not acknowledged and /healthz says why; all resumes when it returns', async () => {
+  it('with PostgreSQL stopped locations are not acknowledged, new connections are refused as server unavailable, and /healthz says why; all resumes when it returns', async () => {
     const since = b.logs().length
+    const phone = await StreamingPhone.connect(b.mqttPort, 'p4', 1_720_000_000)
     await pg.halt()
     const health = await waitFor('/healthz to report PostgreSQL', async () => {
       const r = await fetch(`http://127.0.0.1:${b.httpPort}/healthz`)
@@ -144,7 +145,9 @@ describe('a cluster behind HAProxy, under faults', () => {
       return r.status === 503 && /PostgreSQL/.test(body.reason ?? '') ? body : undefined
     }, 10_000)
     assert.equal(health.status, 'degraded')
-    const phone = await StreamingPhone.connect(b.mqttPort, 'p4', 1_720_000_000)
+    // who holds a client id is known to PostgreSQL only: a newcomer is asked to come back later
+    const refused = await client(b.mqttPort, 'p5', pw('p5'), { clientId: 'p5-tablet', connectTimeout: 20_000 }).then((c) => { c.end(true); return 'accepted' }, (err: { code?: number }) => err.code)
+    assert.equal(refused, 3, 'CONNACK 3, server unavailable')
     const acked = phone.c.publishAsync('owntracks/p4/phone', JSON.stringify(location({ tst: 1_720_000_000 })), { qos: 1 })
     await b.waitForLog(/History write failed for 'owntracks\/p4\/phone'.*not acknowledged/, 20_000, since)
     let done = false

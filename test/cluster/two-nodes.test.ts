@@ -8,6 +8,7 @@ import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location, phone } from '../helpers/phone.js'
 import { pw } from '../helpers/users.js'
 import { signIn } from '../helpers/session.js'
+import { week } from '../helpers/days.js'
 
 const RULES = `people: [alice, bob, carol, dave, erin, frank]
 groups:
@@ -97,7 +98,7 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
         '/api/0/last?user=carol',
         '/api/0/list?user=carol&device=phone',
       ]
-      // Towns are read on first use, in the background: until then an answer has no `locality`.
+      // Towns are read on first use, in the background, on each node too: until then an answer has no `locality`.
       await waitFor('the embedded hub to know its towns', async () => (await (await get(embedded, paths[0], 'dave')).text()).includes('"locality"'))
       for (const path of paths) {
         const want = await (await get(embedded, path, 'dave')).text()
@@ -106,7 +107,7 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
             const r = await get(hub, path, 'dave')
             const t = await r.text()
             return t === want ? t : undefined
-          }, 3000).catch(async () => (await get(hub, path, 'dave')).text())
+          }, 30_000).catch(async () => (await get(hub, path, 'dave')).text())
           assert.equal(res, want, `${path} differs between the cluster and the embedded hub`)
         }
       }
@@ -200,6 +201,102 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
     assert.equal(second.connected, true)
     await second.endAsync()
     first.end(true)
+  })
+
+  it('another user cannot take a client id held on the other node: a persistent session stays its owner\'s, a clean one is free once its holder leaves', async () => {
+    const refusal = (p: Promise<MqttClient>) => p.then((c) => { c.end(true); return 'accepted' }, (err: { code?: number }) => err.code)
+    const car = { clientId: 'alice-car', clean: false }
+    const alice = await client(a.mqttPort, 'alice', pw('alice'), { ...SLOW, ...car })
+    await alice.subscribeAsync('owntracks/bob/#', { qos: 1 })
+    // while alice is connected on A, and once she has left: the id names her persistent session
+    assert.equal(await refusal(client(b.mqttPort, 'bob', pw('bob'), { ...SLOW, ...car })), 2, 'identifier rejected on B while alice is connected on A')
+    assert.equal(alice.connected, true, "alice's connection on A is not closed by bob's attempt")
+    await alice.endAsync()
+    assert.equal(await refusal(client(b.mqttPort, 'bob', pw('bob'), { ...SLOW, ...car })), 2, 'identifier rejected on B for the offline session')
+    assert.equal(await refusal(client(a.mqttPort, 'bob', pw('bob'), { ...SLOW, clientId: 'alice-car', clean: true })), 2, 'nor may a clean session end it')
+    const bob = await client(a.mqttPort, 'bob', pw('bob'), SLOW)
+    await bob.publishAsync('owntracks/bob/phone', JSON.stringify(location({ tid: 'bq' })), { qos: 1 })
+    await bob.endAsync()
+    const back = await client(b.mqttPort, 'alice', pw('alice'), { ...SLOW, ...car })
+    const got = received(back)
+    await waitFor('alice\'s queued location on B, her session untouched', () => got.find((m) => m.topic === 'owntracks/bob/phone'), 10_000)
+    // her own clean session ends the persistent one (as MQTT says), and frees the id when she leaves
+    await back.endAsync()
+    const clean = await client(a.mqttPort, 'alice', pw('alice'), { ...SLOW, clientId: 'alice-car', clean: true })
+    assert.equal(await refusal(client(b.mqttPort, 'carol', pw('carol'), { ...SLOW, clientId: 'alice-car', clean: true })), 2, 'held by her clean connection on A')
+    await clean.endAsync()
+    await waitFor('the id to be free once alice has left', async () => (await refusal(client(b.mqttPort, 'carol', pw('carol'), { ...SLOW, clientId: 'alice-car', clean: true }))) === 'accepted', 10_000)
+    assert.match(b.logs(), /client id 'alice-car' belongs to another user/)
+  })
+
+  it('places.yml written on node A is in force on node B; a phone moving between nodes gets one enter and one leave', async () => {
+    const SCHOOL = { lat: 52.52, lon: 13.405 }
+    const north = (m: number) => location({ lat: SCHOOL.lat + m / 111_195, lon: SCHOOL.lon, acc: 10 })
+    const since = b.logs().length
+    writeFileSync(join(a.aclDir, 'places.yml.new'), `# the family's places, shared by every node\nplaces:\n  - name: school\n    owner: alice\n    lat: ${SCHOOL.lat}\n    lon: ${SCHOOL.lon}\n    radius: 150m\n`)
+    renameSync(join(a.aclDir, 'places.yml.new'), join(a.aclDir, 'places.yml'))
+    await b.waitForLog(/Reloaded places from/, 20_000, since)
+    const bob = await client(a.mqttPort, 'bob', pw('bob'), SLOW)
+    const got = received(bob)
+    await bob.subscribeAsync('owntracks/alice/+/event', { qos: 1 })
+    const t0 = 1_700_100_000
+    const send = async (node: RunningHub, fix: Record<string, unknown>) => {
+      const alice = await phone(node.mqttPort, 'alice', pw('alice'), 'kid', SLOW)
+      await alice.publishAsync('owntracks/alice/kid', JSON.stringify(fix), { qos: 1 })
+      await alice.endAsync()
+    }
+    // inside, stored by B: B makes the enter
+    await send(b, { ...north(0), tst: t0 })
+    await waitFor('the enter made on B', () => got.find((m) => JSON.parse(m.payload).event === 'enter'), 10_000)
+    await waitFor('node A to know the location stored by B', async () => {
+      const l = await (await get(a, '/api/0/last?user=alice&device=kid', 'bob')).json() as { tst: number }[]
+      return l[0]?.tst === t0
+    })
+    // still inside, now through A, which knows she is there already: no second enter; then she leaves
+    await send(a, { ...north(20), tst: t0 + 60 })
+    await send(a, { ...north(1000), tst: t0 + 120 })
+    await waitFor('the leave made on A', () => got.find((m) => JSON.parse(m.payload).event === 'leave'), 10_000)
+    assert.deepEqual(got.map((m) => `${JSON.parse(m.payload).event} ${JSON.parse(m.payload).desc}`), ['enter school', 'leave school'])
+    await bob.endAsync()
+  })
+
+  it("one node keeps the cluster's clock, so alerts due at a time of day are sent once, not once per node", async () => {
+    const keepers = [a, b].filter((n) => /keeps the cluster's clock/.test(n.logs()))
+    assert.equal(keepers.length, 1, `one of the two nodes: ${keepers.length}`)
+  })
+
+  it('Web Push has one key pair on every node, and a browser subscribed on A is known to B', async () => {
+    const push = (node: RunningHub, init: RequestInit = {}) => node.http('/api/push' + (init.method ? '/subscriptions' : ''), { user: 'alice', password: pw('alice'), ...init })
+    const keyA = ((await (await push(a)).json()) as { publicKey: string }).publicKey
+    const keyB = ((await (await push(b)).json()) as { publicKey: string }).publicKey
+    assert.equal(keyA, keyB)
+    const sub = { endpoint: 'https://push.example.invalid/alice-laptop', keys: { p256dh: 'BNc' + 'x'.repeat(80), auth: 'tBHItJI5svbpez7KI4CCXg' }, label: 'laptop' }
+    assert.equal((await push(a, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sub) })).status, 201)
+    await waitFor('the subscription on B', async () => ((await (await push(b)).json()) as { subscriptions: { label: string }[] }).subscriptions.some((s) => s.label === 'laptop'), 10_000)
+  })
+
+  it("the map's days are made on either node from PostgreSQL, and a location stored through the other node is in them at once", async () => {
+    // Monday 2 November 2026, 00:00 in Utrecht (UTC+1 in winter)
+    const monday = week(Date.UTC(2026, 10, 2) / 1000 - 3600)[0]
+    const carol = await phone(a.mqttPort, 'carol', pw('carol'), 'week', SLOW)
+    for (const f of monday.fixes) await carol.publishAsync('owntracks/carol/week', JSON.stringify({ _type: 'location', tid: 'cw', ...f }), { qos: 1 })
+    await carol.endAsync()
+    type Day = { summary: { tz: string; visits: number; fixes: number; last: number } }
+    const day = async (node: RunningHub) => {
+      const res = await get(node, '/api/0/day?user=carol&device=week&date=2026-11-02', 'dave')
+      assert.equal(res.status, 200, await res.clone().text())
+      return (await res.json()) as Day
+    }
+    const onB = await waitFor('node B to know the device', async () => { const d = await day(b); return d.summary.fixes === monday.fixes.length ? d : undefined })
+    assert.equal(onB.summary.tz, 'Europe/Amsterdam')
+    assert.equal(onB.summary.visits, 5)
+    assert.deepEqual(await day(a), onB)
+    // one more fix that morning, through A: B's day has it on the next ask
+    const late = monday.fixes[0].tst + 7
+    const again = await phone(a.mqttPort, 'carol', pw('carol'), 'week', SLOW)
+    await again.publishAsync('owntracks/carol/week', JSON.stringify({ _type: 'location', tid: 'cw', lat: 52.0907, lon: 5.1214, acc: 10, tst: late }), { qos: 1 })
+    await again.endAsync()
+    await waitFor("the new fix in B's day", async () => (await day(b)).summary.fixes === monday.fixes.length + 1)
   })
 
   it('a node stopping (SIGTERM) drains: /healthz says "draining" until its port closes, while the other node serves on', async () => {

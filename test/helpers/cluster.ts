@@ -93,8 +93,12 @@ export interface PostgresServer {
   stop(): Promise<void>
 }
 
-/** A PostgreSQL of its own: initdb in a temp dir, as the postgres user when running as root. */
-export async function startPostgres(): Promise<PostgresServer> {
+/**
+ * A PostgreSQL of its own: initdb in a temp dir, as the postgres user when running as root. Tests run it
+ * without fsync (what they check does not depend on the disk); `durable` keeps PostgreSQL's defaults,
+ * for measuring what a real deployment pays.
+ */
+export async function startPostgres(o: { durable?: boolean } = {}): Promise<PostgresServer> {
   const dir = tempDir('othub-pg-')
   const data = join(dir, 'data')
   const asRoot = process.getuid?.() === 0
@@ -113,7 +117,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const port = await freePort()
   const start = async () => {
     run(pgBin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start', '-o',
-      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200`])
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${o.durable ? '' : ' -c fsync=off -c full_page_writes=off'} -c max_connections=200`])
   }
   const pid = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0])
   const halt = async () => {
@@ -190,13 +194,30 @@ export async function startCluster(o: { redis: RedisServer; pg: PostgresServer; 
 
 export const HAPROXY_CFG = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url))
 
-export interface Balancer { mqttPort: number; httpPort: number; stop(): Promise<void> }
+export interface Balancer { mqttPort: number; httpPort: number; stop(): Promise<void>; /** What HAProxy wrote (servers marked down or up). */ logs(): string }
 
-/** Debian's haproxy with deploy/haproxy.cfg in front of two nodes; resolves once a node is in rotation. */
-export async function startHaproxy(nodes: RunningHub[]): Promise<Balancer> {
+/**
+ * deploy/haproxy.cfg for `count` nodes: the file itself for two, a copy with a `server` line per node
+ * beyond the two it names (as its comment says to do) for more.
+ */
+function haproxyConfig(count: number): string {
+  if (count <= 2) return HAPROXY_CFG
+  let cfg = readFileSync(HAPROXY_CFG, 'utf8')
+  for (let k = 3; k <= count; k++) cfg = cfg.replace(/^(\s+server hub2 .*)$/gm, (line) => `${line}\n${line.replace(/hub2/g, `hub${k}`).replace(/HUB2_/g, `HUB${k}_`)}`)
+  const file = join(tempDir('othub-haproxy-'), 'haproxy.cfg')
+  writeFileSync(file, cfg)
+  return file
+}
+
+/**
+ * Debian's haproxy with deploy/haproxy.cfg in front of the nodes; resolves once a node is in rotation.
+ * With one node, both of the file's `server` lines point at it.
+ */
+export async function startHaproxy(nodes: { mqttPort: number; httpPort: number }[], o: { maxconn?: number } = {}): Promise<Balancer> {
   const [mqtt, http, mqtts, https] = [await freePort(), await freePort(), await freePort(), await freePort()]
-  const env: Record<string, string> = { LB_MAXCONN: '2000', LB_HOST: '127.0.0.1', LB_MQTT: String(mqtt), LB_HTTP: String(http), LB_MQTTS: String(mqtts), LB_HTTPS: String(https) }
-  for (const [i, n] of nodes.entries()) {
+  const env: Record<string, string> = { LB_MAXCONN: String(o.maxconn ?? 2000), LB_HOST: '127.0.0.1', LB_MQTT: String(mqtt), LB_HTTP: String(http), LB_MQTTS: String(mqtts), LB_HTTPS: String(https) }
+  const list = nodes.length === 1 ? [nodes[0], nodes[0]] : nodes
+  for (const [i, n] of list.entries()) {
     env[`HUB${i + 1}_HOST`] = '127.0.0.1'
     env[`HUB${i + 1}_MQTT`] = String(n.mqttPort)
     env[`HUB${i + 1}_HTTP`] = String(n.httpPort)
@@ -204,25 +225,28 @@ export async function startHaproxy(nodes: RunningHub[]): Promise<Balancer> {
     env[`HUB${i + 1}_HTTPS`] = String(await freePort())
   }
   const bin = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy'
-  const proc = spawn(bin, ['-db', '-f', HAPROXY_CFG], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const cfg = haproxyConfig(list.length)
+  const proc = spawn(bin, ['-db', '-f', cfg], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   proc.stdout!.on('data', (b: Buffer) => (out += b))
   proc.stderr!.on('data', (b: Buffer) => (out += b))
   const start = Date.now()
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`haproxy exited: ${out}`)
-    const ok = await fetch(`http://127.0.0.1:${http}/healthz`).then((r) => r.status === 200, () => false)
+    const ok = await fetch(`http://127.0.0.1:${http}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false)
     if (ok) break
     if (Date.now() - start > 20_000) { proc.kill('SIGKILL'); throw new Error(`haproxy never passed a request to a node: ${out}`) }
     await new Promise((r) => setTimeout(r, 100))
   }
   return {
     mqttPort: mqtt, httpPort: http,
+    logs: () => out,
     async stop() {
       if (proc.exitCode !== null || proc.signalCode !== null) return
       const exited = new Promise((r) => proc.once('exit', r))
       proc.kill('SIGTERM')
       await exited
+      if (cfg !== HAPROXY_CFG) rmSync(join(cfg, '..'), { recursive: true, force: true })
     },
   }
 }
