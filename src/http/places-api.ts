@@ -8,10 +8,14 @@ import type { HistoryStore } from '../store/types.js'
 import type { Logger } from '../log.js'
 import { hhmm } from '../alerts/local-time.js'
 import { addAlert, addPlace, removeAlert, replacePlace, type AlertEntry, type PlaceEntry } from '../places/places-edit.js'
+import { whyNotAlert, whyNotOwn, whyNotRemoveAlert, whyNotSend } from '../places/place-editing.js'
 import type { Places } from '../places/places.js'
 import type { AlertRule, Place } from '../places/types.js'
-import type { Env } from './auth.js'
 import { deviceTopic } from '../owntracks/topics.js'
+import type { Env } from './auth.js'
+import { jsonBody } from './body.js'
+import { HttpError } from './errors.js'
+import { serialQueue } from './serial.js'
 
 export interface PlacesApiDeps {
   access: AccessControl
@@ -39,10 +43,6 @@ const AlertBody = z.strictObject({
   days: z.array(z.string()).min(1).optional(), quiet: z.string().optional(), webhook: names.optional(), push: z.boolean().optional(),
 })
 
-class HttpError extends Error {
-  constructor(readonly status: 400 | 403 | 404 | 409, message: string) { super(message) }
-}
-
 const where = (w: { file: string; line: number }) => ({ file: basename(w.file), line: w.line })
 
 export function placeJson(p: Place) {
@@ -64,12 +64,7 @@ function alertJson(a: AlertRule) {
  */
 export function placesApi(d: PlacesApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  let writing: Promise<unknown> = Promise.resolve()
-
-  api.onError((err, c) => {
-    if (err instanceof HttpError) return c.json({ error: err.message, status: err.status }, err.status)
-    throw err
-  })
+  const serial = serialQueue() // read the file, change it, validate, save, apply: one write at a time
 
   const sees = (who: Identity, user: string) => who.user === user || d.access.isAdmin(who) || d.history.devices().some((x) => x.user === user && d.access.historyFrom(who, x.user, x.device) !== null)
 
@@ -102,8 +97,8 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     })
   })
 
-  const write = (c: Context<Env>, change: (text: string, who: Identity, admin: boolean) => string, done: string, status: 200 | 201 = 200) => {
-    const run = async () => {
+  const write = (c: Context<Env>, change: (text: string, who: Identity, admin: boolean) => string, done: string, status: 200 | 201 = 200) =>
+    serial(async () => {
       if (d.places.lastError) throw new HttpError(409, `the places file has a mistake, fix it first: ${d.places.lastError}`)
       const who = c.get('who')
       const admin = d.access.isAdmin(who)
@@ -116,29 +111,16 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
       d.places.save(text)
       d.log.info(`${who.user ?? 'anonymous'} ${done} in ${d.places.file} over HTTP`)
       return c.json({ ok: true, places: d.places.current.places.length, alerts: d.places.current.alerts.length }, status)
-    }
-    const p = writing.then(run, run)
-    writing = p.catch(() => {})
-    return p
-  }
+    })
 
-  const body = async <T>(c: Context<Env>, schema: z.ZodType<T>): Promise<T> => {
-    let raw: unknown
-    try { raw = await c.req.json() } catch { throw new HttpError(400, 'body: expected JSON') }
-    const r = schema.safeParse(raw)
-    if (!r.success) throw new HttpError(400, `body: ${r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}`)
-    return r.data
-  }
-
-  const mayOwn = (who: Identity, admin: boolean, owner: string) => {
-    if (!admin && owner !== who.user) throw new HttpError(403, `only ${owner} or an admin may change ${owner}'s places`)
-  }
+  const refuse = (why: string | null) => { if (why !== null) throw new HttpError(403, why) }
+  const mayOwn = (who: Identity, admin: boolean, owner: string) => refuse(whyNotOwn(who, admin, owner))
   const entry = (b: z.infer<typeof PlaceBody>, owner: string): PlaceEntry => b.polygon
     ? { name: b.name, owner, polygon: b.polygon }
     : { name: b.name, owner, lat: b.lat, lon: b.lon, radius: typeof b.radius === 'number' ? `${Math.round(b.radius)}m` : b.radius }
 
   api.post('/', async (c) => {
-    const b = await body(c, PlaceBody)
+    const b = await jsonBody(c, PlaceBody, 'the place as a JSON object')
     return write(c, (text, who, admin) => {
       const owner = b.owner ?? who.user ?? ''
       mayOwn(who, admin, owner)
@@ -148,7 +130,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
 
   api.put('/:owner/:name', async (c) => {
     const { owner, name } = c.req.param()
-    const b = await body(c, PlaceBody)
+    const b = await jsonBody(c, PlaceBody, 'the place as a JSON object')
     return write(c, (text, who, admin) => {
       mayOwn(who, admin, owner)
       if (b.owner !== undefined && b.owner !== owner) mayOwn(who, admin, b.owner)
@@ -169,14 +151,10 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
   })
 
   api.post('/alerts', async (c) => {
-    const b = await body(c, AlertBody)
+    const b = await jsonBody(c, AlertBody, 'the alert as a JSON object')
     return write(c, (text, who, admin) => {
       const to = b.to === undefined ? [] : Array.isArray(b.to) ? b.to : [b.to]
-      if (!admin && b.about !== who.user) {
-        // Alerts about someone else go to the one asking, and only about someone they may see anyway.
-        if (to.length !== 1 || to[0] !== who.user || b.webhook !== undefined) throw new HttpError(403, `an alert about ${b.about} made by ${who.user} goes to ${who.user} only, without webhooks`)
-        if (!sees(who, b.about)) throw new HttpError(403, `you may not see ${b.about}'s devices`)
-      }
+      refuse(whyNotAlert(who, admin, { about: b.about, to, webhook: b.webhook }, (user) => sees(who, user)))
       return addAlert(text, d.places.file, b as AlertEntry)
     }, `added an alert about ${b.about}`, 201)
   })
@@ -186,7 +164,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     return write(c, (text, who, admin) => {
       const a = d.places.current.alerts.find((x) => x.id === id)
       if (!a) throw new HttpError(404, `no alert ${id}`)
-      if (!admin && a.about !== who.user && !(a.to.length === 1 && a.to[0] === who.user)) throw new HttpError(403, `only ${a.about}, its receiver or an admin may remove alert ${id}`)
+      refuse(whyNotRemoveAlert(who, admin, a))
       const out = removeAlert(text, d.places.file, id)
       if (out === null) throw new HttpError(404, `no alert ${id}`)
       return out
@@ -223,7 +201,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const who = c.get('who')
     const user = c.req.query('user') ?? who.user
     if (!user) throw new HttpError(400, "parameter 'user' is required")
-    if (user !== who.user && !d.access.isAdmin(who)) throw new HttpError(403, `only ${user} or an admin may send ${user}'s places to their phones`)
+    refuse(whyNotSend(who, d.access.isAdmin(who), user))
     const devices = await d.sendToPhones(user, who.user ?? 'admin')
     return c.json({ user, devices, places: d.places.placesOf(user).map((p) => p.name) })
   })
