@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort, HAPROXY_CFG, startPostgres, startRedis } from '../test/helpers/cluster.js'
+import { HAPROXY_CFG, startPostgres, startRedis } from '../test/helpers/cluster.js'
+import { freePort } from '../test/helpers/ports.js'
 import { throughput, type ThroughputResult } from './load.js'
 import { addUsers, CLI, PASSWORD, startHub, type Target } from './targets.js'
 
