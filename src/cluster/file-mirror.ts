@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import { dirname, join, relative } from 'node:path'
 import type pg from 'pg'
 import type { Logger } from '../log.js'
+import { inTransaction } from '../store/pg-transaction.js'
 import type { PgListener } from './pg-listen.js'
 
 /*
@@ -151,19 +152,11 @@ export class FileMirror {
   }
 
   private async put(name: string, body: Buffer | null): Promise<void> {
-    const c = await this.pool.connect()
-    try {
-      await c.query('begin')
+    await inTransaction(this.pool, async (c) => {
       await c.query(`insert into othub_files (name, content, origin, updated_at) values ($1, $2, $3, now())
         on conflict (name) do update set content = excluded.content, origin = excluded.origin, updated_at = now()`, [name, body, this.node])
       await c.query('select pg_notify($1, $2)', [CHANNEL, JSON.stringify({ n: this.node, f: name })])
-      await c.query('commit')
-    } catch (err) {
-      await c.query('rollback').catch(() => {})
-      throw err
-    } finally {
-      c.release()
-    }
+    })
   }
 
   private async remote(payload: string): Promise<void> {

@@ -17,6 +17,7 @@ import { hidePassword } from '../ops/config-file.js'
 import { LevelHistory } from '../store/history-level.js'
 import { formatByName } from '../store/formats/index.js'
 import { PgHistory } from '../store/history-pg.js'
+import { inTransaction } from '../store/pg-transaction.js'
 import type { HistoryRecord } from '../store/types.js'
 import { deviceView, locationsBody } from '../store/viewer-history.js'
 import { UserRegistry } from '../users/registry.js'
@@ -109,9 +110,7 @@ export async function aclCluster(sub: string, p: Parsed): Promise<void> {
       rmSync(tmp, { recursive: true, force: true })
     }
     const files = readdirSync(dir).filter((n) => RULE_FILE.test(n) && statSync(join(dir, n)).isFile()).sort()
-    const c = await pool.connect()
-    try {
-      await c.query('begin')
+    await inTransaction(pool, async (c) => {
       await c.query("update othub_files set content = null, updated_at = now(), origin = 'acl push' where starts_with(name, 'acl/') and content is not null and not (name = any($1))", [files.map((n) => `acl/${n}`)])
       for (const n of files) {
         await c.query(`insert into othub_files (name, content, origin) values ($1, $2, 'acl push')
@@ -120,13 +119,7 @@ export async function aclCluster(sub: string, p: Parsed): Promise<void> {
       // Every node re-reads every file: one notice for each, as when a node changes one.
       const { rows } = await c.query<{ name: string }>("select name from othub_files where starts_with(name, 'acl/')")
       for (const r of rows) await c.query('select pg_notify($1, $2)', ['othub_files', JSON.stringify({ n: 'cli', f: r.name })])
-      await c.query('commit')
-    } catch (err) {
-      await c.query('rollback').catch(() => {})
-      throw err
-    } finally {
-      c.release()
-    }
+    })
     console.log(`The cluster's rules are now the ${files.length} files of ${dir} (${files.join(', ')})`)
   } finally {
     await pool.end()

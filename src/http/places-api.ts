@@ -8,13 +8,14 @@ import type { HistoryStore } from '../store/types.js'
 import type { Logger } from '../log.js'
 import { hhmm } from '../alerts/local-time.js'
 import { addAlert, addPlace, removeAlert, replacePlace, type AlertEntry, type PlaceEntry } from '../places/places-edit.js'
+import { whyNotAlert, whyNotOwn, whyNotRemoveAlert, whyNotSend } from '../places/place-editing.js'
 import type { Places } from '../places/places.js'
 import type { AlertRule, Place } from '../places/types.js'
+import { deviceTopic } from '../owntracks/topics.js'
 import type { Env } from './auth.js'
 import { jsonBody } from './body.js'
 import { HttpError } from './errors.js'
 import { serialQueue } from './serial.js'
-import { deviceTopic } from '../owntracks/topics.js'
 
 export interface PlacesApiDeps {
   access: AccessControl
@@ -114,9 +115,8 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
       return c.json({ ok: true, places: d.places.current.places.length, alerts: d.places.current.alerts.length }, status)
     })
 
-  const mayOwn = (who: Identity, admin: boolean, owner: string) => {
-    if (!admin && owner !== who.user) throw new HttpError(403, `only ${owner} or an admin may change ${owner}'s places`)
-  }
+  const refuse = (why: string | null) => { if (why !== null) throw new HttpError(403, why) }
+  const mayOwn = (who: Identity, admin: boolean, owner: string) => refuse(whyNotOwn(who, admin, owner))
   const entry = (b: z.infer<typeof PlaceBody>, owner: string): PlaceEntry => b.polygon
     ? { name: b.name, owner, polygon: b.polygon }
     : { name: b.name, owner, lat: b.lat, lon: b.lon, radius: typeof b.radius === 'number' ? `${Math.round(b.radius)}m` : b.radius }
@@ -136,7 +136,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     return write(c, (text, who, admin) => {
       const a = d.places.current.alerts.find((x) => x.id === id)
       if (!a) throw new HttpError(404, `no alert ${id}`)
-      if (!admin && a.about !== who.user && !(a.to.length === 1 && a.to[0] === who.user)) throw new HttpError(403, `only ${a.about}, its receiver or an admin may remove alert ${id}`)
+      refuse(whyNotRemoveAlert(who, admin, a))
       const out = removeAlert(text, d.places.file, id)
       if (out === null) throw new HttpError(404, `no alert ${id}`)
       return out
@@ -169,11 +169,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const b = await jsonBody(c, AlertBody, 'the alert as a JSON object')
     return write(c, (text, who, admin) => {
       const to = b.to === undefined ? [] : Array.isArray(b.to) ? b.to : [b.to]
-      if (!admin && b.about !== who.user) {
-        // Alerts about someone else go to the one asking, and only about someone they may see anyway.
-        if (to.length !== 1 || to[0] !== who.user || b.webhook !== undefined) throw new HttpError(403, `an alert about ${b.about} made by ${who.user} goes to ${who.user} only, without webhooks`)
-        if (!sees(who, b.about)) throw new HttpError(403, `you may not see ${b.about}'s devices`)
-      }
+      refuse(whyNotAlert(who, admin, { about: b.about, to, webhook: b.webhook }, (user) => sees(who, user)))
       return addAlert(text, d.places.file, b as AlertEntry)
     }, `added an alert about ${b.about}`, 201)
   })
@@ -208,7 +204,7 @@ export function placesApi(d: PlacesApiDeps): Hono<Env> {
     const who = c.get('who')
     const user = c.req.query('user') ?? who.user
     if (!user) throw new HttpError(400, "parameter 'user' is required")
-    if (user !== who.user && !d.access.isAdmin(who)) throw new HttpError(403, `only ${user} or an admin may send ${user}'s places to their phones`)
+    refuse(whyNotSend(who, d.access.isAdmin(who), user))
     const devices = await d.sendToPhones(user, who.user ?? 'admin')
     return c.json({ user, devices, places: d.places.placesOf(user).map((p) => p.name) })
   })

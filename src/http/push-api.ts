@@ -11,6 +11,7 @@ const Sub = z.object({
   keys: z.object({ p256dh: z.string().min(1).max(200), auth: z.string().min(1).max(100) }),
   label: z.string().max(100).optional(),
 })
+const Unsub = z.object({ endpoint: z.string().min(1).optional() })
 
 /**
  * /api/push: the map's Web Push subscriptions, per person and per browser. GET gives the VAPID public
@@ -37,8 +38,9 @@ export function pushApi(d: { push: WebPush; log: Logger; allowHttp: boolean }): 
   })
   api.delete('/subscriptions', async (c) => {
     const me = c.get('who').user
-    const b = await c.req.json().catch(() => null) as { endpoint?: unknown } | null
-    const endpoint = typeof b?.endpoint === 'string' ? b.endpoint : c.req.query('endpoint')
+    // The endpoint in a JSON body, or ?endpoint= (a DELETE body is optional)
+    const b = c.req.header('content-type')?.includes('json') ? await jsonBody(c, Unsub, "the subscription's endpoint as {endpoint}") : {}
+    const endpoint = b.endpoint ?? c.req.query('endpoint')
     if (!me || !endpoint) throw new HttpError(400, "give the subscription's endpoint")
     if (!d.push.unsubscribe(endpoint, me)) throw new HttpError(404, 'no such subscription of yours')
     d.log.info(`Web Push: ${me} revoked a browser`)

@@ -8,6 +8,7 @@ import { viewDay } from '../days/viewed.js'
 import type { HistoryStore } from '../store/types.js'
 import { deviceView, type DeviceView } from '../store/viewer-history.js'
 import type { Env } from './auth.js'
+import { HttpError } from './errors.js'
 import { nameParam, ParamError, requestParam } from './params.js'
 
 export interface WhereApiDeps { history: HistoryStore; access: AccessControl; days: Days }
@@ -36,7 +37,7 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
     if (!isDate(v)) throw new ParamError(`parameter '${name}': '${v}' is not a date; use YYYY-MM-DD`)
     return v
   }
-  const refuse = (c: Context, who: string) => c.json({ error: `you may not read the history of ${who}`, status: 403 }, 403)
+  const refused = (who: string) => new HttpError(403, `you may not read the history of ${who}`)
   // Days, visits and trips are made of the fixes: a presence-only viewer has the place visits instead (locations).
   const historyOf = (view: DeviceView) => Number.isFinite(view.historyFrom) && !view.visits
 
@@ -49,7 +50,7 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
   api.on(['GET', 'POST'], '/day', async (c) => {
     const t = await target(c)
     const dev = t.devices[0]
-    if (!dev || !historyOf(dev.view)) return refuse(c, `${t.user}/${t.device}`)
+    if (!dev || !historyOf(dev.view)) throw refused(`${t.user}/${t.device}`)
     const day = await date(c, 'date', d.days.today(t.user, dev.device))
     const [x] = await daysOf(t.user, dev.device, dev.view, day, day)
     return c.json({ user: t.user, device: dev.device, ...(x ?? emptyDay(day, d.days.zone(t.user, dev.device))), previous: nextDate(day, -1), next: nextDate(day, 1) })
@@ -59,7 +60,7 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
     api.on(['GET', 'POST'], '/' + what, async (c) => {
       const t = await target(c)
       const dev = t.devices[0]
-      if (!dev || !historyOf(dev.view)) return refuse(c, `${t.user}/${t.device}`)
+      if (!dev || !historyOf(dev.view)) throw refused(`${t.user}/${t.device}`)
       const to = await date(c, 'to', d.days.today(t.user, dev.device))
       const from = await date(c, 'from', nextDate(to, -29))
       const days = await daysOf(t.user, dev.device, dev.view, from, to)
@@ -74,7 +75,7 @@ export function whereApi(d: WhereApiDeps): Hono<Env> {
   api.on(['GET', 'POST'], '/stats', async (c) => {
     const t = await target(c, false)
     const devs = t.devices.filter((x) => historyOf(x.view))
-    if (devs.length === 0) return refuse(c, t.device ? `${t.user}/${t.device}` : t.user)
+    if (devs.length === 0) throw refused(t.device ? `${t.user}/${t.device}` : t.user)
     const to = await date(c, 'to', d.days.today(t.user, devs[0].device))
     const from = await date(c, 'from', nextDate(to, -364))
     const byDate = new Map<string, Day>()

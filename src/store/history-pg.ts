@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type pg from 'pg'
+import { inTransaction } from './pg-transaction.js'
 import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuery, WriteCounts } from './types.js'
 
 /*
@@ -184,11 +185,9 @@ export class PgHistory implements HistoryStore {
   private async commit(planned: Planned[], onlyFresh: boolean): Promise<number> {
     const locs = planned.filter((p) => p.r.message._type === 'location')
     const recs = planned.filter((p) => p.r.message._type !== 'location')
-    const c = await this.pool.connect()
     let summaries: SummaryRow[] = []
     let added = 0
-    try {
-      await c.query('begin')
+    await inTransaction(this.pool, async (c) => {
       const fresh = new Set<string>()
       if (locs.length > 0) {
         const res = await c.query<{ usr: string; device: string; tst: string; h8: string }>(INSERT_LOCATIONS, [
@@ -213,13 +212,7 @@ export class PgHistory implements HistoryStore {
         summaries = res.rows
         await this.notify(c, summaries.map((r) => [r.usr, r.device]))
       }
-      await c.query('commit')
-    } catch (err) {
-      await c.query('rollback').catch(() => {})
-      c.release(err as Error)
-      throw err
-    }
-    c.release()
+    })
     for (const row of summaries) this.devs.set(devKey(row.usr, row.device), toSummary(row))
     this.changedHere(summaries.map((r) => [r.usr, r.device]))
     return added
@@ -279,25 +272,18 @@ export class PgHistory implements HistoryStore {
   async prune(before: number): Promise<PruneCounts> {
     const cut = norm(before)
     const firstMonth = month(before)
-    const c = await this.pool.connect()
-    try {
-      await c.query('begin')
+    const { l, r, d } = await inTransaction(this.pool, async (c) => {
       const l = await c.query('delete from othub_locations where tst < $1', [cut])
       const r = await c.query('delete from othub_records where tst < $1', [cut])
       const d = await c.query<SummaryRow>(
         `update othub_devices set months = array(select x from unnest(months) x where x >= $1 order by x)
          where exists (select 1 from unnest(months) x where x < $1) returning ${SUMMARY_COLUMNS}`, [firstMonth])
       await this.notify(c, d.rows.map((row) => [row.usr, row.device]))
-      await c.query('commit')
-      for (const row of d.rows) this.devs.set(devKey(row.usr, row.device), toSummary(row))
-      this.changedHere('all')
-      return { locations: l.rowCount ?? 0, records: r.rowCount ?? 0 }
-    } catch (err) {
-      await c.query('rollback').catch(() => {})
-      throw err
-    } finally {
-      c.release()
-    }
+      return { l, r, d }
+    })
+    for (const row of d.rows) this.devs.set(devKey(row.usr, row.device), toSummary(row))
+    this.changedHere('all')
+    return { locations: l.rowCount ?? 0, records: r.rowCount ?? 0 }
   }
 
   devices(): DeviceSummary[] {
@@ -315,23 +301,16 @@ export class PgHistory implements HistoryStore {
   }
 
   async deleteDevice(user: string, device: string): Promise<number> {
-    const c = await this.pool.connect()
-    try {
-      await c.query('begin')
+    const l = await inTransaction(this.pool, async (c) => {
       const l = await c.query('delete from othub_locations where usr = $1 and device = $2', [user, device])
       await c.query('delete from othub_records where usr = $1 and device = $2', [user, device])
       await c.query('delete from othub_devices where usr = $1 and device = $2', [user, device])
       await this.notify(c, [[user, device]])
-      await c.query('commit')
-      this.devs.delete(devKey(user, device))
-      this.changedHere([[user, device]])
-      return l.rowCount ?? 0
-    } catch (err) {
-      await c.query('rollback').catch(() => {})
-      throw err
-    } finally {
-      c.release()
-    }
+      return l
+    })
+    this.devs.delete(devKey(user, device))
+    this.changedHere([[user, device]])
+    return l.rowCount ?? 0
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { MOSQUITTO } from '../helpers/mosquitto-broker.js'
-import { freePort } from '../helpers/ports.js'
+import { MOSQUITTO, startMosquitto } from '../helpers/mosquitto-broker.js'
+import { accepts, freePort } from '../helpers/ports.js'
+import { startProcess } from '../helpers/process.js'
 import { runCli, startHub, tempDir, type RunningHub } from '../helpers/hub.js'
 import { mosquittoPub } from '../helpers/mosquitto.js'
 
@@ -51,19 +51,17 @@ describe('a password file written by Debian\'s mosquitto_passwd', () => {
   test('stays a Mosquitto file: a user the hub adds logs in to Debian\'s Mosquitto', async () => {
     const since = hub.logs().length
     assert.equal((await runCli(['user', 'add', 'carol', '--password', 'carol-pw', '--password-file', file, '--data', hub.dataDir])).code, 0)
-    await hub.waitForLog(/Reloaded users: \d+ /, 5000, since)
+    // jane, bob and carol: a reload that read the file before carol was added says 2
+    await hub.waitForLog(/Reloaded users: 3 /, 5000, since)
     assert.match(readFileSync(file, 'utf8'), /^carol:\$7\$/m)
-    const port = await freePort()
-    const dir = tempDir('othub-mosq-')
-    writeFileSync(join(dir, 'm.conf'), `user root\nlistener ${port} 127.0.0.1\nallow_anonymous false\npassword_file ${file}\npersistence false\n`)
-    const proc = spawn(MOSQUITTO, ['-c', join(dir, 'm.conf')], { stdio: 'ignore' })
+    const mosquitto = await startMosquitto({ conf: ([port]) => [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${file}`, 'persistence false'] })
+    const port = mosquitto.port
     try {
-      await waitListening(port)
       assert.equal((await pub({ mqttPort: port }, 'carol', 'carol-pw')).code, 0)
       assert.equal((await pub({ mqttPort: port }, 'jane', 'new-pw')).code, 0)
       assert.equal((await pub(hub, 'carol', 'carol-pw')).code, 0)
     } finally {
-      proc.kill('SIGTERM')
+      await mosquitto.stop()
     }
   })
 })
@@ -110,11 +108,8 @@ describe('owntracks-hub config import: a mosquitto.conf Debian\'s Mosquitto runs
       '',
     ].join('\n'))
     // Debian's Mosquitto accepts the file: it opens all three listeners.
-    const proc = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' })
-    const exited = new Promise((r) => proc.once('exit', r))
-    try {
-      for (const p of Object.values(ports)) await waitListening(p, () => proc.exitCode !== null)
-    } finally { proc.kill('SIGTERM'); await exited }
+    const mosquitto = await startProcess('mosquitto', MOSQUITTO, ['-c', conf], { ready: async () => (await Promise.all(Object.values(ports).map(accepts))).every(Boolean), timeoutMs: 10_000 })
+    await mosquitto.stop()
   })
 
   test('prints a line per setting: what it became, what the hub does instead, or that it cannot be honoured', async () => {
@@ -162,12 +157,3 @@ describe('owntracks-hub config import: a mosquitto.conf Debian\'s Mosquitto runs
     } finally { await hub.stop() }
   })
 })
-
-async function waitListening(port: number, gone: () => boolean = () => false): Promise<void> {
-  for (let i = 0; i < 200 && !gone(); i++) {
-    const ok = await new Promise<boolean>((r) => { const s = connect(port, '127.0.0.1', () => { s.destroy(); r(true) }); s.on('error', () => r(false)) })
-    if (ok) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`nothing listens on ${port}`)
-}

@@ -1,39 +1,16 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { runCli, startHub, tempDir, type RunningHub, type StartOptions } from './hub.js'
+import { freePort } from './ports.js'
+import { startProcess, type Started } from './process.js'
 
 /*
  * Real Redis, PostgreSQL and HAProxy for the cluster tests: each on a free loopback port, its files in a
  * temp dir, stopped by PID. Never the system's default ports or data.
  */
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-function waitOutput(p: ChildProcess, re: RegExp, what: string, ms = 20_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`${what} did not start:\n${out}`)) }, ms)
-    const on = (b: Buffer) => { out += b.toString(); if (re.test(out)) { cleanup(); resolve() } }
-    const exit = () => { cleanup(); reject(new Error(`${what} exited:\n${out}`)) }
-    const cleanup = () => { clearTimeout(timer); p.stdout?.off('data', on); p.stderr?.off('data', on); p.off('exit', exit) }
-    p.stdout?.on('data', on)
-    p.stderr?.on('data', on)
-    p.once('exit', exit)
-  })
-}
 
 async function gone(pid: number, ms = 20_000): Promise<void> {
   const start = Date.now()
@@ -50,18 +27,11 @@ export interface RedisServer { port: number; url: string; stop(): Promise<void>;
 export async function startRedis(): Promise<RedisServer> {
   const dir = tempDir('othub-redis-')
   const port = await freePort()
-  let proc: ChildProcess | undefined
+  let redis: Started | undefined
   const start = async () => {
-    proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    await waitOutput(proc, /Ready to accept connections/, 'redis-server')
+    redis = await startProcess('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--protected-mode', 'yes'], { ready: /Ready to accept connections/ })
   }
-  const kill = async (sig: NodeJS.Signals = 'SIGTERM') => {
-    const p = proc
-    if (!p || p.exitCode !== null || p.signalCode !== null) return
-    const exited = new Promise((r) => p.once('exit', r))
-    p.kill(sig)
-    await exited
-  }
+  const kill = async (sig: NodeJS.Signals = 'SIGTERM') => { await redis?.stop(sig) }
   await start()
   return {
     port, url: `redis://127.0.0.1:${port}`,
@@ -226,26 +196,16 @@ export async function startHaproxy(nodes: { mqttPort: number; httpPort: number }
   }
   const bin = existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : 'haproxy'
   const cfg = haproxyConfig(list.length)
-  const proc = spawn(bin, ['-db', '-f', cfg], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  proc.stdout!.on('data', (b: Buffer) => (out += b))
-  proc.stderr!.on('data', (b: Buffer) => (out += b))
-  const start = Date.now()
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`haproxy exited: ${out}`)
-    const ok = await fetch(`http://127.0.0.1:${http}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false)
-    if (ok) break
-    if (Date.now() - start > 20_000) { proc.kill('SIGKILL'); throw new Error(`haproxy never passed a request to a node: ${out}`) }
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  // ready once it passes a request to a node
+  const haproxy = await startProcess('haproxy', bin, ['-db', '-f', cfg], {
+    env: { ...process.env, ...env },
+    ready: () => fetch(`http://127.0.0.1:${http}/healthz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false),
+  })
   return {
     mqttPort: mqtt, httpPort: http,
-    logs: () => out,
+    logs: () => haproxy.output(),
     async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return
-      const exited = new Promise((r) => proc.once('exit', r))
-      proc.kill('SIGTERM')
-      await exited
+      await haproxy.stop()
       if (cfg !== HAPROXY_CFG) rmSync(join(cfg, '..'), { recursive: true, force: true })
     },
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { tempDir } from './hub.js'
 import { requireTool } from './mosquitto.js'
 import { accepts, freePort } from './ports.js'
-import { reapOnExit } from './reap.js'
+import { startProcess, type Started } from './process.js'
 
 /*
  * Debian's real Mosquitto broker: the reference the access rules and password files are checked against,
@@ -77,31 +77,21 @@ async function startOn(dir: string, ports: number[], lines: string[]): Promise<M
   const asRoot = process.getuid?.() === 0 ? ['user root'] : []
   // A log file, not stdout: Mosquitto block-buffers stdout on a pipe, but writes its log file line by line.
   await writeFile(conf, [...asRoot, `log_dest file ${logFile}`, 'log_type all', ...lines, ''].join('\n'))
-  let printed = ''
-  const logs = () => { try { return printed + readFileSync(logFile, 'utf8') } catch { return printed } }
-  let proc!: ChildProcess
+  let running: Started | undefined
+  const logs = () => { const printed = running?.output() ?? ''; try { return printed + readFileSync(logFile, 'utf8') } catch { return printed } }
   const start = async () => {
-    proc = reapOnExit(spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] }))
-    proc.stdout!.on('data', (b: Buffer) => (printed += b))
-    proc.stderr!.on('data', (b: Buffer) => (printed += b))
-    const deadline = Date.now() + 10_000
-    for (;;) {
-      if (proc.exitCode !== null) {
-        if (/Address already in use/i.test(logs())) throw new PortTaken()
-        throw new MosquittoRefused(`mosquitto exited ${proc.exitCode}: ${logs()}`)
-      }
-      if ((await Promise.all(ports.map(accepts))).every(Boolean)) return
-      if (Date.now() > deadline) { await stop(); throw new Error(`mosquitto did not listen on ${ports.join(', ')}: ${logs()}`) }
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    running = await startProcess('mosquitto', MOSQUITTO, ['-c', conf], {
+      ready: async () => (await Promise.all(ports.map(accepts))).every(Boolean),
+      timeoutMs: 10_000,
+      exited: (code, printed) => {
+        const log = printed + (() => { try { return readFileSync(logFile, 'utf8') } catch { return '' } })()
+        return /Address already in use/i.test(log) ? new PortTaken() : new MosquittoRefused(`mosquitto exited ${code}: ${log}`)
+      },
+    })
   }
-  const stop = () => new Promise<void>((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve()
-    proc.once('exit', () => resolve())
-    proc.kill('SIGTERM')
-  })
+  const stop = async () => { await running?.stop() }
   await start()
-  return { port: ports[0], ports, get proc() { return proc }, logs, stop, async restart() { await stop(); await start() } }
+  return { port: ports[0], ports, get proc() { return running!.proc }, logs, stop, async restart() { await stop(); await start() } }
 }
 
 /** Anonymous Mosquitto on one loopback port, without persistence. */

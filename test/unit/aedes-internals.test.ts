@@ -13,9 +13,11 @@ import { tempDir } from '../helpers/hub.js'
 /*
  * The hub reaches into aedes and aedes-persistence-level where they offer no hook: src/mqtt/ordered-publish.ts
  * (the broker's publish counter and its emitter), src/mqtt/limits.ts (handle, the client's parser and
- * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence),
- * src/mqtt/sign-in.ts (the will during authenticate) and src/mqtt/persistence.ts. Both packages are pinned
- * exactly; an upgrade that moves any of these fails here, naming what moved, before it fails in the field.
+ * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence, the client
+ * handle() returns), src/mqtt/granted-qos.ts (deliver0/deliverQoS), src/mqtt/packet-log.ts and
+ * src/mqtt/protocol-level.ts (the parser's packet and error events), src/mqtt/sign-in.ts (the will during
+ * authenticate) and src/mqtt/persistence.ts. These packages are pinned exactly; an upgrade that moves any of
+ * these fails here, naming what moved, before it fails in the field.
  */
 
 const root = new URL('../../../', import.meta.url)
@@ -34,13 +36,13 @@ interface ClientInternals {
   conn: Socket
   deliver0: unknown
   deliverQoS: unknown
-  _parser: { packet: { cmd?: string; length: number }; _parseLength: unknown; _emitError: unknown }
+  _parser: { packet: { cmd?: string; length: number }; _parseLength: unknown; _emitError: unknown } & NodeJS.EventEmitter
   _will?: { topic: string } | null
 }
 
 describe('aedes as the hub patches it', () => {
-  test('aedes and aedes-persistence-level are pinned exactly, and the installed versions are the pinned ones', () => {
-    for (const name of ['aedes', 'aedes-persistence-level']) {
+  test('aedes, its persistences and mqtt-packet are pinned exactly, and the installed versions are the pinned ones', () => {
+    for (const name of ['aedes', 'aedes-persistence-level', 'aedes-persistence-redis', 'mqtt-packet']) {
       assert.match(pkg.dependencies[name], /^\d+\.\d+\.\d+$/, `${name} must be pinned to one version in package.json`)
       assert.equal(installed(name), pkg.dependencies[name], `${name}: installed ${installed(name)}, package.json pins ${pkg.dependencies[name]} (npm ci)`)
     }
@@ -51,12 +53,13 @@ describe('aedes as the hub patches it', () => {
   let server: Server
   let port: number
   const willSeen: ({ topic: string } | null | undefined)[] = []
+  const handled: Client[] = []
   before(async () => {
     broker = await Aedes.createBroker({
       authenticate: (client, _u, _p, done) => { willSeen.push((client as unknown as ClientInternals)._will); done(null, true) },
     })
     b = broker as unknown as Internals
-    server = createServer((s) => b.handle(s))
+    server = createServer((s) => { handled.push(b.handle(s)) })
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
     port = (server.address() as AddressInfo).port
   })
@@ -99,6 +102,7 @@ describe('aedes as the hub patches it', () => {
       assert.equal(willSeen.at(-1)?.topic, 'owntracks/probe/phone', 'client._will during authenticate')
       const client = b.clients.probe
       assert.ok(client, 'broker.clients[clientId]')
+      assert.ok(handled.includes(client), 'broker.handle() returns the client it made')
       const ci = client as unknown as ClientInternals
       assert.ok(ci.conn instanceof Socket, 'client.conn')
       assert.equal(typeof ci.deliver0, 'function', 'client.deliver0')
@@ -106,12 +110,32 @@ describe('aedes as the hub patches it', () => {
       assert.equal(typeof ci._parser?._parseLength, 'function', 'client._parser._parseLength')
       assert.equal(typeof ci._parser?._emitError, 'function', 'client._parser._emitError')
       assert.equal(typeof ci._parser?.packet, 'object', 'client._parser.packet')
+      assert.ok(ci._parser.listenerCount('packet') > 0 && ci._parser.listenerCount('error') > 0, "client._parser emits 'packet' and 'error'")
       assert.deepEqual(Object.keys(client.subscriptions), ['a/#'], 'client.subscriptions')
       assert.equal(client.clean, true, 'client.clean')
       assert.equal((client.will as { topic?: string } | undefined)?.topic, 'owntracks/probe/phone', 'client.will')
     } finally {
       await c.endAsync()
     }
+  })
+
+  test("a CONNECT with an unknown protocol level is an 'Invalid protocol version' error of the client's parser, before any CONNACK", async () => {
+    const errors: string[] = []
+    // a server of its own, to listen on the parser aedes makes for this connection before it reads a byte
+    const probe = createServer((sock) => (b.handle(sock) as unknown as ClientInternals)._parser.prependListener('error', (e: Error) => errors.push(e.message)))
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r))
+    const s = new Socket()
+    const closed = new Promise((r) => s.once('close', r))
+    const got: Buffer[] = []
+    s.on('data', (chunk: Buffer) => got.push(chunk))
+    s.on('error', () => { /* the broker may reset it */ })
+    s.connect((probe.address() as AddressInfo).port, '127.0.0.1', () => {
+      s.write(Buffer.from([0x10, 0x0d, 0x00, 0x04, ...Buffer.from('MQTT'), 0x06, 0x02, 0x00, 0x3c, 0x00, 0x01, 0x78]))
+    })
+    await closed
+    assert.deepEqual(errors, ['Invalid protocol version'], 'mqtt-packet names the refused level so (protocol-level.ts answers CONNACK 1 on it)')
+    assert.deepEqual(Buffer.concat(got), Buffer.alloc(0), 'aedes itself answers nothing')
+    await new Promise((r) => probe.close(r))
   })
 })
 
