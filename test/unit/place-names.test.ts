@@ -40,3 +40,19 @@ describe('country and time zone offline, in a handful of countries, near a borde
     assert.deepEqual(offlinePlace(Number.NaN, 0), {})
   })
 })
+
+describe('names per ~100 m cell', () => {
+  test('two fixes in one cell get the names of its centre, a named town included once the towns are loaded', async () => {
+    await townsReady()
+    const a = offlinePlace(47.55962, 7.58861)
+    const b = offlinePlace(47.55978, 7.58849)
+    assert.deepEqual(a, b)
+    assert.deepEqual(a, { cc: 'CH', tzname: 'Europe/Zurich', locality: 'Basel' })
+  })
+
+  test('an answer changed by its caller (an address added) does not change the next answer for the cell', () => {
+    const first = offlinePlace(48.85841, 2.29452)
+    first.addr = '5 Avenue Anatole France'
+    assert.equal(offlinePlace(48.85843, 2.29449).addr, undefined)
+  })
+})
