@@ -35,6 +35,8 @@ export interface HistoryResult {
   dayMs: { p50: number; p95: number; points: number }
   years: YearResult[]
   lastMs: { p50: number; p95: number; devices: number }
+  /** The same with the hub before a change (run.ts --before). */
+  before?: HistoryResult
 }
 
 async function timed(t: Target, path: string): Promise<{ ms: number; body: string }> {
@@ -55,8 +57,8 @@ async function repeat(t: Target, path: string, n: number): Promise<{ p50: number
 }
 
 /** The year in one format, from a hub started for it alone, so its peak RSS is that query's. */
-async function year(dataDir: string, format: 'json' | 'geojson', nodeArgs: string[]): Promise<YearResult> {
-  const t = await startHub(dataDir, [], nodeArgs)
+async function year(dataDir: string, format: 'json' | 'geojson', nodeArgs: string[], cli?: string): Promise<YearResult> {
+  const t = await startHub(dataDir, [], nodeArgs, { cli })
   try {
     await timed(t, '/api/0/version')
     const r = await timed(t, `/api/0/locations?user=year&device=phone&from=2025-01-01&to=2025-12-31&format=${format}`)
@@ -69,8 +71,8 @@ async function year(dataDir: string, format: 'json' | 'geojson', nodeArgs: strin
 }
 
 /** Starts the hub on the seeded data (start-up time), then the day, /last, and the year as JSON and as GeoJSON. */
-export async function historyTargets(dataDir: string, nodeArgs: string[] = []): Promise<HistoryResult> {
-  const t = await startHub(dataDir, [], nodeArgs)
+export async function historyTargets(dataDir: string, nodeArgs: string[] = [], cli?: string): Promise<HistoryResult> {
+  const t = await startHub(dataDir, [], nodeArgs, { cli })
   let r: Omit<HistoryResult, 'years'>
   try {
     await timed(t, '/api/0/version')
@@ -84,5 +86,5 @@ export async function historyTargets(dataDir: string, nodeArgs: string[] = []): 
   } finally {
     await t.stop()
   }
-  return { ...r, years: [await year(dataDir, 'json', nodeArgs), await year(dataDir, 'geojson', nodeArgs)] }
+  return { ...r, years: [await year(dataDir, 'json', nodeArgs, cli), await year(dataDir, 'geojson', nodeArgs, cli)] }
 }

@@ -28,7 +28,8 @@ export function table(runs: Run[], o: Shape, hist?: HistoryResult): string {
   const aedes = runs.find((r) => r.name === 'aedes in-memory')
   const level = runs.find((r) => r.name === 'aedes + level')
   const mq = runs.find((r) => r.name === 'mosquitto')
-  const cols = [hub, aedes, level, mq]
+  const before = runs.find((r) => r.name === 'hub before')
+  const cols = [hub, ...(before ? [before] : []), aedes, level, mq]
   const rows: string[][] = []
   const row = (what: string, cell: (r: Run) => string, ratio: (h: Run, other: Run) => string, target: string) =>
     rows.push([what, ...cols.map((r) => (r ? cell(r) : '–')), aedes ? ratio(hub, aedes) : '–', mq ? ratio(hub, mq) : '–', target])
@@ -54,17 +55,22 @@ export function table(runs: Run[], o: Shape, hist?: HistoryResult): string {
   row('idle RSS MB', (r) => at(f(r.idle.idleRssMb, 1), r.idle.load), (h, x) => times(h.idle.idleRssMb, x.idle.idleRssMb), `≤ 50: ${verdict(hub.idle.idleRssMb <= 50)}`)
   row(`kB RSS per idle phone (${o.idle}, each subscribed to its /cmd, after ${o.idleSeconds} s idle)`, (r) => at(f(r.idle.perPhoneKb, 1), r.idle.load),
     (h, x) => times(h.idle.perPhoneKb, x.idle.perPhoneKb), `≤ 15: ${verdict(hub.idle.perPhoneKb <= 15)}`)
-  const head = ['', 'owntracks-hub', 'aedes in-memory', 'aedes + level', 'Mosquitto', 'hub ÷ aedes in-memory', 'hub ÷ Mosquitto', 'target (hub)']
+  const head = ['', 'owntracks-hub', ...(before ? ['hub before'] : []), 'aedes in-memory', 'aedes + level', 'Mosquitto', 'hub ÷ aedes in-memory', 'hub ÷ Mosquitto', 'target (hub)']
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)]
   if (hist) {
-    lines.push('', '| history (the hub) | figure | target |', '|---|---|---|')
-    lines.push(`| a day (${hist.dayMs.points} points) from a year of minutes, p50 / p95 ms | ${at(`${f(hist.dayMs.p50, 1)} / ${f(hist.dayMs.p95, 1)}`, hist.load)} | p50 < 10: ${verdict(hist.dayMs.p50 < 10)} |`)
-    for (const y of hist.years) {
-      lines.push(`| the year (${y.points} points) as ${y.format}: points/s, s | ${at(`${f(y.perS)}, ${f(y.seconds, 2)}`, y.load)} | ≥ 300,000/s: ${verdict(y.perS >= 300_000)} |`)
-      lines.push(`| peak RSS MB of the hub serving it (${y.format}) | ${f(y.peakRssMb)} | < 120: ${verdict(y.peakRssMb < 120)} |`)
-    }
-    lines.push(`| /api/0/last over ${hist.lastMs.devices} devices, p50 / p95 ms | ${f(hist.lastMs.p50, 1)} / ${f(hist.lastMs.p95, 1)} | |`)
-    lines.push(`| start-up with that history, ms (spawn → running) | ${f(hist.startupMs)} | |`)
+    const b = hist.before
+    const hrow = (what: string, now: string, was: string | undefined, target: string) => lines.push(`| ${what} | ${now} |${b ? ` ${was ?? '–'} |` : ''} ${target} |`)
+    lines.push('', `| history (the hub) | figure |${b ? ' hub before |' : ''} target |`, `|---|---|${b ? '---|' : ''}---|`)
+    const day = (h: HistoryResult) => at(`${f(h.dayMs.p50, 1)} / ${f(h.dayMs.p95, 1)}`, h.load)
+    hrow(`a day (${hist.dayMs.points} points) from a year of minutes, p50 / p95 ms`, day(hist), b && day(b), `p50 < 10: ${verdict(hist.dayMs.p50 < 10)}`)
+    hist.years.forEach((y, i) => {
+      const yb = b?.years[i]
+      const rate = (x: typeof y) => at(`${f(x.perS)}, ${f(x.seconds, 2)}`, x.load)
+      hrow(`the year (${y.points} points) as ${y.format}: points/s, s`, rate(y), yb && rate(yb), `≥ 300,000/s: ${verdict(y.perS >= 300_000)}`)
+      hrow(`peak RSS MB of the hub serving it (${y.format})`, f(y.peakRssMb), yb && f(yb.peakRssMb), `< 120: ${verdict(y.peakRssMb < 120)}`)
+    })
+    hrow(`/api/0/last over ${hist.lastMs.devices} devices, p50 / p95 ms`, `${f(hist.lastMs.p50, 1)} / ${f(hist.lastMs.p95, 1)}`, b && `${f(b.lastMs.p50, 1)} / ${f(b.lastMs.p95, 1)}`, '')
+    hrow('start-up with that history, ms (spawn → running)', f(hist.startupMs), b && f(b.startupMs), '')
   }
   return lines.join('\n')
 }
@@ -82,7 +88,7 @@ export function limits(runs: Run[]): string[] {
     let why: string
     if (h >= 90) why = `the harness (${f(h)}% of a core), not the broker (${f(b)}%)`
     else if (b >= 90) why = `the broker's CPU (${f(b)}% of one core; the harness at ${f(h)}%)`
-    else if (r.name === 'owntracks-hub' || r.name === 'aedes + level') why = `waiting for LevelDB round trips (broker ${f(b)}%, harness ${f(h)}% of a core)`
+    else if (r.name === 'owntracks-hub' || r.name === 'hub before' || r.name === 'aedes + level') why = `waiting for LevelDB round trips (broker ${f(b)}%, harness ${f(h)}% of a core)`
     else why = `neither process was at a full core (broker ${f(b)}%, harness ${f(h)}%): scheduling`
     return `- ${r.name}: ${why}${busy}.`
   })
@@ -102,7 +108,8 @@ defaults (auth, access rules, decoding, history committed before PUBACK, retaine
 127.0.0.1), **bare aedes 1.2** in memory and on
 aedes-persistence-level (bench/bare-aedes.ts: no login check, no decoding, no history), and Debian's
 Mosquitto 2 (\`/usr/sbin/mosquitto\`, the hub's password file, \`pattern readwrite owntracks/%u/#\`,
-persistence off). Phones are raw MQTT 3.1.1 connections (test/helpers/wire.ts) with persistent sessions;
+persistence off); with \`--before DIR\`, also a build of an earlier checkout of the hub as "hub before".
+Phones are raw MQTT 3.1.1 connections (test/helpers/wire.ts) with persistent sessions;
 RSS and CPU are read from \`/proc/<pid>/status|stat\`, the harness's own CPU from \`process.cpuUsage()\`.
 Each phase starts its target fresh. The figure in parentheses is the machine's 1-minute load average when
 it was taken: this machine has ${cpus().length} cores shared with other work, so compare ratios within one run,

@@ -11,6 +11,8 @@
  *   --no-history  --no-mosquitto  --no-aedes  --no-record   (a full run rewrites bench/RESULTS.md unless --no-record)
  *   --profile DIR                                       the hub runs with --cpu-prof, profiles in DIR
  *   --node-args "--max-semi-space-size=2"               extra Node/V8 flags for the hub
+ *   --before DIR                                        also a built checkout of the hub (DIR/dist/src/cli.js), e.g. main
+ *                                                       before a change, as "hub before" in the same run
  *   --cluster 3                                         instead: the throughput phase through HAProxy against 1, 2, 3
  *                                                       nodes on Redis + PostgreSQL, beside the embedded hub
  *                                                       (--record appends that table to bench/RESULTS.md)
@@ -33,7 +35,7 @@ const { values: a } = parseArgs({
     'steady-phones': { type: 'string' }, rate: { type: 'string', default: '1000' }, 'steady-seconds': { type: 'string' },
     idle: { type: 'string' }, 'idle-seconds': { type: 'string' },
     'no-history': { type: 'boolean' }, cluster: { type: 'string' }, profile: { type: 'string' }, 'node-args': { type: 'string' },
-    'no-mosquitto': { type: 'boolean' }, 'no-aedes': { type: 'boolean' }, 'no-record': { type: 'boolean' }, record: { type: 'boolean' },
+    'no-mosquitto': { type: 'boolean' }, 'no-aedes': { type: 'boolean' }, 'no-record': { type: 'boolean' }, record: { type: 'boolean' }, before: { type: 'string' },
   },
 })
 const quick = a.quick === true
@@ -95,6 +97,16 @@ async function main(): Promise<void> {
       return t
     }
     const runs: Run[] = [await measure(startFresh)]
+    const beforeCli = a.before ? join(a.before, 'dist', 'src', 'cli.js') : undefined
+    if (beforeCli) {
+      runs.push(await measure(async () => {
+        const d = join(dir, `hub${++round}`, 'data')
+        const t = await startHub(d, ['--auth-rate-address', '0'], nodeArgs, { cli: beforeCli, name: 'hub before' })
+        await addUsers(d)
+        await new Promise((r) => setTimeout(r, 1500))
+        return t
+      }))
+    }
     if (!a['no-aedes']) {
       let k = 0
       runs.push(await measure(() => startAedes(join(dir, `aedes${++k}`), 'memory')))
@@ -114,6 +126,10 @@ async function main(): Promise<void> {
       await seed(d, log)
       log('history: start-up, a day, the year as JSON and as GeoJSON, /last')
       hist = await historyTargets(d, nodeArgs)
+      if (beforeCli) {
+        log('history with the hub before')
+        hist.before = await historyTargets(d, nodeArgs, beforeCli)
+      }
     }
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}${version ? `, Mosquitto ${version}` : ''}`
     const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`

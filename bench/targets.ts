@@ -71,10 +71,10 @@ export async function addUsers(dataDir: string): Promise<void> {
 }
 
 /** The hub with its defaults (the whole pipeline on), on free loopback ports. */
-export async function startHub(dataDir: string, extra: string[] = [], nodeArgs: string[] = []): Promise<Target> {
+export async function startHub(dataDir: string, extra: string[] = [], nodeArgs: string[] = [], o: { cli?: string; name?: string } = {}): Promise<Target> {
   mkdirSync(join(dataDir, '..', 'acl'), { recursive: true })
   const t0 = performance.now()
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--data', dataDir, '--acl-dir', join(dataDir, '..', 'acl'), '--host', '127.0.0.1',
+  const proc = spawn(process.execPath, [...nodeArgs, o.cli ?? CLI, 'serve', '--data', dataDir, '--acl-dir', join(dataDir, '..', 'acl'), '--host', '127.0.0.1',
     '--mqtt-port', '0', '--http-port', '0', '--mqtts-port', '0', '--max-connections', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   const out = await waitForOutput(proc, /running; data in/)
   const startupMs = performance.now() - t0
@@ -82,7 +82,7 @@ export async function startHub(dataDir: string, extra: string[] = [], nodeArgs: 
   proc.stderr!.resume()
   const password = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim()
   return {
-    name: 'owntracks-hub', proc, startupMs,
+    name: o.name ?? 'owntracks-hub', proc, startupMs,
     mqttPort: Number(/listening mqtt 127\.0\.0\.1:(\d+)/.exec(out)![1]),
     httpPort: Number(/listening http 127\.0\.0\.1:(\d+)/.exec(out)![1]),
     admin: { user: 'admin', password }, password: PASSWORD, stop: stopper(proc),
