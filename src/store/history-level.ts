@@ -199,7 +199,15 @@ export class LevelHistory implements HistoryStore {
       for await (const v of this.db.values({ gte: start, lt: range.lt, limit: q.limit })) yield JSON.parse(v) as Record<string, unknown>
       return
     }
-    for await (const v of this.db.values(range)) yield JSON.parse(v) as Record<string, unknown>
+    // A thousand values per step of the iterator, not one: a year is half a million of them.
+    const it = this.db.values(range)
+    try {
+      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) {
+        for (const v of batch) yield JSON.parse(v) as Record<string, unknown>
+      }
+    } finally {
+      await it.close()
+    }
   }
 
   /**

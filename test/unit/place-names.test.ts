@@ -56,3 +56,18 @@ describe('names per ~100 m cell', () => {
     assert.equal(offlinePlace(48.85843, 2.29449).addr, undefined)
   })
 })
+
+describe('a stored location with its names added', () => {
+  test('the names come first, what the phone sent itself wins, and every field of the payload stays a plain field', async () => {
+    const { PlaceNames } = await import('../../src/geo/place-names.js')
+    await townsReady()
+    const loc = JSON.parse('{"_type":"location","lat":47.5596,"lon":7.5886,"tst":1700000000,"locality":"Kleinbasel","__proto__":{"admin":true},"x":1}') as Record<string, unknown>
+    const out = new PlaceNames().annotate(loc)
+    assert.deepEqual(Object.keys(out), ['cc', 'tzname', 'locality', '_type', 'lat', 'lon', 'tst', '__proto__', 'x'])
+    assert.equal(out.locality, 'Kleinbasel')
+    assert.equal(out.cc, 'CH')
+    assert.equal(Object.getPrototypeOf(out), Object.prototype)
+    assert.equal((out as { admin?: unknown }).admin, undefined)
+    assert.equal(JSON.stringify(out), JSON.stringify({ ...{ cc: 'CH', tzname: 'Europe/Zurich', locality: 'Basel' }, ...loc }))
+  })
+})
