@@ -8,7 +8,8 @@
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startHub, tempDir } from '../test/helpers/hub.js'
-import { addUsers, as, seedHistory } from '../test/helpers/history.js'
+import { seedHistory } from '../test/helpers/history.js'
+import { as, createUsers } from '../test/helpers/users.js'
 import type { HistoryRecord } from '../src/store/types.js'
 
 const YEAR = Date.UTC(2023, 0, 1) / 1000
@@ -41,7 +42,7 @@ async function peaks<T>(pid: number, run: () => Promise<T>): Promise<{ anon: num
 
 async function main(): Promise<void> {
   const root = tempDir('othub-bench-')
-  await addUsers(join(root, 'data'), { admin: { admin: true } })
+  await createUsers(join(root, 'data'), { admin: { admin: true } })
   const t = Date.now()
   await seedHistory(join(root, 'data'), year())
   const seeded = Date.now() - t

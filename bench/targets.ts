@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { hashPassword, readPasswdFile, writePasswdFile } from '../src/users/passwd.js'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../test/helpers/ports.js'
 
 export const CLI = resolve(fileURLToPath(new URL('../src/cli.js', import.meta.url)))
 
@@ -25,12 +25,6 @@ export interface Target {
 /** One user per phone of the throughput phase (100 phones, each its own user); larger phases reuse them. */
 export const USERS = Array.from({ length: 100 }, (_, i) => `u${i}`)
 export const PASSWORD = 'bench-pw'
-
-export function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)) })
-  })
-}
 
 function waitForOutput(proc: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<string> {
   return new Promise((resolveP, reject) => {

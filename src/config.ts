@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { parseGeocoder } from './geo/geocoder.js'
+
+/** --geocoder: which kind of geocoder, at which address (geo/geocoder.ts asks it). */
+export interface GeocoderSpec { kind: 'nominatim' | 'photon'; url: string }
+
+/** Parses `nominatim:URL` / `photon:URL`, or says what is wrong. */
+export function parseGeocoder(value: string): GeocoderSpec {
+  const m = /^(nominatim|photon):(https?:\/\/.+)$/.exec(value)
+  if (!m) throw new Error(`geocoder must be nominatim:URL or photon:URL (e.g. nominatim:http://127.0.0.1:8080), got ${JSON.stringify(value)}`)
+  return { kind: m[1] as GeocoderSpec['kind'], url: m[2].replace(/\/+$/, '') }
+}
 
 /**
  * Every setting has one row here: its flag, its environment twin, its config-file key and its default.

@@ -7,12 +7,11 @@ import type { AddressInfo } from 'node:net'
 import { AccessControl } from './access/access.js'
 import { Bridges } from './bridge/bridges.js'
 import { Cards } from './cards/cards.js'
-import { ConfigError, corsOrigins as parseCorsOrigins, type Config } from './config.js'
+import { ConfigError, corsOrigins as parseCorsOrigins, parseGeocoder, type Config } from './config.js'
 import { CommandQueue } from './cmd-queue.js'
 import { createApp } from './http/app.js'
 import { startControl, type Control } from './http/control.js'
 import { parseTrustedProxies } from './http/forwarded.js'
-import { aedesPublisher } from './http/pub.js'
 import { listenHttp } from './http/server.js'
 import { WsLast } from './http/ws-last.js'
 import { HttpAuth } from './http/auth.js'
@@ -40,7 +39,7 @@ import { createMetrics } from './ops/metrics.js'
 import { SysTopics } from './ops/sys-topics.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
 import { Days } from './days/store.js'
-import { Geocoder, parseGeocoder } from './geo/geocoder.js'
+import { Geocoder } from './geo/geocoder.js'
 import { offlinePlace } from './geo/offline.js'
 import { PlaceNames } from './geo/place-names.js'
 import { whereControl } from './http/where-control.js'
@@ -76,7 +75,6 @@ export class Hub {
   /** WebSocket endpoints on the HTTP port register here (see http/upgrade.ts). */
   readonly upgrades = new UpgradeRouter()
   private http?: HttpServer
-  // TLS, bridges, encryption, cards
   /** Payload encryption secrets per user (`user key`). */
   keys!: KeyStore
   cards!: Cards
@@ -84,12 +82,12 @@ export class Hub {
   tls!: TlsListeners
   bridges?: Bridges
   private closeWebSockets?: () => void
-  // The Recorder's extras: live feed, `monitor`, the control socket for import/export, retention.
+  // The Recorder's extras: the live feed, `monitor`, the control socket the CLI's import/export use, retention.
   readonly monitor = new Monitor()
   private wsLast?: WsLast
   private control?: Control
   private retention?: Retention
-  // Operations (README.md, "Running it for years"): $SYS, the disk-full guards of both databases.
+  // Operations: $SYS, and the disk-full guards of both databases.
   private sys?: SysTopics
   private readonly guards: WriteGuard[] = []
   /** HTTP Basic or the map's session: /api/* and WebSocket upgrades (`auth.upgrade(req)`) authenticate here. */
@@ -173,22 +171,22 @@ export class Hub {
       mqtts: () => this.tls?.mqtts?.port, publicUrl: cfg.publicUrl,
     }
     this.monitor.attach(this.broker.aedes)
-    const publish = aedesPublisher(this.broker.aedes)
+    const publish = this.broker.publish
     const common = { users: this.users, access: this.access, history: this.history, base: cfg.topicBase, version: VERSION, log, monitor: this.monitor, placeNames: this.placeNames, days: this.days }
-    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, this.broker.publish.bind(this.broker), log)
+    this.cards = new Cards(cfg.data, cfg.topicBase, this.history, publish, log)
     this.cards.follow(this.broker.aedes)
     const trouble = () => this.guards.map((g) => g.trouble()).find((t) => t !== undefined) ?? this.cluster?.trouble()
     const metrics = createMetrics({ stats: this.stats, connections: () => this.broker?.connections, devices: () => this.history.devices().length, writable: () => trouble() === undefined })
     const app = createApp({
       ...common, ingest, commands: this.commands, publish, docroot: cfg.docroot, docrootCsp: cfg.docrootCsp, corsOrigins,
       ops: { metrics, metricsPublic: cfg.metricsPublic, trouble },
-      transport: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
+      https: { httpsPort: () => this.tls.https?.port, redirect: cfg.httpsRedirect },
       caFile: () => this.tls.caFile(),
       cards: { cards: this.cards },
       auth: this.auth, tours: this.tours, map, publicUrl: cfg.publicUrl, maxBody: cfg.maxBody,
       places: {
         places: this.places, push: this.webPush, pushHttp: cfg.pushHttp,
-        sendToPhones: (user, by) => sendPlacesToPhones({ history: this.history, commands: this.commands, publish: this.broker.publish.bind(this.broker), base: cfg.topicBase, log }, user, this.places.placesOf(user), by),
+        sendToPhones: (user, by) => sendPlacesToPhones({ history: this.history, commands: this.commands, publish: this.broker.publish, base: cfg.topicBase, log }, user, this.places.placesOf(user), by),
       },
     })
     this.wsLast = new WsLast({ ...common, events: this.broker.aedes, identify: (req) => this.auth.upgrade(req), corsOrigins })
@@ -206,7 +204,9 @@ export class Hub {
       if (this.days) whereControl(control, { history: this.history, days: this.days, placeNames: this.placeNames })
     })
     this.retention = scheduleRetention(this.history, cfg.retentionDays, log)
-    this.closeWebSockets = mqttOverWebSocket(this.broker, this.upgrades)
+    const mqttWs = mqttOverWebSocket(this.broker)
+    this.upgrades.on('/mqtt', mqttWs.handleUpgrade)
+    this.closeWebSockets = mqttWs.close
     let lastHttpRefusal = 0
     const onRefused = (addr: string) => {
       this.stats.httpRefused++
@@ -264,7 +264,7 @@ export class Hub {
       devicesOf: (user) => this.history.devices().filter((x) => x.user === user).map((x) => x.device),
     })
     this.alerts.start()
-    const publish = this.broker.publish.bind(this.broker)
+    const publish = this.broker.publish
     this.transitions = new HubTransitions({ places, history: this.history, publish, base: cfg.topicBase, log, onTransition: (t) => this.alerts.transition(t) })
     await this.transitions.restore()
     if (cfg.homeassistantUser) {
@@ -289,14 +289,14 @@ export class Hub {
     this.log.warn(`Try: mosquitto_sub -h ${host} -p ${mqtt.port} -u admin -P '${a.password}' -v -t 'owntracks/#'`)
   }
 
+  /** What a stop is waiting for, for the log when it takes too long (serve.ts). */
+  stopStep = ''
+
   /**
    * Graceful stop: stop accepting on every port, let open requests finish for up to stopTimeout,
    * disconnect the clients (their wills stay stored: see Broker.close), let every history write that was
    * started commit, then close the databases.
    */
-  /** What a stop is waiting for, for the log when it takes too long (serve.ts). */
-  stopStep = ''
-
   async stop(): Promise<void> {
     const step = (what: string) => { this.stopStep = what }
     step('draining'); await this.cluster?.drain()

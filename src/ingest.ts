@@ -3,6 +3,7 @@ import { openEncrypted } from './owntracks/crypto.js'
 import { decodePayload } from './owntracks/decode.js'
 import { parseDeviceTopic } from './owntracks/topics.js'
 import type { Stats } from './stats.js'
+import { KEPT } from './store/kept.js'
 import type { HistoryStore } from './store/types.js'
 
 /**
@@ -10,9 +11,6 @@ import type { HistoryStore } from './store/types.js'
  * It starts with NUL, which MQTT forbids in client ids, so no client can take this name.
  */
 export const HUB_ORIGIN = '\u0000hub'
-
-/** Types worth keeping. `configuration` holds the phone's passwords and `cmd` is transient: neither is kept. */
-export const KEPT = new Set(['location', 'transition', 'waypoint', 'waypoints', 'card', 'lwt', 'status', 'steps', 'beacon', 'encrypted'])
 
 export type IngestOutcome =
   | { kind: 'stored'; type: string }

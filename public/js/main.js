@@ -6,6 +6,7 @@ import { People } from './people.js'
 import { PhoneSetup } from './phone.js'
 import { PlacesPanel } from './places.js' // places
 import { SharingPanel } from './sharing.js'
+import { UsersPanel } from './users.js'
 import { ToursPanel } from './tours.js'
 import { Timeline } from './timeline.js'
 import { sheetHeight } from './format.js'
@@ -87,6 +88,7 @@ function startApp(session) {
   const timeline = new Timeline(map, live, { isOpen: () => !$('panel-timeline').hidden })
   const tours = new ToursPanel(live, session)
   const sharing = new SharingPanel(session, { onChanged: () => live.refresh() })
+  const users = session.admin ? new UsersPanel(session) : null
   new PhoneSetup(session)
   const places = new PlacesPanel(map, session) // places
 
@@ -119,7 +121,7 @@ function startApp(session) {
       map.fitBounds(one ? b.pad(0.002) : b, { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: one ? Math.max(map.getZoom(), 15) : 17, animate: false })
     }
     if (name === 'tours') tours.load()
-    if (name === 'sharing') sharing.load()
+    if (name === 'sharing') { sharing.load(); users?.load() }
     if (name === 'timeline') timeline.load()
     if (name === 'places') places.load() // places
   }

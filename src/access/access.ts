@@ -6,7 +6,7 @@ import { aclDecision, grantsFor } from './acl-eval.js'
 import { parseAclFile } from './acl-file.js'
 import { finer } from './precision.js'
 import { presenceRecord, type PresenceSource } from './presence-view.js'
-import { compile, deviceFilter, mergeAclFiles, type CompiledRule, type CompiledTable } from './rules-compile.js'
+import { compileRules, deviceFilter, mergeAclFiles, type CompiledRule, type CompiledTable } from './rules-compile.js'
 import { stampCreated, writeAtomic } from './rules-edit.js'
 import { parseRules } from './rules-file.js'
 import { describeRule, describeShare } from './rules-text.js'
@@ -99,7 +99,7 @@ export class AccessControl {
   constructor(private readonly aclDir: string, private readonly base: string, private readonly log?: Logger, private readonly opts: AccessOptions = {}) {
     this.rulesFile = join(aclDir, 'sharing.yml')
     this.now = opts.now ?? Date.now
-    this.compiled = compile(null, EMPTY, base, this.now())
+    this.compiled = compileRules(null, EMPTY, base, this.now())
   }
 
   /** The rules in force. */
@@ -161,7 +161,7 @@ export class AccessControl {
   /** Builds the table for this instant, drops every cached decision, and arms the next time box. */
   private recompile(): void {
     const before = this.compiled.active
-    this.compiled = compile(this.rules, this.files, this.base, this.now())
+    this.compiled = compileRules(this.rules, this.files, this.base, this.now())
     const still = new Set(this.compiled.active.map((s) => s.id + s.from))
     for (const s of before) {
       if (!still.has(s.id + s.from) && this.compiled.ended.some((e) => e.id === s.id && e.from === s.from)) {

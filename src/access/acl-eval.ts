@@ -92,7 +92,7 @@ function compilePattern(rule: AclRule): Pattern {
  * Compiles an AclFile once (cached per object). Treat an AclFile as immutable once it has been asked
  * about: reload by parsing a new one.
  */
-function compile(acl: AclFile): Compiled {
+function compileAclFile(acl: AclFile): Compiled {
   let c = compiledFiles.get(acl)
   if (!c) {
     const users = new Map<string, Entry[]>()
@@ -150,7 +150,7 @@ export function aclDecision(acl: AclFile, user: string | null, clientId: string,
     return { allowed: false, reason: '$share is only for subscribing' }
   }
 
-  const c = compile(acl)
+  const c = compileAclFile(acl)
   const bit = want === 'read' ? READ : WRITE
   const own = user === null ? c.anonymous : c.users.get(user)
   if (own) {
@@ -169,7 +169,7 @@ export function aclDecision(acl: AclFile, user: string | null, clientId: string,
  * the decision already allowed, e.g. whether some grant is less restricted than the one that decided.
  */
 export function grantsFor(acl: AclFile, user: string | null, clientId: string, topic: string, want: Want): AclRule[] {
-  const c = compile(acl)
+  const c = compileAclFile(acl)
   const bit = want === 'read' ? READ : WRITE
   const out: AclRule[] = []
   const own = user === null ? c.anonymous : c.users.get(user)

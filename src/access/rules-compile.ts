@@ -38,7 +38,7 @@ export function deviceFilter(base: string, user: string, device: string | null, 
   return `${prefix(base)}${user}/${device ?? '+'}${sub}`
 }
 
-export function compile(rules: SharingRules | null, files: AclFile, base: string, now: number): CompiledTable {
+export function compileRules(rules: SharingRules | null, files: AclFile, base: string, now: number): CompiledTable {
   const own: CompiledRule = {
     access: 'readwrite', topic: `${prefix(base)}%u/#`, pattern: true,
     source: { file: '(built in)', line: 0 }, builtin: 'everyone reads and writes their own topics',

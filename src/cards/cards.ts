@@ -2,13 +2,11 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import type { Aedes, AedesPublishPacket, Client } from 'aedes'
 import type { Logger } from '../log.js'
+import type { Publish } from '../mqtt/publish.js'
 import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 
 export interface Card { _type: 'card'; name?: string; face?: string; tid?: string }
-
-/** Publishing as the hub (Broker.publish): stored, then delivered through the access checks. */
-export type HubPublish = (m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }, from: string) => Promise<void>
 
 /**
  * Each user's card (name and face), kept where the OwnTracks Recorder keeps it
@@ -24,7 +22,7 @@ export class Cards {
     private readonly dataDir: string,
     private readonly base: string,
     private readonly history: HistoryStore,
-    private readonly publish: HubPublish,
+    private readonly publish: Publish,
     private readonly log: Logger,
   ) {}
 

@@ -1,8 +1,8 @@
 import { createWriteStream, statSync, unlinkSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { loadConfig } from '../config.js'
-import { FORMATS } from '../http/formats/index.js'
-import { ParamError, parseTime } from '../http/params.js'
+import { FORMATS, formatByName } from '../store/formats/index.js'
+import { TimeError, parseTime } from '../owntracks/time.js'
 import { UsageError, type CommandSpec, type Parsed } from './args.js'
 import { linkHistory } from './hub-link.js'
 
@@ -30,14 +30,14 @@ export async function exportCmd(p: Parsed): Promise<void> {
   const device = p.extra.device as string | undefined
   if (!user || !device) throw new UsageError('export needs --user USER and --device DEVICE')
   const format = (p.extra.format as string | undefined) ?? 'json'
-  if (!Object.hasOwn(FORMATS, format)) throw new UsageError(`--format ${format}: use one of ${Object.keys(FORMATS).join(', ')}`)
+  if (!formatByName(format)) throw new UsageError(`--format ${format}: use one of ${Object.keys(FORMATS).join(', ')}`)
   let from = 0
   let to = END
   try {
     if (p.extra.from) from = parseTime('from', p.extra.from as string, false)
     if (p.extra.to) to = parseTime('to', p.extra.to as string, true)
   } catch (err) {
-    if (err instanceof ParamError) throw new UsageError(err.message.replace(/^parameter '(\w+)'/, '--$1'))
+    if (err instanceof TimeError) throw new UsageError(err.message.replace(/^parameter '(\w+)'/, '--$1'))
     throw err
   }
   if (from > to) throw new UsageError('--from is after --to')

@@ -5,7 +5,8 @@ import { Readable } from 'node:stream'
 import { AccessControl } from '../access/access.js'
 import type { Config } from '../config.js'
 import { controlSocketPath, type ImportLine } from '../http/control.js'
-import { deviceView, formatNamed, locationsBody, type LocationsQuery } from '../http/locations.js'
+import { formatByName } from '../store/formats/index.js'
+import { deviceView, locationsBody, type LocationsQuery } from '../store/viewer-history.js'
 import { LevelHistory } from '../store/history-level.js'
 import type { HistoryRecord, WriteCounts } from '../store/types.js'
 
@@ -82,7 +83,9 @@ function storeLink(cfg: Config, history: LevelHistory, dir: string): HubLink {
       access.load()
       const view = deviceView(access, { user: null, admin: true, clientId: 'cli' }, q.user, q.device)
       if (!view) throw new Error(`the access rules hide ${q.user}/${q.device}`)
-      const { body } = locationsBody(history, view, { ...q, format: formatNamed(q.format) })
+      const format = formatByName(q.format)
+      if (!format) throw new Error(`no export format '${q.format}'`) // export.ts checked it
+      const { body } = locationsBody(history, view, { ...q, format })
       return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
     },
     close: () => history.close(),

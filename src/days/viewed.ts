@@ -1,4 +1,4 @@
-import type { DeviceView } from '../http/locations.js'
+import type { DeviceView } from '../store/viewer-history.js'
 import type { Day, Trip, Visit } from './types.js'
 
 /*

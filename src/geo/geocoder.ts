@@ -1,5 +1,6 @@
 import ngeohash from 'ngeohash'
 import type { Level } from 'level'
+import type { GeocoderSpec } from '../config.js'
 import type { Logger } from '../log.js'
 
 /*
@@ -16,16 +17,7 @@ const SEP = '\x00'
 export const GHASH_LENGTH = 7
 const QUEUE_MAX = 100_000
 
-export interface GeocoderSpec { kind: 'nominatim' | 'photon'; url: string }
-
 export interface Address { addr?: string; locality?: string; cc?: string }
-
-/** Parses `nominatim:URL` / `photon:URL`, or says what is wrong. */
-export function parseGeocoder(value: string): GeocoderSpec {
-  const m = /^(nominatim|photon):(https?:\/\/.+)$/.exec(value)
-  if (!m) throw new Error(`geocoder must be nominatim:URL or photon:URL (e.g. nominatim:http://127.0.0.1:8080), got ${JSON.stringify(value)}`)
-  return { kind: m[1] as GeocoderSpec['kind'], url: m[2].replace(/\/+$/, '') }
-}
 
 export interface GeocoderCounters { requests: number; failures: number; cacheHits: number; queued: number }
 

@@ -12,8 +12,11 @@ import { caCertificate } from './ca.js'
 import { cardsApi, type CardsApiDeps } from './cards-api.js'
 import { cmdApi } from './cmd-api.js'
 import { opsRoutes, requestId, type OpsHttpDeps } from './ops-routes.js'
+import { TimeError } from '../owntracks/time.js'
+import { HttpError, answer } from './errors.js'
 import { ParamError } from './params.js'
-import { httpMode, type Publish } from './pub.js'
+import type { Publish } from '../mqtt/publish.js'
+import { httpMode } from './pub.js'
 import { recorderApi } from './recorder-api.js'
 import { whereApi } from './where-api.js'
 import type { Days } from '../days/store.js'
@@ -26,7 +29,7 @@ import { cors } from './cors.js'
 import { docrootRoutes, securityHeaders, staticRoutes } from './static.js'
 import { tourViewRoutes } from './tour-view.js'
 import { toursApi } from './tours-api.js'
-import { transport, type TransportOptions } from './transport.js'
+import { redirectToHttps, secureCookies, type HttpsRedirectOptions } from './https.js'
 import type { WebPush } from '../alerts/web-push.js'
 import { placesApi, type PlacesApiDeps } from './places-api.js'
 import { pushApi } from './push-api.js'
@@ -49,8 +52,8 @@ export interface AppDeps {
   docrootCsp?: string
   /** Origins of web apps on other sites that may call /api/* with credentials (--cors-origin). */
   corsOrigins?: ReadonlySet<string>
-  /** HTTPS redirect and Secure cookies (tls). */
-  transport?: TransportOptions
+  /** --https-redirect, while HTTPS runs (tls). */
+  https?: HttpsRedirectOptions
   /** The CA certificate file phones import, when there is one. */
   caFile?: () => string | undefined
   cards?: Pick<CardsApiDeps, 'cards'>
@@ -69,12 +72,16 @@ export interface AppDeps {
   places?: Omit<PlacesApiDeps, 'access' | 'history' | 'log' | 'base'> & { push: WebPush; pushHttp: boolean }
 }
 
-/** Bad parameters answer 400 naming them; anything else is logged once and answers 500. */
+/**
+ * The one place HTTP errors are answered: an HttpError (ParamError is one) as it asks, a time in no
+ * known form as 400; anything else is logged once and answers 500.
+ */
 export function errorHandler(log: Logger): ErrorHandler<Env> {
   return (err, c) => {
-    if (err instanceof ParamError) return c.json({ error: err.message, status: 400 }, 400)
+    if (err instanceof TimeError) err = new ParamError(err.message)
+    if (err instanceof HttpError) return answer(c, err)
     log.error({ rid: requestId(c) }, `HTTP ${c.req.method} ${c.req.path} failed: ${err.message}`)
-    return c.json({ error: 'internal error; see the hub log', status: 500 }, 500)
+    return answer(c, new HttpError(500, 'internal error; see the hub log'))
   }
 }
 
@@ -85,7 +92,8 @@ export function errorHandler(log: Logger): ErrorHandler<Env> {
  */
 export function createApp(d: AppDeps): Hono<Env> {
   const app = new Hono<Env>()
-  if (d.transport) app.use('*', transport(d.transport))
+  if (d.https) app.use('*', redirectToHttps(d.https))
+  app.use('*', secureCookies())
   // Every route: a body over the limit is refused with 413 as soon as its length is known or exceeded.
   if (d.maxBody) app.use('*', limitBody(d.maxBody))
   app.use('*', securityHeaders(d.map.tileUrl))
@@ -117,9 +125,10 @@ export function createApp(d: AppDeps): Hono<Env> {
   } else {
     app.route('/', staticRoutes())
   }
-  app.notFound((c) => c.req.path.startsWith('/api/')
-    ? c.json({ error: `no such endpoint: ${c.req.method} ${c.req.path}`, status: 404 }, 404)
-    : c.text('Not found', 404))
+  app.notFound((c) => {
+    if (c.req.path.startsWith('/api/')) return answer(c, new HttpError(404, `no such endpoint: ${c.req.method} ${c.req.path}`))
+    return c.text('Not found', 404)
+  })
   app.onError(errorHandler(d.log))
   return app
 }

@@ -7,6 +7,7 @@ import { AuthThrottle, type AttemptResult } from '../users/auth-throttle.js'
 import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
 import { cookieValue, sameSecret, SESSION_COOKIE, type Session, type SessionStore } from './session.js'
+import { HttpError, answer } from './errors.js'
 
 export type Env = { Variables: { who: Identity; session?: Session } }
 
@@ -161,15 +162,15 @@ export function isHttps(c: Context): boolean {
 }
 
 function unauthorized(c: Context, realm: string, challenge: boolean): Response {
-  return c.json({ error: 'authentication required: sign in, or use HTTP Basic with a hub user', status: 401 }, 401,
-    challenge ? { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` } : {})
+  return answer(c, new HttpError(401, 'authentication required: sign in, or use HTTP Basic with a hub user',
+    { headers: challenge ? { 'WWW-Authenticate': `Basic realm="${realm}", charset="UTF-8"` } : {} }))
 }
 
 /** A login refused unchecked by the throttle: the same answer whatever the password. */
 export function throttled(c: Context, retryAfterSeconds: number, what = 'logins'): Response {
-  return c.json({ error: `too many ${what} for this user or from your address; try again in ${retryAfterSeconds} s`, status: 429 }, 429, { 'Retry-After': String(retryAfterSeconds) })
+  return answer(c, new HttpError(429, `too many ${what} for this user or from your address; try again in ${retryAfterSeconds} s`, { headers: { 'Retry-After': String(retryAfterSeconds) } }))
 }
 
 export function forbidden(c: Context, error: string): Response {
-  return c.json({ error, status: 403 }, 403)
+  return answer(c, new HttpError(403, error))
 }

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import { HttpError, answer } from './errors.js'
 
 /**
  * 413 for a request body over `maxSize`, without holding it: a declared Content-Length over the limit is
@@ -34,5 +35,5 @@ export function limitBody(maxSize: number): MiddlewareHandler {
  * client is still sending until then, so the client gets to read the 413.
  */
 export function tooLarge(c: Context): Response {
-  return c.json({ error: 'request body too large', status: 413 }, 413, { Connection: 'close' })
+  return answer(c, new HttpError(413, 'request body too large', { headers: { Connection: 'close' } }))
 }

@@ -6,6 +6,9 @@ import type { Card, Cards } from '../cards/cards.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { checkName, ParamError } from './params.js'
+import { z } from 'zod'
+import { jsonBody, valid } from './body.js'
+import { HttpError, answer } from './errors.js'
 
 export interface CardsApiDeps {
   cards: Cards
@@ -35,14 +38,15 @@ export function cardsApi(d: CardsApiDeps): Hono<Env> {
     const user = target(c)
     // As over MQTT: a card is seen with a share that includes the card of one of the user's devices.
     const mayRead = user === who.user || d.access.isAdmin(who) || d.history.devices().some((x) => x.user === user && d.access.canRead(who, d.access.partTopic(x.user, x.device, 'card')))
-    if (!mayRead) return c.json({ error: `you may not see ${user}'s card`, status: 403 }, 403)
+    if (!mayRead) throw new HttpError(403, `you may not see ${user}'s card`)
     const card = d.cards.get(user)
-    return card ? c.json(card) : c.json({ error: `${user} has no card; set one with PUT /api/card`, status: 404 }, 404)
+    if (!card) throw new HttpError(404, `${user} has no card; set one with PUT /api/card`)
+    return c.json(card)
   })
 
   const set = async (c: Context<Env>) => {
     const user = target(c)
-    if (!mayChange(c, d.access, user)) return forbidden(c, user)
+    mayChange(c, d.access, user)
     const { name, image, tid } = await readCardBody(c)
     if (name === undefined && image === undefined) throw new ParamError("give 'name' and/or 'face' (a PNG or JPEG image)")
     const old = d.cards.get(user)
@@ -60,49 +64,41 @@ export function cardsApi(d: CardsApiDeps): Hono<Env> {
     const published = await d.cards.set(user, card)
     return c.json({ card, published })
   }
-  const limit = bodyLimit({ maxSize: MAX_UPLOAD, onError: (c) => c.json({ error: `the upload is larger than ${MAX_UPLOAD / 1024 / 1024} MB; use a smaller picture`, status: 413 }, 413) })
+  const limit = bodyLimit({ maxSize: MAX_UPLOAD, onError: (c) => answer(c, new HttpError(413, `the upload is larger than ${MAX_UPLOAD / 1024 / 1024} MB; use a smaller picture`)) })
   api.put('/card', limit, set)
   api.post('/card', limit, set)
 
   api.delete('/card', async (c) => {
     const user = target(c)
-    if (!mayChange(c, d.access, user)) return forbidden(c, user)
+    mayChange(c, d.access, user)
     return c.json({ published: await d.cards.clear(user) })
   })
 
   return api
 }
 
-function mayChange(c: Context<Env>, access: AccessControl, user: string): boolean {
+/** Setting someone else's card takes the admin role. */
+function mayChange(c: Context<Env>, access: AccessControl, user: string): void {
   const who = c.get('who')
-  return user === who.user || access.isAdmin(who)
+  if (user !== who.user && !access.isAdmin(who)) throw new HttpError(403, `you may change only your own card, not ${user}'s`)
 }
 
-const forbidden = (c: Context<Env>, user: string) => c.json({ error: `you may change only your own card, not ${user}'s`, status: 403 }, 403)
+const text = z.string({ error: 'must be text' }).max(200, { error: 'is longer than 200 characters' })
+const CardJson = z.object({ name: text.optional(), tid: text.optional(), face: z.string({ error: 'must be a base64 string (a PNG or JPEG image)' }).optional() })
+const CardForm = z.object({ name: text.optional(), tid: text.optional() })
 
 async function readCardBody(c: Context<Env>): Promise<{ name?: string; image?: Buffer; tid?: string }> {
   const type = c.req.header('content-type') ?? ''
-  const text = (v: unknown, field: string) => {
-    if (v === undefined) return undefined
-    if (typeof v !== 'string') throw new ParamError(`'${field}' must be text`)
-    if (v.length > 200) throw new ParamError(`'${field}' is longer than 200 characters`)
-    return v
-  }
   if (/json/i.test(type)) {
-    let body: Record<string, unknown>
-    try {
-      body = await c.req.json()
-    } catch {
-      throw new ParamError('the body is not JSON; send {"name": "...", "face": "<base64 PNG or JPEG>"}')
-    }
-    if (body.face !== undefined && typeof body.face !== 'string') throw new ParamError("'face' must be a base64 string")
-    return { name: text(body.name, 'name'), tid: text(body.tid, 'tid'), image: typeof body.face === 'string' ? Buffer.from(body.face, 'base64') : undefined }
+    const body = await jsonBody(c, CardJson, '{"name": "...", "face": "<base64 PNG or JPEG>"}')
+    return { name: body.name, tid: body.tid, image: body.face === undefined ? undefined : Buffer.from(body.face, 'base64') }
   }
   if (/multipart\/form-data|application\/x-www-form-urlencoded/i.test(type)) {
     const form = await c.req.parseBody()
+    const { name, tid } = valid(CardForm, form, 'send the fields name and face (a file)')
     const face = form.face
     const image = face instanceof File ? Buffer.from(await face.arrayBuffer()) : typeof face === 'string' && face !== '' ? Buffer.from(face, 'base64') : undefined
-    return { name: text(form.name, 'name'), tid: text(form.tid, 'tid'), image }
+    return { name, tid, image }
   }
   throw new ParamError('send the card as multipart/form-data (name, face file) or application/json')
 }

@@ -7,7 +7,8 @@ import { deviceTopic, parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
 import { nameParam, ParamError } from './params.js'
-import type { Publish } from './pub.js'
+import type { Publish } from '../mqtt/publish.js'
+import { HttpError } from './errors.js'
 
 export interface CmdApiDeps {
   access: AccessControl
@@ -54,7 +55,7 @@ export function cmdApi(d: CmdApiDeps): Hono<Env> {
     if (!device) throw new ParamError("parameter 'device' is required")
     const topic = deviceTopic(user, device, 'cmd', d.base)
     if (!parseDeviceTopic(topic, d.base)) throw new ParamError(`parameters 'user'/'device': '${user}/${device}' cannot name a device`)
-    if (!d.access.canWrite(who, topic)) return c.json({ error: `you may not send commands to ${user}/${device} (${topic})`, status: 403 }, 403)
+    if (!d.access.canWrite(who, topic)) throw new HttpError(403, `you may not send commands to ${user}/${device} (${topic})`)
     const body = Buffer.from(await c.req.arrayBuffer())
     const res = decodePayload(body)
     if (!res.ok) throw new ParamError(`body: ${res.reason}`)
@@ -65,9 +66,9 @@ export function cmdApi(d: CmdApiDeps): Hono<Env> {
     if (cmd.action === 'setWaypoints' && Array.isArray(cmd.waypoints)) cmd.waypoints = { _type: 'waypoints', waypoints: cmd.waypoints }
     const problem = check(cmd)
     if (problem) throw new ParamError(`action ${String(cmd.action)}: ${problem}`)
-    if (!d.history.device(user, device)) return c.json({ error: `no device ${user}/${device} has reported yet`, status: 404 }, 404)
+    if (!d.history.device(user, device)) throw new HttpError(404, `no device ${user}/${device} has reported yet`)
     d.commands.enqueue(user, device, res.message)
-    await d.publish(topic, Buffer.from(JSON.stringify(res.message)), false)
+    await d.publish({ topic, payload: Buffer.from(JSON.stringify(res.message)), qos: 1, retain: false }, `http:${who.user ?? '-'}`)
     d.log.info(`Queued cmd '${String(res.message.action)}' for ${user}/${device} from ${who.user ?? who.clientId}`)
     return c.json({ status: 200, topic, queued: true })
   })

@@ -1,21 +1,19 @@
 import { createHash } from 'node:crypto'
+import { blank, coverSquare, decodeImage, encodePng, setPixel } from '../cards/image.js'
 
 const SIZE = 40
 const cache = new Map<string, Buffer>()
-let placeholder: Promise<Buffer> | undefined
-
-// jimp is loaded on the first photo request: it is large, and most hubs never serve one.
-const jimp = () => import('jimp')
+let placeholder: Buffer | undefined
 
 /** The Recorder's answer when there is no face: a transparent 40×40 PNG with a black border. */
-function emptyFace(): Promise<Buffer> {
-  placeholder ??= jimp().then(async ({ Jimp }) => {
-    const img = new Jimp({ width: SIZE, height: SIZE, color: 0x00000000 })
+function emptyFace(): Buffer {
+  if (!placeholder) {
+    const img = blank(SIZE, SIZE)
     for (let i = 0; i < SIZE; i++) {
-      for (const [x, y] of [[i, 0], [i, SIZE - 1], [0, i], [SIZE - 1, i]]) img.setPixelColor(0x000000ff, x, y)
+      for (const [x, y] of [[i, 0], [i, SIZE - 1], [0, i], [SIZE - 1, i]]) setPixel(img, x, y, 0x000000ff)
     }
-    return img.getBuffer('image/png')
-  })
+    placeholder = encodePng(img)
+  }
   return placeholder
 }
 
@@ -30,10 +28,7 @@ export async function facePng(face: unknown): Promise<Buffer> {
   if (hit) return hit
   let png: Buffer
   try {
-    const { Jimp } = await jimp()
-    const img = await Jimp.read(Buffer.from(face, 'base64'))
-    img.cover({ w: SIZE, h: SIZE })
-    png = await img.getBuffer('image/png')
+    png = encodePng(coverSquare(decodeImage(Buffer.from(face, 'base64')), SIZE))
   } catch {
     return emptyFace()
   }

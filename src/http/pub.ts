@@ -2,35 +2,21 @@ import { Hono, type Context } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import type { AccessControl, Identity } from '../access/access.js'
 import type { CommandQueue } from '../cmd-queue.js'
-import type { Ingest } from '../ingest.js'
 import type { Tours } from '../tours/tours.js'
 import type { Logger } from '../log.js'
+import type { Publish } from '../mqtt/publish.js'
 import { deviceTopic, parseDeviceTopic, subtopicForType } from '../owntracks/topics.js'
 import type { OwnTracksType } from '../owntracks/types.js'
 import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import type { Env } from './auth.js'
+import { HttpError, answer } from './errors.js'
 import { seenDevices } from './visible.js'
-
-/** Publishes into the broker as the hub itself (QoS 1), resolving once subscribers have it. */
-export type Publish = (topic: string, payload: Buffer, retain: boolean) => Promise<void>
-
-/** The part of aedes a Publish needs. */
-interface AedesLike {
-  publish(packet: object, done: (err?: Error | null) => void): void
-}
-
-export function aedesPublisher(aedes: AedesLike): Publish {
-  return (topic, payload, retain) => new Promise((resolve, reject) => {
-    aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain, dup: false }, (err) => (err ? reject(err) : resolve()))
-  })
-}
 
 export interface HttpModeDeps {
   users: UserRegistry
   access: AccessControl
   history: HistoryStore
-  ingest: Ingest
   commands: CommandQueue
   publish: Publish
   base: string
@@ -54,12 +40,12 @@ const MAX_BODY = 4 * 1024 * 1024
 export function httpMode(d: HttpModeDeps): Hono<Env> {
   const app = new Hono<Env>()
 
-  app.post('/', bodyLimit({ maxSize: MAX_BODY, onError: (c) => refuse(c, d.log, 413, `body larger than ${MAX_BODY} bytes`) }), async (c) => {
+  app.post('/', bodyLimit({ maxSize: MAX_BODY, onError: (c) => answer(c, refusal(c, d.log, 413, `body larger than ${MAX_BODY} bytes`)) }), async (c) => {
     const who = c.get('who')
     // The Recorder's ways to name the device: headers from the app, or ?u=&d= in the URL.
     const user = c.req.header('x-limit-u') || c.req.query('u') || who.user || ''
     const device = c.req.header('x-limit-d') || c.req.query('d') || ''
-    const refused = (status: 400 | 403, why: string) => refuse(c, d.log, status, why, user, device)
+    const refused = (status: 400 | 403, why: string): never => { throw refusal(c, d.log, status, why, user, device) }
     if (!device) return refused(400, "no device given: set the app's Device ID (sent as X-Limit-D) or add ?d=DEVICE to the URL")
     if (!parseDeviceTopic(deviceTopic(user, device, '', d.base), d.base)) return refused(400, `'${user}/${device}' cannot name a device: user and device names are 1 to 64 characters without '/', '+', '#' or control characters`)
     if (user !== who.user && !d.access.isAdmin(who)) return refused(403, `authenticated as '${who.user}', not '${user}': only admins may post for others`)
@@ -72,9 +58,8 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
 
     // Like an MQTT publish: stored first (a failure answers 500 and nothing is published), and a
     // payload decode rejects is logged by ingest and still delivered unchanged.
-    const outcome = await d.ingest.handle(topic, payload, `http:${who.user ?? '-'}`)
+    const outcome = await d.publish({ topic, payload, qos: 1, retain: type.type === 'location' }, `http:${who.user ?? '-'}`)
     if (outcome.kind === 'refused') return refused(403, outcome.reason)
-    await d.publish(topic, payload, type.type === 'location')
 
     const owner: Identity = user === who.user ? who : { user, admin: false, clientId: `http:${user}${device}` }
     // A tour request (booklet features/tours.md) is answered in this reply, as MQTT answers it on …/cmd.
@@ -85,10 +70,11 @@ export function httpMode(d: HttpModeDeps): Hono<Env> {
   return app
 }
 
-function refuse(c: Context, log: HttpModeDeps['log'], status: 400 | 403 | 413, why: string, user?: string, device?: string): Response {
+/** The app does not retry a refused post, so each refusal is logged here before it is answered. */
+function refusal(c: Context, log: HttpModeDeps['log'], status: 400 | 403 | 413, why: string, user?: string, device?: string): HttpError {
   const as = user !== undefined ? ` for ${user || '?'}/${device || '?'}` : ''
   log.warn(`HTTP mode: refused POST ${c.req.path}${as} from ${c.get('who')?.user ?? '?'}: ${why}`)
-  return c.json({ error: why, status }, status)
+  return new HttpError(status, why)
 }
 
 /**

@@ -6,8 +6,10 @@ import type { Monitor } from '../monitor.js'
 import type { PlaceNames } from '../geo/place-names.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
-import { enrichLast, pick } from './enrich.js'
-import { deviceView, locationsBody, locationsQuery } from './locations.js'
+import { HttpError } from './errors.js'
+import { enrichLast, pick } from '../store/enrich.js'
+import { deviceView, locationsBody } from '../store/viewer-history.js'
+import { locationsQuery } from './locations.js'
 import { nameParam, ParamError, parseFields, parseNumber, requestParam } from './params.js'
 import { facePng } from './photo.js'
 import { requireAdmin } from './require-admin.js'
@@ -25,7 +27,6 @@ export interface RecorderApiDeps {
   placeNames?: PlaceNames
 }
 
-const fail = (c: Context, status: 403 | 404, error: string) => c.json({ error, status }, status)
 
 /**
  * The OwnTracks Recorder's /api/0 (recorder-api.md): the same paths, parameters and shapes, but every
@@ -66,7 +67,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
   api.on(['GET', 'POST'], '/locations', async (c) => {
     const q = await locationsQuery(c)
     const view = deviceView(d.access, c.get('who'), q.user, q.device)
-    if (!view) return fail(c, 403, `you may not read ${q.user}/${q.device}`)
+    if (!view) throw new HttpError(403, `you may not read ${q.user}/${q.device}`)
     const { body, contentType } = locationsBody(d.history, view, q, d.placeNames)
     return c.body(body, 200, { 'content-type': contentType })
   })
@@ -86,7 +87,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const who = c.get('who')
     // Each topic by its own read decision: a location share shows neither `…/cmd` nor `…/dump`.
     const seen = d.monitor.latest((topic) => d.access.canRead(who, topic))
-    if (!seen) return c.text('nothing received yet\n', 404)
+    if (!seen) throw new HttpError(404, 'nothing received yet', { plain: true }) // the Recorder's plain-text answer
     return c.text(`${seen.at} ${seen.topic}\n`)
   })
 
@@ -97,7 +98,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     // could be a link someone was made to open, so the session's CSRF token is required whatever the method.
     const session = c.get('session')
     if (session && !sameSecret(c.req.header('x-csrf-token'), session.csrf)) {
-      return fail(c, 403, 'CSRF token missing or wrong: deleting history with the map\'s session needs the X-CSRF-Token the hub gave at sign-in')
+      throw new HttpError(403, 'CSRF token missing or wrong: deleting history with the map\'s session needs the X-CSRF-Token the hub gave at sign-in')
     }
     const user = await nameParam(c, 'user')
     const device = await nameParam(c, 'device')
@@ -116,7 +117,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const lat = parseNumber('lat', await requestParam(c, 'lat'), -90, 90)
     const lon = parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
     const names = d.placeNames?.of(lat, lon, d.access.isAdmin(c.get('who')) ? 'street' : 'town')
-    if (!names || Object.keys(names).length === 0) return fail(c, 404, 'no name known for this place')
+    if (!names || Object.keys(names).length === 0) throw new HttpError(404, 'no name known for this place')
     return c.json({ ...names, ghash: ngeohash.encode(lat, lon, 7) })
   })
 

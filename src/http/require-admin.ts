@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import type { AccessControl } from '../access/access.js'
 import type { Env } from './auth.js'
+import { HttpError } from './errors.js'
 
 /**
  * The admin guard of every HTTP route that is for admins. It asks access.isAdmin(), the one admin
@@ -9,7 +10,7 @@ import type { Env } from './auth.js'
  */
 export function requireAdmin(access: Pick<AccessControl, 'isAdmin'>, refusal: string): MiddlewareHandler<Env> {
   return async (c, next) => {
-    if (!access.isAdmin(c.get('who'))) return c.json({ error: refusal, status: 403 }, 403)
+    if (!access.isAdmin(c.get('who'))) throw new HttpError(403, refusal)
     await next()
   }
 }

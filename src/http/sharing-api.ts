@@ -6,10 +6,14 @@ import { z } from 'zod'
 import type { AccessControl, Identity } from '../access/access.js'
 import { addShare, changeShare, removeShare, type ShareEntry } from '../access/rules-edit.js'
 import { RulesError } from '../access/rules-file.js'
+import { whyNotChange, whyNotCreate, whyNotHandOver } from '../access/share-editing.js'
 import { formatDuration, isoMinute } from '../access/rules-values.js'
 import { PARTS, type CommandGrant, type Share, type SharingRules, type Where } from '../access/types.js'
 import type { Logger } from '../log.js'
 import type { Env } from './auth.js'
+import { jsonBody } from './body.js'
+import { HttpError } from './errors.js'
+import { serialQueue } from './serial.js'
 
 export interface SharingApiDeps {
   access: AccessControl
@@ -40,10 +44,6 @@ function partial<T extends Record<string, z.ZodType>>(o: T): { [K in keyof T]: z
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v.optional()])) as { [K in keyof T]: z.ZodOptional<T[K]> }
 }
 
-class HttpError extends Error {
-  constructor(readonly status: 400 | 403 | 404 | 409, message: string) { super(message) }
-}
-
 const where = (w: Where) => ({ file: basename(w.file), line: w.line })
 
 function shareJson(s: Share, active: boolean) {
@@ -66,12 +66,7 @@ const commandJson = (c: CommandGrant) => ({ from: c.from, to: c.to, devices: c.d
  */
 export function sharingApi(d: SharingApiDeps): Hono<Env> {
   const api = new Hono<Env>()
-  let writing: Promise<unknown> = Promise.resolve()
-
-  api.onError((err, c) => {
-    if (err instanceof HttpError) return c.json({ error: err.message, status: err.status }, err.status)
-    throw err
-  })
+  const serial = serialQueue() // read the file, change it, validate, save, apply: one write at a time
 
   api.get('/', (c) => {
     const who = c.get('who')
@@ -98,7 +93,7 @@ export function sharingApi(d: SharingApiDeps): Hono<Env> {
     })
   })
 
-  /** Runs one write at a time: read the file, change it, validate, save, apply. */
+  /** Reads the file, changes it, validates it as the whole file, saves it and applies it. */
   const write = (c: Context<Env>, change: (text: string, who: Identity, admin: boolean, rules: SharingRules | null) => { text: string; id: string }, status: 200 | 201 = 200) => {
     const run = async () => {
       if (d.access.lastError) throw new HttpError(409, `the rules on disk have a mistake, fix it first: ${d.access.lastError}`)
@@ -119,27 +114,17 @@ export function sharingApi(d: SharingApiDeps): Hono<Env> {
       const s = t.active.find((x) => x.id === id) ?? t.ended.find((x) => x.id === id)
       return c.json(s ? shareJson(s, t.active.includes(s)) : { id, removed: true }, status)
     }
-    const p = writing.then(run, run)
-    writing = p.catch(() => {})
-    return p
+    return serial(run)
   }
 
-  const body = async <T>(c: Context<Env>, schema: z.ZodType<T>): Promise<T> => {
-    let raw: unknown
-    try { raw = await c.req.json() } catch { throw new HttpError(400, 'send the share as a JSON object (Content-Type: application/json)') }
-    const r = schema.safeParse(raw)
-    if (!r.success) {
-      const i = r.error.issues[0]
-      throw new HttpError(400, `${i.path.join('.') || 'body'}: ${i.message}`)
-    }
-    return r.data
-  }
+  const body = <T>(c: Context<Env>, schema: z.ZodType<T>) => jsonBody(c, schema, 'the share as a JSON object')
 
   /** The share a change is about, if the caller may change it. */
   const own = (id: string, who: Identity, admin: boolean, rules: SharingRules | null): Share => {
     const s = rules?.shares.find((x) => x.id === id && !x.group)
     if (!s) throw new HttpError(404, `no share with id '${id}' (it was changed or removed meanwhile; GET /api/sharing lists the current ones)`)
-    if (!admin && s.from !== who.user) throw new HttpError(403, `only ${s.from} or an admin may change the share ${id}`)
+    const no = whyNotChange(who, admin, s)
+    if (no) throw new HttpError(403, no)
     return s
   }
 
@@ -147,8 +132,8 @@ export function sharingApi(d: SharingApiDeps): Hono<Env> {
     const b = await body(c, Create)
     return write(c, (text, who, admin) => {
       const from = b.from ?? who.user
-      if (from === null) throw new HttpError(403, 'anonymous clients cannot share')
-      if (!admin && from !== who.user) throw new HttpError(403, `you may share only your own devices (from: ${who.user}); ask ${from} or an admin`)
+      const no = whyNotCreate(who, admin, from)
+      if (no || from === null) throw new HttpError(403, no ?? 'anonymous clients cannot share')
       const id = randomBytes(4).toString('hex')
       const entry: ShareEntry = { id, from, ...b, ...(b.for !== undefined ? { created: isoMinute(Date.now() - (Date.now() % 1000)) } : {}) }
       return { text: addShare(text, d.access.rulesFile, entry), id }
@@ -160,7 +145,8 @@ export function sharingApi(d: SharingApiDeps): Hono<Env> {
     const id = c.req.param('id')
     return write(c, (text, who, admin, rules) => {
       const s = own(id, who, admin, rules)
-      if (b.from !== undefined && b.from !== s.from && !admin) throw new HttpError(403, `you may not hand ${s.from}'s share to ${b.from}`)
+      const no = whyNotHandOver(admin, s, b.from)
+      if (no) throw new HttpError(403, no)
       const patch: Record<string, unknown> = {}
       for (const [k, v] of Object.entries(b)) patch[k] = v === null ? undefined : v
       if (b.for) { patch.created = isoMinute(Date.now() - (Date.now() % 1000)); patch.until = undefined }

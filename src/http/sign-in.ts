@@ -4,6 +4,7 @@ import { limitBody } from './body-limit.js'
 import type { Logger } from '../log.js'
 import { forbidden, isHttps, originAllowed, peerAddress, throttled, type Env, type HttpAuth } from './auth.js'
 import { clearedCookie, cookieValue, SESSION_COOKIE, sessionCookie } from './session.js'
+import { HttpError } from './errors.js'
 
 /** A user name and a password, as JSON or a form: nobody needs more before signing in. */
 export const SIGN_IN_BODY = 16 * 1024
@@ -40,14 +41,14 @@ export function signInRoutes(auth: HttpAuth, settings: MapSettings, log: Logger,
     if (!originAllowed((n) => c.req.header(n))) return forbidden(c, 'cross-origin sign-in refused: the Origin header does not match this hub')
     const { user, password } = await credentials(c)
     if (!user || password === undefined) {
-      return c.json({ error: "give 'user' and 'password' (JSON or form fields)", status: 400 }, 400)
+      throw new HttpError(400, "give 'user' and 'password' (JSON or form fields)")
     }
     const addr = peerAddress(c)
     const result = await auth.check(addr, user, password)
     if (result === 'throttled') return throttled(c, auth.throttle.retryAfter(addr, user), 'sign-ins')
     if (result === 'wrong') {
       log.info(`Sign-in refused for '${user}' from ${addr}: wrong user name or password.`)
-      return c.json({ error: 'wrong user name or password', status: 401 }, 401)
+      throw new HttpError(401, 'wrong user name or password')
     }
     auth.sessions.delete(cookieValue(c.req.header('cookie'), SESSION_COOKIE)) // no session fixation: always a fresh id
     const { id, session } = auth.sessions.create(user)

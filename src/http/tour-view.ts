@@ -4,6 +4,7 @@ import { Hono } from 'hono'
 import type { Tours } from '../tours/tours.js'
 import type { Env } from './auth.js'
 import { PUBLIC_DIR } from './static.js'
+import { HttpError } from './errors.js'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
@@ -33,7 +34,7 @@ export function tourViewRoutes(tours: Tours, tiles: { tileUrl: string; tileAttri
   app.get('/:uuid/track', async (c) => {
     const uuid = c.req.param('uuid')
     const view = UUID.test(uuid) ? await tours.view(uuid) : undefined
-    if (!view) return c.json({ error: 'no such tour (it may have been deleted)', status: 404 }, 404)
+    if (!view) throw new HttpError(404, 'no such tour (it may have been deleted)')
     return c.json(view)
   })
 

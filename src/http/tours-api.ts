@@ -2,6 +2,9 @@ import { Hono, type Context } from 'hono'
 import type { HistoryStore } from '../store/types.js'
 import { TourError, type Tours } from '../tours/tours.js'
 import { isHttps, type Env } from './auth.js'
+import { z } from 'zod'
+import { jsonBody } from './body.js'
+import { HttpError } from './errors.js'
 
 /**
  * Tours from the map (or a script): /api/tours lists the caller's tours, POST creates one for one of the
@@ -21,30 +24,26 @@ export function toursApi(tours: Tours, history: HistoryStore, publicUrl: string 
   })
 
   api.post('/', async (c) => {
-    let body: Record<string, unknown>
-    try {
-      body = await c.req.json()
-    } catch {
-      return c.json({ error: 'send a JSON object: {"device", "label", "from", "to"}', status: 400 }, 400)
-    }
+    // label, from and to are checked by tours.create, as for a phone's request
+    const body = await jsonBody(c, z.looseObject({ device: z.unknown(), label: z.unknown(), from: z.unknown(), to: z.unknown() }), 'a JSON object: {"device", "label", "from", "to"}')
     const user = me(c)
     const device = body.device
     const mine = history.devices().filter((d) => d.user === user).map((d) => d.device)
     if (typeof device !== 'string' || !mine.includes(device)) {
-      return c.json({ error: `'device' must be one of your devices (${mine.join(', ') || 'none yet: a phone must report first'})`, status: 400 }, 400)
+      throw new HttpError(400, `'device' must be one of your devices (${mine.join(', ') || 'none yet: a phone must report first'})`)
     }
     try {
       const t = await tours.create(user, device, body)
       return c.json({ tour: { ...tours.info(t, base(c)), fromTst: t.fromTst, toTst: t.toTst } }, 201)
     } catch (err) {
-      if (err instanceof TourError) return c.json({ error: err.message, status: 400 }, 400)
+      if (err instanceof TourError) throw new HttpError(400, err.message)
       throw err
     }
   })
 
   api.delete('/:uuid', async (c) => {
     if (await tours.remove(me(c), c.req.param('uuid'))) return c.body(null, 204)
-    return c.json({ error: 'no such tour of yours', status: 404 }, 404)
+    throw new HttpError(404, 'no such tour of yours')
   })
 
   return api

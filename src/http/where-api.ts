@@ -6,8 +6,8 @@ import type { Days } from '../days/store.js'
 import type { Day } from '../days/types.js'
 import { viewDay } from '../days/viewed.js'
 import type { HistoryStore } from '../store/types.js'
+import { deviceView, type DeviceView } from '../store/viewer-history.js'
 import type { Env } from './auth.js'
-import { deviceView, type DeviceView } from './locations.js'
 import { nameParam, ParamError, requestParam } from './params.js'
 
 export interface WhereApiDeps { history: HistoryStore; access: AccessControl; days: Days }

@@ -8,7 +8,7 @@ import { parseDeviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { UserRegistry } from '../users/registry.js'
 import { crossSiteReason } from './cross-site.js'
-import { enrichLast } from './enrich.js'
+import { enrichLast } from '../store/enrich.js'
 import { seenDevices } from './visible.js'
 import type { PlaceNames } from '../geo/place-names.js'
 

@@ -13,6 +13,8 @@ import { orderPublishes } from './ordered-publish.js'
 import { tracePackets } from './packet-log.js'
 import { brokerPersistence } from './persistence.js'
 import { answerUnknownProtocol } from './protocol-level.js'
+import type { IngestOutcome } from '../ingest.js'
+import type { HubMessage, Publish } from './publish.js'
 import { SessionOwners } from './session-owners.js'
 
 export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
@@ -108,15 +110,13 @@ export class Broker {
     if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
   }
 
-  /**
-   * Publishes as the hub itself (cards, commands, what a bridge brings in): stored like a client's
-   * publish, then delivered through the same per-receiver access checks. `origin` stays on the packet
-   * (aedes keeps `clientId`), so a bridge can tell its own messages from everyone else's.
-   */
-  async publish(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; origin?: string }, from: string): Promise<void> {
-    if ((await this.ingest.handle(m.topic, m.payload, from)).kind === 'refused') return
+  /** The hub's own publishes (see Publish in publish.ts); aedes keeps `origin` as the packet's clientId. */
+  readonly publish: Publish = async (m: HubMessage, from: string): Promise<IngestOutcome> => {
+    const outcome = await this.ingest.handle(m.topic, m.payload, from)
+    if (outcome.kind === 'refused') return outcome
     const packet = { cmd: 'publish' as const, topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup: false, ...(m.origin ? { clientId: m.origin } : {}) }
     await new Promise<void>((resolve, reject) => this.aedes.publish(packet as never, (err?: Error | null) => (err ? reject(err) : resolve())))
+    return outcome
   }
 
   track(server: Server, port: number, host: string): Promise<AddressInfo> {

@@ -6,12 +6,12 @@ type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: stri
 
 /**
  * aedes-persistence-level with two costs taken off the per-message path (bench/RESULTS.md has the profiles):
- *  - every PUBACK made a LevelDB read (outgoingClearMessageId), also from clean-session clients, which
- *    never have anything stored: aedes keeps outgoing messages only for persistent sessions;
- *  - every retained publish was a LevelDB write of its own. Retained writes issued in the same turn of
- *    the event loop now go to disk as one batch, in the order they were issued (a del that clears a
- *    retained message after a put still wins). Sessions, offline queues and wills are written at once as
- *    before: a phone reconnecting right after a publish must find its queued copy on disk.
+ *  - as it comes, every PUBACK makes a LevelDB read (outgoingClearMessageId), also from clean-session
+ *    clients, which never have anything stored: aedes keeps outgoing messages only for persistent sessions;
+ *  - as it comes, every retained publish is a LevelDB write of its own. Here retained writes issued in the
+ *    same turn of the event loop go to disk as one batch, in the order they were issued (a del that clears
+ *    a retained message after a put still wins). Sessions, offline queues and wills are written at once:
+ *    a phone reconnecting right after a publish must find its queued copy on disk.
  */
 export function brokerPersistence(db: Level<string, Buffer>): AsyncLevelPersistence {
   coalesceRetained(db)

@@ -1,7 +1,7 @@
 import type { AccessControl, Identity } from '../access/access.js'
 import type { Logger } from '../log.js'
+import type { Publish } from '../mqtt/publish.js'
 import type { HistoryStore } from '../store/types.js'
-import type { PublishFn } from './hub-transitions.js'
 import type { Places } from './places.js'
 
 /** `homeassistant/device_tracker/<object id>/…`; an object id is letters, digits, '_' and '-'. */
@@ -22,7 +22,7 @@ export class HomeAssistant {
   private dirty = new Set<string>()
   private scheduled = false
 
-  constructor(private readonly d: { user: string; access: AccessControl; history: HistoryStore; places: Places; publish: PublishFn; log: Logger }) {
+  constructor(private readonly d: { user: string; access: AccessControl; history: HistoryStore; places: Places; publish: Publish; log: Logger }) {
     this.who = { user: d.user, admin: false, clientId: 'owntracks-hub:homeassistant' }
   }
 

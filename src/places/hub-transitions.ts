@@ -1,11 +1,10 @@
 import { HUB_ORIGIN } from '../ingest.js'
+import type { Publish } from '../mqtt/publish.js'
 import type { Logger } from '../log.js'
 import { deviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Places } from './places.js'
 import type { Transition } from './presence.js'
-
-export type PublishFn = (m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }, from: string) => Promise<void>
 
 /** The OwnTracks transition the hub records and publishes for a place crossed: marked `hub: true`. */
 export function transitionMessage(t: Transition, tid: string | undefined): Record<string, unknown> {
@@ -43,7 +42,7 @@ export class HubTransitions {
   constructor(private readonly d: {
     places: Places
     history: HistoryStore
-    publish: PublishFn
+    publish: Publish
     base: string
     log: Logger
     onTransition: (t: Transition) => void

@@ -1,9 +1,10 @@
 import type { CommandQueue } from '../cmd-queue.js'
 import type { Logger } from '../log.js'
+import type { Publish } from '../mqtt/publish.js'
 import { deviceTopic } from '../owntracks/topics.js'
 import type { HistoryStore } from '../store/types.js'
 import { centre, enclosingRadius } from './geometry.js'
-import { rid, type PublishFn } from './hub-transitions.js'
+import { rid } from './hub-transitions.js'
 import type { Place } from './types.js'
 
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6
@@ -35,7 +36,7 @@ export function setWaypointsCommand(places: Place[]): Record<string, unknown> {
 }
 
 /** Sends a person's places to each of their phones: over MQTT on `…/cmd`, and queued for HTTP mode. */
-export async function sendPlacesToPhones(d: { history: HistoryStore; commands: CommandQueue; publish: PublishFn; base: string; log: Logger }, user: string, places: Place[], by: string): Promise<string[]> {
+export async function sendPlacesToPhones(d: { history: HistoryStore; commands: CommandQueue; publish: Publish; base: string; log: Logger }, user: string, places: Place[], by: string): Promise<string[]> {
   const cmd = setWaypointsCommand(places)
   const payload = Buffer.from(JSON.stringify(cmd))
   const devices = d.history.devices().filter((x) => x.user === user).map((x) => x.device)

@@ -8,10 +8,11 @@ import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuer
  *
  *   L \0 user \0 device \0 tst(11 digits) \0 h8      a location, as published after normalisation
  *   R \0 user \0 device \0 type \0 tst \0 h8         every other kept message (transition, waypoint(s),
- *                                                    card, lwt, status, steps, beacon, request, encrypted…)
+ *                                                    card, lwt, status, steps, beacon, encrypted: KEPT in
+ *                                                    kept.ts; cmd, request and configuration are not kept)
  *   D \0 user \0 device                              device summary: newest location, its topic, card, months
  *   S \0 user \0 device \0 YYYY-MM-DD                 a day's visits, trips and summary (days/store.ts; derived)
- *   G \0 ghash7                                      a geocoder's answer for a 150 m cell (places/geocoder.ts)
+ *   G \0 ghash7                                      a geocoder's answer for a 150 m cell (geo/geocoder.ts)
  *
  * h8 is the first 8 hex digits of SHA-1 over the payload. A QoS 1 redelivery hashes the same, lands on the
  * same key and is stored once; two different messages with the same tst both survive. Zero-padded tst

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type pg from 'pg'
-import type { PgListener } from '../cluster/pg-listen.js'
 import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuery, WriteCounts } from './types.js'
 
 /*
@@ -22,6 +21,12 @@ const h8 = (json: string) => createHash('sha1').update(json).digest('hex').slice
 const month = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 7)
 const devKey = (u: string, d: string) => `${u}\x00${d}`
 const norm = (t: number) => Math.max(0, Math.floor(t))
+
+/** The notifications of other nodes' commits (cluster/pg-listen.ts is one): a channel, and every (re)connect. */
+export interface ChangeFeed {
+  on(channel: string, handler: (payload: string) => void): void
+  onConnect(fn: () => Promise<void> | void): void
+}
 
 interface Planned { r: HistoryRecord; json: string; tst: number; h8: string }
 
@@ -78,7 +83,7 @@ export class PgHistory implements HistoryStore {
   private constructor(private readonly pool: pg.Pool, private readonly o: PgHistoryOptions) {}
 
   /** `listener` carries other nodes' summary changes; it must be started after this returns. */
-  static async open(pool: pg.Pool, listener: PgListener, o: PgHistoryOptions = {}): Promise<PgHistory> {
+  static async open(pool: pg.Pool, listener: ChangeFeed, o: PgHistoryOptions = {}): Promise<PgHistory> {
     const h = new PgHistory(pool, o)
     listener.on(CHANNEL, (payload) => h.changed(payload))
     // Changes made while this node was not listening are only in the table: read it all again.

@@ -1,4 +1,4 @@
-import { KEPT } from '../ingest.js'
+import { KEPT } from './kept.js'
 import { decodePayload } from '../owntracks/decode.js'
 import { deviceTopic, parseDeviceTopic, subtopicForType } from '../owntracks/topics.js'
 import type { HistoryRecord } from './types.js'

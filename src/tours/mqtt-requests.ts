@@ -30,8 +30,8 @@ export function answerTourRequests(broker: Broker, tours: Tours, base: string, l
     tours.handleRequest(dt.user, dt.device, decoded.message).then((answer) => {
       if (!answer) return
       const topic = deviceTopic(dt.user, dt.device, 'cmd', base)
-      broker.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(answer)), qos: 1, retain: false, dup: false }, (err?: Error | null) => {
-        if (err) log.error(`Could not publish the answer to ${dt.user}/${dt.device}'s ${String(decoded.message.request)} request: ${err.message}`)
+      broker.publish({ topic, payload: Buffer.from(JSON.stringify(answer)), qos: 1, retain: false }, 'hub:tours').catch((err: Error) => {
+        log.error(`Could not publish the answer to ${dt.user}/${dt.device}'s ${String(decoded.message.request)} request: ${err.message}`)
       })
     }, (err: Error) => log.error(`Tour request from ${dt.user}/${dt.device} failed: ${err.message}`))
   })

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Logger } from '../log.js'
-import { parseTime } from '../http/params.js'
+import { parseTime } from '../owntracks/time.js'
 import type { HistoryStore } from '../store/types.js'
 import type { TourStore, Tour } from './store.js'
 

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '../helpers/cluster.js'
 import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location } from '../helpers/phone.js'
-import { pw } from '../helpers/sharing.js'
+import { pw } from '../helpers/users.js'
 
 const RULES = `# who sees whom: kept as text in the cluster, comments and all
 people: [fred, jane, zoe]

@@ -6,7 +6,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { startCluster, startHaproxy, startPostgres, startRedis, type Balancer, type Cluster, type PostgresServer, type RedisServer } from '../helpers/cluster.js'
 import { waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location } from '../helpers/phone.js'
-import { pw } from '../helpers/sharing.js'
+import { pw } from '../helpers/users.js'
 
 const PHONES = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']
 const RULES = `people: [watcher, ${PHONES.join(', ')}]\nshares:\n${PHONES.map((p) => `  - from: ${p}\n    to: watcher\n`).join('')}`

@@ -6,7 +6,7 @@ import type { MqttClient } from 'mqtt'
 import { startCluster, startPostgres, startRedis, type Cluster, type PostgresServer, type RedisServer } from '../helpers/cluster.js'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location, phone } from '../helpers/phone.js'
-import { pw } from '../helpers/sharing.js'
+import { pw } from '../helpers/users.js'
 import { signIn } from '../helpers/session.js'
 
 const RULES = `people: [alice, bob, carol, dave, erin, frank]

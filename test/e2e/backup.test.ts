@@ -4,6 +4,7 @@ import { existsSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:f
 import { join } from 'node:path'
 import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, collect, location, phone } from '../helpers/phone.js'
+import { addUsers } from '../helpers/users.js'
 
 // Not jane/busy: it is written to while the backup runs.
 const ANSWERS = ['/api/0/list', '/api/0/list?user=fred', '/api/0/last?user=fred', '/api/0/last?user=jane&device=phone',
@@ -24,9 +25,8 @@ describe('backup and restore', () => {
   let hub: RunningHub
   before(async () => {
     hub = await startHub({ dataDir: data, aclDir: acl })
-    for (const u of ['jane', 'fred']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', data])).code, 0)
+    await addUsers(hub, 'jane', 'fred')
     writeFileSync(join(acl, 'family.acl'), 'user fred\ntopic read owntracks/jane/#\n')
-    await hub.waitForLog(/Reloaded users: 3 /)
     await hub.waitForLog(/Reloaded access rules/)
   })
   after(async () => { await hub?.stop(); rmSync(root, { recursive: true, force: true }) })

@@ -3,18 +3,17 @@ import assert from 'node:assert/strict'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { Jimp } from 'jimp'
 import { loadConfig } from '../../src/config.js'
 import { Hub } from '../../src/hub.js'
 import { createLogger } from '../../src/log.js'
-import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
-import { client, collect, location, phone } from '../helpers/phone.js'
-
-const settle = () => new Promise((r) => setTimeout(r, 300))
+import { startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
+import { location, phone } from '../helpers/phone.js'
+import { Receiver } from '../helpers/receiver.js'
+import { addUsers, as } from '../helpers/users.js'
+import { readPicture, solidJpeg } from '../helpers/images.js'
 
 describe('cards: set through the API, published retained to each device, seen only by those who may', () => {
   let hub: RunningHub
-  const as = (user: string) => ({ user, password: `${user}-pw` })
   before(async () => {
     const root = tempDir()
     const aclDir = join(root, 'acl')
@@ -22,8 +21,7 @@ describe('cards: set through the API, published retained to each device, seen on
     // Sharing rules are another part of the hub; a Mosquitto acl file grants fred read access to jane here.
     writeFileSync(join(aclDir, 'family.acl'), 'user fred\ntopic read owntracks/jane/#\n')
     hub = await startHub({ dataDir: join(root, 'data'), aclDir })
-    for (const u of ['jane', 'fred', 'bob']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
-    await waitFor('users', async () => (await hub.http('/api/0/version', as('bob'))).status === 200, 3000)
+    await addUsers(hub, 'jane', 'fred', 'bob')
     const p = await phone(hub.mqttPort, 'jane', 'jane-pw')
     await p.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tid: 'jj' })), { qos: 1, retain: true })
     await p.endAsync()
@@ -31,7 +29,7 @@ describe('cards: set through the API, published retained to each device, seen on
   after(async () => { await hub?.stop() })
 
   test('jane uploads her name and a photo; the card on owntracks/jane/phone/info has a 128×128 PNG face', async () => {
-    const photo = await new Jimp({ width: 640, height: 480, color: 0x3366ccff }).getBuffer('image/jpeg')
+    const photo = solidJpeg(640, 480, 0x3366ccff)
     const form = new FormData()
     form.set('name', 'Jane Jolie')
     form.set('face', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'me.jpg')
@@ -39,30 +37,26 @@ describe('cards: set through the API, published retained to each device, seen on
     assert.equal(res.status, 200, await res.clone().text())
     const body = await res.json() as { card: { name: string; face: string }; published: string[] }
     assert.deepEqual(body.published, ['owntracks/jane/phone/info'])
-    const face = await Jimp.read(Buffer.from(body.card.face, 'base64'))
+    const face = readPicture(Buffer.from(body.card.face, 'base64'))
     assert.deepEqual([face.width, face.height, face.mime], [128, 128, 'image/png'])
 
-    const admin = await client(hub.mqttPort, 'admin', hub.adminPassword)
-    const got = collect(admin)
-    await admin.subscribeAsync('owntracks/+/+/info', { qos: 1 })
-    await settle()
+    const admin = await Receiver.connect(hub, 'admin')
+    await admin.subscribe('owntracks/+/+/info')
+    const got = admin.messages()
     assert.equal(got.length, 1)
     assert.equal(got[0].retain, true)
     assert.deepEqual(JSON.parse(got[0].payload), { _type: 'card', name: 'Jane Jolie', face: body.card.face })
-    await admin.endAsync()
+    await admin.end()
   })
 
   test('fred, whom an acl rule lets read jane, gets her card; bob gets nothing of hers (MQTT and API)', async () => {
-    const fred = await client(hub.mqttPort, 'fred', 'fred-pw')
-    const bob = await client(hub.mqttPort, 'bob', 'bob-pw')
-    const fredGot = collect(fred)
-    const bobGot = collect(bob)
-    await fred.subscribeAsync('owntracks/+/+/info', { qos: 1 })
-    await bob.subscribeAsync('owntracks/+/+/info', { qos: 1 })
-    await settle()
-    assert.deepEqual(fredGot.map((m) => [m.topic, (JSON.parse(m.payload) as { name: string }).name]), [['owntracks/jane/phone/info', 'Jane Jolie']])
-    assert.deepEqual(bobGot, [])
-    await Promise.all([fred.endAsync(), bob.endAsync()])
+    const fred = await Receiver.connect(hub, 'fred')
+    const bob = await Receiver.connect(hub, 'bob')
+    await fred.subscribe('owntracks/+/+/info')
+    await bob.subscribe('owntracks/+/+/info')
+    assert.deepEqual(fred.messages().map((m) => [m.topic, (JSON.parse(m.payload) as { name: string }).name]), [['owntracks/jane/phone/info', 'Jane Jolie']])
+    assert.deepEqual(bob.messages(), [])
+    await Promise.all([fred.end(), bob.end()])
 
     const fredApi = await hub.http('/api/card?user=jane', as('fred'))
     assert.equal(fredApi.status, 200)

@@ -4,6 +4,7 @@ import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { encryptLikeTheApp } from '../helpers/encrypt.js'
 import { mosquittoSub } from '../helpers/mosquitto.js'
 import { location, phone } from '../helpers/phone.js'
+import { addUsers } from '../helpers/users.js'
 
 type Locations = { count: number; data: Record<string, unknown>[] }
 
@@ -14,7 +15,7 @@ describe('encrypted payloads: the hub decrypts into history, subscribers get the
   const locations = async (user: string) => (await (await hub.http(`/api/0/locations?user=${user}&device=phone&from=2024-01-01`, user === 'jane' ? jane : {})).json()) as Locations
   before(async () => {
     hub = await startHub()
-    for (const u of ['jane', 'fred']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
+    await addUsers(hub, 'jane', 'fred')
     const key = await runCli(['user', 'key', 'jane', '--secret', secret, '--data', hub.dataDir])
     assert.equal(key.code, 0, key.stderr)
     assert.match(key.stdout, /the apps use only its first 32 bytes/)

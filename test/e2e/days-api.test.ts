@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as, seedHistory } from '../helpers/history.js'
+import { seedHistory } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
 import { week } from '../helpers/days.js'
 import { location, phone } from '../helpers/phone.js'
 
@@ -35,7 +36,7 @@ describe('days, visits and trips of a generated week, through the API', () => {
       '  - {from: jane, to: [lisa], devices: [phone], history: false}',
       '',
     ].join('\n'))
-    await addUsers(data, { admin: { admin: true }, jane: {}, fred: {}, lisa: {}, zoe: {} })
+    await createUsers(data, { admin: { admin: true }, jane: {}, fred: {}, lisa: {}, zoe: {} })
     await seedHistory(data, generated.map((d) => d.fixes.map((f) => ({ user: 'jane', device: 'phone', topic: 'owntracks/jane/phone', message: { _type: 'location', tid: 'ja', ...f } }))))
     hub = await startHub({ dataDir: data, aclDir: join(root, 'acl') })
   })

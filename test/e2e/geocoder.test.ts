@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { fakeNominatim, type FakeNominatim } from '../helpers/fake-nominatim.js'
 import { location, phone } from '../helpers/phone.js'
-import { addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 type Last = Record<string, unknown>[]
 

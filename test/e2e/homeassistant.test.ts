@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { phone } from '../helpers/phone.js'
-import { addUsers, pw, Receiver, writeRules } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 type Msg = Record<string, unknown>
 

@@ -4,8 +4,9 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { LevelHistory } from '../../src/store/history-level.js'
 import { launchBrowser, signInPage, type TestBrowser } from '../helpers/browser.js'
-import { runCli, startHub, tempDir, type RunningHub } from '../helpers/hub.js'
+import { startHub, tempDir, type RunningHub } from '../helpers/hub.js'
 import { startTileServer, type TileServer } from '../helpers/tiles.js'
+import { createUsers } from '../helpers/users.js'
 
 const N = 50_000
 
@@ -20,7 +21,7 @@ describe('a day of 50,000 points in the history view', () => {
   before(async () => {
     root = tempDir()
     const dataDir = join(root, 'data')
-    assert.equal((await runCli(['user', 'add', 'fred', '--password', 'fred-pw', '--data', dataDir])).code, 0)
+    await createUsers(dataDir, ['fred'])
     // Written straight into the store (a real LevelDB): publishing 50,000 messages would only test MQTT again.
     const history = await LevelHistory.open(join(dataDir, 'history'))
     const records = []

@@ -1,16 +1,16 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { launchBrowser, signInPage, type TestBrowser } from '../helpers/browser.js'
-import { runCli, startHub, type RunningHub } from '../helpers/hub.js'
+import { startHub, type RunningHub } from '../helpers/hub.js'
 import { location, phone } from '../helpers/phone.js'
+import { addUsers } from '../helpers/users.js'
 
 describe('without map tiles (the default OpenStreetMap tiles are unreachable here) the map still works', () => {
   let hub: RunningHub
   let b: TestBrowser
   before(async () => {
     hub = await startHub()
-    assert.equal((await runCli(['user', 'add', 'fred', '--password', 'fred-pw', '--data', hub.dataDir])).code, 0)
-    await hub.waitForLog(/Reloaded users: 2/)
+    await addUsers(hub, 'fred')
     const p = await phone(hub.mqttPort, 'fred', 'fred-pw')
     const t = Math.floor(Date.now() / 1000) - 600
     for (let i = 0; i < 5; i++) await p.publishAsync('owntracks/fred/phone', JSON.stringify(location({ tid: 'fr', lat: 51.5 + i / 100, lon: -0.12, tst: t + i * 60 })), { qos: 1, retain: true })

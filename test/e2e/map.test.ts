@@ -2,13 +2,14 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Jimp } from 'jimp'
 import type { MqttClient } from 'mqtt'
 import type { BrowserContext, Page } from 'playwright-core'
 import { launchBrowser, outputPath, signInPage, watchedPage, type TestBrowser, type WatchedPage } from '../helpers/browser.js'
-import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
+import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { location, phone } from '../helpers/phone.js'
 import { startTileServer, type TileServer } from '../helpers/tiles.js'
+import { addUsers } from '../helpers/users.js'
+import { solidPng } from '../helpers/images.js'
 
 const now = () => Math.floor(Date.now() / 1000)
 /** Yesterday 12:00 local time, the browser's time zone being the machine's. */
@@ -53,15 +54,14 @@ describe('the family map in a browser: fred may see jane (an acl rule), not bob'
   before(async () => {
     tiles = await startTileServer()
     hub = await startHub({ args: ['--tile-url', tiles.url] })
-    for (const u of ['fred', 'jane', 'bob']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
-    await hub.waitForLog(/Reloaded users: 4/)
+    await addUsers(hub, 'fred', 'jane', 'bob')
     writeFileSync(join(hub.aclDir, 'family.acl'), 'user fred\ntopic read owntracks/jane/#\n')
     await hub.waitForLog(/Reloaded access rules/)
     const t0 = yesterdayNoon()
     for (let i = 0; i < 25; i++) await pub('jane', 'phone', { tid: 'ja', lat: 48.85 + i * 0.001, lon: 2.35 + i * 0.001, tst: t0 + i * 60, vel: 5 })
     await pub('jane', 'phone', { tid: 'ja', lat: 48.8566, lon: 2.3522, batt: 64, bs: 1 })
     await pub('fred', 'phone', { _type: 'card', name: 'Fred F.', tid: 'fr' }, '/info')
-    const face = (await new Jimp({ width: 40, height: 40, color: 0xd97706ff }).getBuffer('image/png')).toString('base64')
+    const face = solidPng(40, 40, 0xd97706ff).toString('base64')
     await pub('jane', 'phone', { _type: 'card', face, tid: 'ja' }, '/info')
     await pub('fred', 'phone', { tid: 'fr', lat: 52.52, lon: 13.405, batt: 81, bs: 2, vel: 12, alt: 35, acc: 20, inregions: ['Home'], conn: 'w', SSID: 'home-net' })
     await pub('fred', 'tablet', { tid: 'ft', lat: 53.55, lon: 9.99, tst: now() - 3 * 3600, batt: 15 })

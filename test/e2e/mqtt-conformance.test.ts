@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { startMosquitto, type Mosquitto } from '../helpers/broker.js'
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto-broker.js'
 import { startHub, tempDir, type RunningHub } from '../helpers/hub.js'
 import { PacketType, RawClient, decodePublish, wire, type ConnectOptions } from '../helpers/wire.js'
 
@@ -48,7 +48,7 @@ before(async () => {
   writeFileSync(join(aclDir, 'conformance.acl'), ACL)
   writeFileSync(join(root, 'mosquitto.acl'), ACL)
   hub = await startHub({ aclDir, args: ['--password-file', passwd, '--log-level', 'debug'] })
-  mosq = await startMosquitto({ extra: ['allow_anonymous false', `password_file ${passwd}`, `acl_file ${join(root, 'mosquitto.acl')}`] })
+  mosq = await startMosquitto({ conf: ([port]) => [`listener ${port} 127.0.0.1`, 'persistence false', 'allow_anonymous false', `password_file ${passwd}`, `acl_file ${join(root, 'mosquitto.acl')}`] })
   targets.push({ name: 'hub', port: hub.mqttPort }, { name: 'mosquitto', port: mosq.port })
 })
 after(async () => { await hub?.stop(); await mosq?.stop() })

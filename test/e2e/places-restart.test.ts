@@ -4,7 +4,9 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startHub, type RunningHub } from '../helpers/hub.js'
 import { phone } from '../helpers/phone.js'
-import { addUsers, pw, Receiver, writeRules } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 describe('places across a restart: the hub remembers who is where from the transitions it stored', () => {
   let hub: RunningHub

@@ -6,7 +6,9 @@ import WebSocket from 'ws'
 import type { MqttClient } from 'mqtt'
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { phone } from '../helpers/phone.js'
-import { addUsers, pw, Receiver, writeRules } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 import { receiver, TestBrowser } from '../helpers/alert-receivers.js'
 
 type Msg = Record<string, unknown>

@@ -1,60 +1,55 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { runCli, startHub, type RunningHub } from '../helpers/hub.js'
-import { client, collect, location, phone } from '../helpers/phone.js'
+import { startHub, type RunningHub } from '../helpers/hub.js'
+import { location, phone } from '../helpers/phone.js'
+import { Receiver } from '../helpers/receiver.js'
 import { mosquittoPub } from '../helpers/mosquitto.js'
-
-const settle = () => new Promise((r) => setTimeout(r, 300))
+import { addUsers } from '../helpers/users.js'
 
 describe('without a rule, jane reads nothing of fred (MQTT and HTTP)', () => {
   let hub: RunningHub
   before(async () => {
     hub = await startHub()
-    for (const u of ['jane', 'fred']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
-    await hub.restart().then((h) => { hub = h })
+    await addUsers(hub, 'jane', 'fred')
   })
   after(async () => { await hub?.stop() })
 
   test("jane subscribed to owntracks/# gets her own location and neither fred's retained nor live ones", async () => {
     const fred = await phone(hub.mqttPort, 'fred', 'fred-pw')
     await fred.publishAsync('owntracks/fred/phone', JSON.stringify(location({ tid: 'fr' })), { qos: 1, retain: true })
-    const jane = await client(hub.mqttPort, 'jane', 'jane-pw')
-    const got = collect(jane)
-    await jane.subscribeAsync('owntracks/#', { qos: 1 })
+    const jane = await Receiver.connect(hub, 'jane')
+    await jane.subscribe('owntracks/#')
     await fred.publishAsync('owntracks/fred/phone', JSON.stringify(location({ tid: 'fr', lat: 1 })), { qos: 1, retain: true })
     await fred.publishAsync('owntracks/fred/phone/event', JSON.stringify({ _type: 'transition', event: 'enter', tst: 1, lat: 1, lon: 1 }), { qos: 1 })
     const janePhone = await phone(hub.mqttPort, 'jane', 'jane-pw')
     await janePhone.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tid: 'ja' })), { qos: 1, retain: true })
-    await settle()
-    assert.deepEqual(got.map((m) => m.topic), ['owntracks/jane/phone'])
-    await Promise.all([fred.endAsync(), jane.endAsync(), janePhone.endAsync()])
+    await jane.settle()
+    assert.deepEqual(jane.topics(), ['owntracks/jane/phone'])
+    await Promise.all([fred.endAsync(), jane.end(), janePhone.endAsync()])
   })
 
   test('jane publishing into fred\'s topic is dropped like Mosquitto 2: acknowledged, connection kept, not delivered, not retained, not stored', async () => {
-    const admin = await client(hub.mqttPort, 'admin', hub.adminPassword)
-    const seen = collect(admin)
-    await admin.subscribeAsync('owntracks/#', { qos: 1 })
-    await settle()
-    seen.length = 0
+    const admin = await Receiver.connect(hub, 'admin')
+    await admin.subscribe('owntracks/#')
+    admin.clear()
     const jane = await phone(hub.mqttPort, 'jane', 'jane-pw')
     const forged = JSON.stringify(location({ tid: 'xx', lat: 10, lon: 10, tst: 1700000000 }))
     await jane.publishAsync('owntracks/fred/phone', forged, { qos: 1, retain: true }) // resolves on PUBACK
     assert.equal(jane.connected, true, 'connection kept')
     await jane.publishAsync('owntracks/jane/phone', JSON.stringify(location({ tid: 'ja' })), { qos: 1 })
-    await settle()
-    assert.deepEqual(seen.map((m) => m.topic), ['owntracks/jane/phone'], 'the forged message reached nobody')
+    await admin.settle()
+    assert.deepEqual(admin.topics(), ['owntracks/jane/phone'], 'the forged message reached nobody')
     assert.match(hub.logs(), /Denied PUBLISH from janephone \(d0, q1, r1, m\d+, 'owntracks\/fred\/phone', \.\.\. \(\d+ bytes\)\)/)
     assert.doesNotMatch(hub.logs(), /"lat":10/, 'payloads are never logged')
     // fred's retained location is still his own
-    const late = await client(hub.mqttPort, 'admin', hub.adminPassword)
-    const retained = collect(late)
-    await late.subscribeAsync('owntracks/fred/phone', { qos: 1 })
-    await settle()
+    const late = await Receiver.connect(hub, 'admin')
+    await late.subscribe('owntracks/fred/phone')
+    const retained = late.messages()
     assert.equal(retained.length, 1)
     assert.notEqual(retained[0].payload, forged)
     const hist = await (await hub.http('/api/0/locations?user=fred&device=phone&from=2023-01-01')).json() as { data: { tst: number }[] }
     assert.ok(hist.data.every((l) => l.tst !== 1700000000), 'the forged location is not in fred\'s history')
-    await Promise.all([admin.endAsync(), jane.endAsync(), late.endAsync()])
+    await Promise.all([admin.end(), jane.endAsync(), late.end()])
   })
 
   test("the Recorder API shows jane only jane: list, last, locations", async () => {

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCli, startHub, tempDir, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as, card, loc, seedHistory } from '../helpers/history.js'
+import { card, loc, seedHistory } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
 import { mosquittoPub } from '../helpers/mosquitto.js'
 import { parseCsv, parseGpx, parseXml } from '../helpers/formats-parse.js'
+import { readPicture, solidPng } from '../helpers/images.js'
 
 const MAY1 = Date.UTC(2024, 4, 1) / 1000
 const now = Math.floor(Date.now() / 1000)
@@ -16,14 +18,11 @@ const recent = Array.from({ length: 10 }, (_, k) => now - k * 3600 - 30).reverse
 type Data = { count: number; data: Record<string, unknown>[]; status: number }
 
 async function facePng(color: number): Promise<string> {
-  const { Jimp } = await import('jimp')
-  return (await new Jimp({ width: 64, height: 48, color }).getBuffer('image/png')).toString('base64')
+  return solidPng(64, 48, color).toString('base64')
 }
 
 async function pixels(res: Response): Promise<{ width: number; height: number; at(x: number, y: number): number }> {
-  const { Jimp } = await import('jimp')
-  const img = await Jimp.read(Buffer.from(await res.arrayBuffer()))
-  return { width: img.bitmap.width, height: img.bitmap.height, at: (x, y) => img.getPixelColor(x, y) }
+  return readPicture(Buffer.from(await res.arrayBuffer()))
 }
 
 describe('the Recorder API, as a script written for the Recorder uses it', () => {
@@ -43,7 +42,7 @@ describe('the Recorder API, as a script written for the Recorder uses it', () =>
     mkdirSync(join(root, 'acl'), { recursive: true })
     // jane may read fred's phone, not his tablet
     writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone/#\n')
-    await addUsers(data, { admin: { admin: true }, jane: {}, fred: {}, zoe: {} })
+    await createUsers(data, { admin: { admin: true }, jane: {}, fred: {}, zoe: {} })
     await seedHistory(data, [
       [...may, ...recent].map((t) => loc('jane', 'phone', t, { batt: 50, alt: 30 })),
       [loc('fred', 'phone', now - 100, { tid: 'fr' }), card('fred', 'phone', 'Fred', await facePng(0xff0000ff))],

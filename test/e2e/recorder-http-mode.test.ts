@@ -3,8 +3,10 @@ import assert from 'node:assert/strict'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as, card, loc, seedHistory } from '../helpers/history.js'
+import { card, loc, seedHistory } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
 import { client, collect, location } from '../helpers/phone.js'
+import { Receiver } from '../helpers/receiver.js'
 
 type Msg = Record<string, unknown>
 
@@ -23,12 +25,10 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
   }
   /** An admin's MQTT subscription, emptied of the retained messages it starts with. */
   const watch = async (filter: string) => {
-    const mqtt = await client(hub.mqttPort, 'admin', 'admin-pw')
-    const live = collect(mqtt)
-    await mqtt.subscribeAsync(filter, { qos: 1 })
-    await new Promise((r) => setTimeout(r, 200))
-    live.length = 0
-    return { live, end: () => mqtt.endAsync() }
+    const r = await Receiver.connect(hub, 'admin')
+    await r.subscribe(filter)
+    r.clear()
+    return { r, live: r.got, end: () => r.end() }
   }
   const answer = async (res: Response): Promise<Msg[]> => {
     assert.equal(res.status, 200, await res.clone().text())
@@ -39,7 +39,7 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
     root = tempDir()
     mkdirSync(join(root, 'acl'), { recursive: true })
     writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone/#\n')
-    await addUsers(join(root, 'data'), { admin: { admin: true }, jane: {}, fred: {} })
+    await createUsers(join(root, 'data'), { admin: { admin: true }, jane: {}, fred: {} })
     await seedHistory(join(root, 'data'), [[
       loc('fred', 'phone', now - 60, { tid: 'fr' }), card('fred', 'phone', 'Fred', 'iVBORw0KGgo='),
       loc('fred', 'tablet', now - 60, { tid: 'ft' }),
@@ -60,13 +60,11 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
     assert.deepEqual(live.filter((m) => m.topic.startsWith('owntracks/jane')), [{ topic: 'owntracks/jane/phone', payload: JSON.stringify(sent), retain: false }])
     await end()
 
-    const late = await client(hub.mqttPort, 'fred', 'fred-pw')
-    const retained = collect(late)
+    const late = await Receiver.connect(hub, 'fred')
     // A plain topic fred may never read is refused in the SUBACK (0x80), so nothing retained can follow.
-    const refused = await late.subscribeAsync('owntracks/jane/phone', { qos: 1 }).then(() => undefined, (e: { packet?: { granted?: number[] } }) => e.packet?.granted)
-    assert.deepEqual(refused, [0x80], 'fred may not read jane: the ACL applies to HTTP-mode messages too')
-    assert.deepEqual(retained, [])
-    await late.endAsync()
+    assert.deepEqual(await late.subscribe('owntracks/jane/phone'), [0x80], 'fred may not read jane: the ACL applies to HTTP-mode messages too')
+    assert.deepEqual(late.messages(), [])
+    await late.end()
     const admin = await client(hub.mqttPort, 'admin', 'admin-pw')
     const r2 = collect(admin)
     await admin.subscribeAsync('owntracks/jane/phone', { qos: 1 })
@@ -119,7 +117,7 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
   })
 
   test('malformed JSON: 400 with the reason, logged, nothing published or stored', async () => {
-    const { live, end } = await watch('owntracks/jane/#')
+    const { r, end } = await watch('owntracks/jane/#')
     const cases: [string, RegExp][] = [
       ['{"_type":"location","lat":1,', /^body is not valid JSON/],
       ['hello world', /^body is not valid JSON/],
@@ -135,8 +133,8 @@ describe('HTTP mode: a phone POSTing to /pub as the OwnTracks app does', () => {
     }
     assert.match(hub.logs(), /HTTP mode: refused POST \/pub for jane\/phone from jane: body is not valid JSON/)
     assert.doesNotMatch(hub.logs(), /hello world/, 'payloads are never logged')
-    await new Promise((r) => setTimeout(r, 300))
-    assert.deepEqual(live, [])
+    await r.settle()
+    assert.deepEqual(r.messages(), [])
     await end()
   })
 

@@ -4,7 +4,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { CLI, runCli, startHub, tempDir, type CliResult, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
 import { parseCsv, parseGpx } from '../helpers/formats-parse.js'
 import { writeRecorderStore, type GeneratedStore } from '../helpers/recorder-store.js'
 
@@ -32,7 +32,7 @@ describe('import recorder: a Recorder store, with the hub stopped and while it r
 
   test('hub stopped: straight into the history; a second run reads the same and adds nothing', async () => {
     const data = join(root, 'stopped')
-    await addUsers(data, { admin: { admin: true } })
+    await createUsers(data, { admin: { admin: true } })
     const first = ok(await runCli(['import', 'recorder', store.dir, '--data', data]))
     assert.match(first.stdout, new RegExp(`Imported ${store.dir} into the history in ${data}/history: ${expectedRead} messages`))
     assert.match(first.stdout, /of 2 users, 3 devices/)
@@ -107,7 +107,7 @@ describe('import gpx and export, with the hub running and stopped', () => {
     for (let i = 0; i < 500; i++) xml += `<trkpt lat="${(47 + i / 1000).toFixed(6)}" lon="${(8 + i / 1000).toFixed(6)}"><ele>${400 + i}</ele><time>${new Date((base + i * 10) * 1000).toISOString()}</time></trkpt>\n`
     xml += '<trkpt lat="47.9" lon="8.9"><ele>1</ele></trkpt>\n</trkseg></trk></gpx>\n'
     writeFileSync(gpxFile, xml)
-    await addUsers(join(root, 'data'), { admin: { admin: true }, jane: {} })
+    await createUsers(join(root, 'data'), { admin: { admin: true }, jane: {} })
     hub = await startHub({ dataDir: join(root, 'data'), aclDir: join(root, 'acl') })
   })
   after(async () => { await hub?.stop(); rmSync(root, { recursive: true, force: true }) })

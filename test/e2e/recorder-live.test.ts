@@ -7,8 +7,9 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import WebSocket from 'ws'
 import { startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as, card, loc, seedHistory } from '../helpers/history.js'
-import { location, phone } from '../helpers/phone.js'
+import { card, loc, seedHistory } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
+import { client, location, phone } from '../helpers/phone.js'
 import { AccessControl } from '../../src/access/access.js'
 import { identifyBasic } from '../../src/http/auth.js'
 import { UpgradeRouter } from '../../src/http/upgrade.js'
@@ -32,7 +33,21 @@ function liveClient(port: number, who: { user: string; password: string } | unde
   })
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 300))
+let markers = 0
+
+/**
+ * Publishes a marker location on fred's phone, which jane may see, and waits until it arrives on `got`:
+ * the feed sends in the order the hub accepted publishes, so what was not there before the marker was
+ * not sent. Removes the marker from `got`.
+ */
+async function settle(hub: RunningHub, got: Msg[]): Promise<void> {
+  const batt = ++markers
+  const c = await client(hub.mqttPort, 'fred', 'fred-pw')
+  await c.publishAsync('owntracks/fred/phone', JSON.stringify(location({ tid: 'mk', batt })), { qos: 1 })
+  await c.endAsync()
+  await waitFor('the marker on the feed', () => got.some((m) => m.tid === 'mk' && m.batt === batt))
+  got.splice(got.findIndex((m) => m.tid === 'mk' && m.batt === batt), 1)
+}
 
 describe('/ws/last, the live feed the OwnTracks Frontend listens to', () => {
   let hub: RunningHub
@@ -43,7 +58,7 @@ describe('/ws/last, the live feed the OwnTracks Frontend listens to', () => {
     root = tempDir()
     mkdirSync(join(root, 'acl'), { recursive: true })
     writeFileSync(join(root, 'acl', 'family.acl'), 'user jane\ntopic read owntracks/fred/phone\n')
-    await addUsers(join(root, 'data'), { admin: { admin: true }, jane: {}, fred: {} })
+    await createUsers(join(root, 'data'), { admin: { admin: true }, jane: {}, fred: {} })
     await seedHistory(join(root, 'data'), [[loc('fred', 'phone', now - 60, { tid: 'fr' }), card('fred', 'phone', 'Fred'), loc('fred', 'tablet', now - 60, { tid: 'ft' })]])
     hub = await startHub({ dataDir: join(root, 'data'), aclDir: join(root, 'acl') })
   })
@@ -61,7 +76,7 @@ describe('/ws/last, the live feed the OwnTracks Frontend listens to', () => {
     const { ws, got } = await liveClient(hub.httpPort, as('jane'))
     ws.send('LAST')
     await waitFor('the last locations', () => got.length >= 1)
-    await settle()
+    await settle(hub, got)
     assert.deepEqual(got.map((m) => `${m.username}/${m.device}`), ['fred/phone'])
     assert.equal(got[0]._type, 'location')
     assert.equal(got[0].topic, 'owntracks/fred/phone')

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startHub, tempDir, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as, loc, seedHistory } from '../helpers/history.js'
+import { loc, seedHistory } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
 
 const DAY = 86_400
 
@@ -18,7 +19,7 @@ describe('--retention-days prunes older history on a schedule', () => {
   before(async () => {
     root = tempDir()
     const data = join(root, 'data')
-    await addUsers(data, { admin: { admin: true } })
+    await createUsers(data, { admin: { admin: true } })
     const transition = (tst: number) => ({ user: 'jane', device: 'phone', topic: 'owntracks/jane/phone/event', message: { _type: 'transition' as const, event: 'enter', tst } })
     await seedHistory(data, [
       daily.map((t) => loc('jane', 'phone', t)),

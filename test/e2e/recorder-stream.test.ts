@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { startHub, tempDir, type RunningHub } from '../helpers/hub.js'
-import { addUsers, as, seedHistory } from '../helpers/history.js'
+import { seedHistory } from '../helpers/history.js'
+import { as, createUsers } from '../helpers/users.js'
 import type { HistoryRecord } from '../../src/store/types.js'
 import { gpxChecker, xmlPoints } from '../helpers/formats-parse.js'
 
@@ -30,7 +31,7 @@ describe('a year of one-minute points streams in every format', () => {
 
   before(async () => {
     root = tempDir()
-    await addUsers(join(root, 'data'), { admin: { admin: true } })
+    await createUsers(join(root, 'data'), { admin: { admin: true } })
     await seedHistory(join(root, 'data'), year())
     hub = await startHub({ dataDir: join(root, 'data'), aclDir: join(root, 'acl') })
   })

@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { startHub, type RunningHub } from '../helpers/hub.js'
 import { location, phone } from '../helpers/phone.js'
-import { Receiver, addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 const RULES = `# Our family's sharing rules (hand-written; the hub keeps this comment)
 admins: [mum]   # mum runs the hub

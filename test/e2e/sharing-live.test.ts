@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { location, phone } from '../helpers/phone.js'
-import { Receiver, addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 const HOME = { lat: 48.858370, lon: 2.294481 }
 const REVEALING = { SSID: 'JaneHome', BSSID: 'aa:bb:cc:dd:ee:ff', inregions: ['Home'], inrids: ['r1'], addr: '5 Avenue Anatole France', poi: 'Tour Eiffel' }

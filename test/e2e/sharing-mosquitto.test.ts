@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, startHub, type RunningHub } from '../helpers/hub.js'
 import { mosquittoPub, mosquittoSub, requireTool } from '../helpers/mosquitto.js'
-import { run, startMosquitto, stop, type Mosquitto } from '../helpers/mosquitto-broker.js'
-import { addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { run, startMosquittoWithAcl, type AclMosquitto } from '../helpers/mosquitto-broker.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 // The owntracks booklet's ACL example, verbatim.
 const BOOKLET = `user jjolie
@@ -173,7 +174,7 @@ async function ask(port: number, plant: string[]): Promise<boolean[]> {
 describe("'acl show' loads in Debian's Mosquitto and decides as the hub does", () => {
   let hub: RunningHub
   let dir: string
-  let mosquitto: Mosquitto | null = null
+  let mosquitto: AclMosquitto | null = null
   before(async () => {
     requireTool('mosquitto')
     hub = await startHub()
@@ -185,7 +186,7 @@ describe("'acl show' loads in Debian's Mosquitto and decides as the hub does", (
     assert.match(await writeRules(hub, RULES), /Reloaded access rules/)
   })
   after(async () => {
-    await stop(mosquitto?.proc)
+    await mosquitto?.stop()
     await hub?.stop()
     rmSync(dir, { recursive: true, force: true })
   })
@@ -200,8 +201,7 @@ describe("'acl show' loads in Debian's Mosquitto and decides as the hub does", (
     assert.match(show.stdout, /# jane's phone shared with grandma .*precision 1km.*\n#   Mosquitto would deliver these unchanged; the hub blurs positions to 1km/)
     assert.match(show.stdout, /\nuser mum\n# admin .*\ntopic readwrite #\ntopic read \$SYS\/#\n/)
     assert.match(show.stdout, /# ended, no longer granted: anna's devices shared with grandma/)
-    mosquitto = await startMosquitto(dir, show.stdout, join(hub.dataDir, 'passwd'))
-    assert.ok(mosquitto, `Mosquitto refused the file:\n${show.stdout}`)
+    mosquitto = await startMosquittoWithAcl(dir, show.stdout, join(hub.dataDir, 'passwd')) // throws with Mosquitto's reason if it refuses the file
 
     const hubPlant = ['-h', '127.0.0.1', '-p', String(hub.mqttPort), '-u', 'mum', '-P', pw('mum')]
     const mqPlant = ['-h', '127.0.0.1', '-p', String(mosquitto.openPort)]

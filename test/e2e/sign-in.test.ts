@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { location, phone } from '../helpers/phone.js'
 import { signIn } from '../helpers/session.js'
+import { addUsers } from '../helpers/users.js'
 
 const url = (hub: RunningHub, path: string) => `http://127.0.0.1:${hub.httpPort}${path}`
 
@@ -10,8 +11,7 @@ describe('signing in to the map: a session cookie instead of HTTP Basic, with th
   let hub: RunningHub
   before(async () => {
     hub = await startHub({ args: ['--trust-proxy', '127.0.0.1'] }) // the test plays the reverse proxy
-    for (const u of ['fred', 'jane']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', hub.dataDir])).code, 0)
-    await hub.waitForLog(/Reloaded users: 3/)
+    await addUsers(hub, 'fred', 'jane')
     const p = await phone(hub.mqttPort, 'fred', 'fred-pw')
     await p.publishAsync('owntracks/fred/phone', JSON.stringify(location({ tid: 'fr' })), { qos: 1, retain: true })
     const j = await phone(hub.mqttPort, 'jane', 'jane-pw')
@@ -131,8 +131,7 @@ describe('sign-ins are throttled per account and address', () => {
   before(async () => {
     // One check a minute after the burst: no refill can land inside the test, however slow the machine.
     hub = await startHub({ args: ['--auth-rate-account', '1'] })
-    assert.equal((await runCli(['user', 'add', 'fred', '--password', 'fred-pw', '--data', hub.dataDir])).code, 0)
-    await hub.waitForLog(/Reloaded users: 2/)
+    await addUsers(hub, 'fred')
   })
   after(async () => { await hub?.stop() })
 

@@ -5,6 +5,7 @@ import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/
 import { mosquittoPub } from '../helpers/mosquitto.js'
 import { location } from '../helpers/phone.js'
 import { caFile, tlsPorts } from '../helpers/tls.js'
+import { createUsers } from '../helpers/users.js'
 
 // The booklet's "Client certificates" page: require_certificate + use_identity_as_username.
 describe('client-certificate login: --tls-require-cert --tls-cert-username', () => {
@@ -15,7 +16,7 @@ describe('client-certificate login: --tls-require-cert --tls-cert-username', () 
     const root = tempDir()
     const dataDir = join(root, 'data')
     assert.equal((await runCli(['tls', 'init', '--data', dataDir])).code, 0)
-    for (const u of ['jane', 'fred']) assert.equal((await runCli(['user', 'add', u, '--password', `${u}-pw`, '--data', dataDir])).code, 0)
+    await createUsers(dataDir, ['jane', 'fred'])
     const issued = await runCli(['tls', 'client', 'jane', '--out', certs, '--data', dataDir])
     assert.equal(issued.code, 0, issued.stderr)
     assert.match(issued.stdout, /openssl pkcs12 -export/)

@@ -6,12 +6,13 @@ import { hostname, networkInterfaces } from 'node:os'
 import { join } from 'node:path'
 import { connect } from 'node:tls'
 import mqtt from 'mqtt'
-import { runCli, startHub, tempDir, waitFor, type RunningHub } from '../helpers/hub.js'
+import { runCli, startHub, tempDir, type RunningHub } from '../helpers/hub.js'
 import { mosquittoPub, mosquittoSub } from '../helpers/mosquitto.js'
-import { collect, location } from '../helpers/phone.js'
+import { location } from '../helpers/phone.js'
+import { Receiver } from '../helpers/receiver.js'
 import { caFile, curl, tlsPorts } from '../helpers/tls.js'
+import { addUsers } from '../helpers/users.js'
 
-const settle = () => new Promise((r) => setTimeout(r, 300))
 const read = (p: string) => readFileSync(p, 'utf8')
 
 /** The certificate a TLS server presents to a client that asks for `servername`. */
@@ -87,8 +88,7 @@ describe('MQTT over TLS as the booklet tests it: mosquitto_pub --cafile ca.crt',
     assert.equal((await runCli(['tls', 'init', '--data', dataDir])).code, 0)
     hub = await startHub({ dataDir, aclDir: join(root, 'acl') })
     ;({ mqtts: port, https } = await tlsPorts(hub))
-    assert.equal((await runCli(['user', 'add', 'jane', '--password', 'jane-pw', '--data', dataDir])).code, 0)
-    await waitFor('jane to be known', async () => (await hub.http('/api/0/version', { user: 'jane', password: 'jane-pw' })).status === 200, 3000)
+    await addUsers(hub, 'jane')
   })
   after(async () => { await hub?.stop() })
 
@@ -151,19 +151,17 @@ describe('MQTT over TLS as the booklet tests it: mosquitto_pub --cafile ca.crt',
   test('MQTT.js over ws:// on the HTTP port and wss:// on the HTTPS port: same users, same access', async () => {
     const ca = read(caFile(hub))
     const opts = { protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 5000 }
-    const admin = await mqtt.connectAsync(`ws://127.0.0.1:${hub.httpPort}/mqtt`, { ...opts, username: 'admin', password: hub.adminPassword })
-    const seen = collect(admin)
-    await admin.subscribeAsync('owntracks/#', { qos: 1 })
-    const jane = await mqtt.connectAsync(`wss://localhost:${https}/mqtt`, { ...opts, username: 'jane', password: 'jane-pw', ca })
-    const janeSeen = collect(jane)
-    await jane.subscribeAsync('owntracks/#', { qos: 1 })
-    await jane.publishAsync('owntracks/jane/tablet', JSON.stringify(location({ tid: 'jt' })), { qos: 1 })
-    await admin.publishAsync('owntracks/admin/phone', JSON.stringify(location({ tid: 'ad' })), { qos: 1 })
-    await settle()
-    assert.deepEqual(seen.map((m) => m.topic).filter((t) => /tablet|admin\/phone/.test(t)).sort(), ['owntracks/admin/phone', 'owntracks/jane/tablet'])
-    assert.deepEqual(janeSeen.map((m) => m.topic).filter((t) => t.startsWith('owntracks/admin')), [], "jane reads nothing of admin's over wss either")
+    const admin = await Receiver.attach(await mqtt.connectAsync(`ws://127.0.0.1:${hub.httpPort}/mqtt`, { ...opts, username: 'admin', password: hub.adminPassword }), 'admin')
+    await admin.subscribe('owntracks/#')
+    const jane = await Receiver.attach(await mqtt.connectAsync(`wss://localhost:${https}/mqtt`, { ...opts, username: 'jane', password: 'jane-pw', ca }), 'jane')
+    await jane.subscribe('owntracks/#')
+    await jane.mqtt.publishAsync('owntracks/jane/tablet', JSON.stringify(location({ tid: 'jt' })), { qos: 1 })
+    await admin.mqtt.publishAsync('owntracks/admin/phone', JSON.stringify(location({ tid: 'ad' })), { qos: 1 })
+    await Promise.all([admin.settle(), jane.settle()])
+    assert.deepEqual(admin.topics().filter((t) => /tablet|admin\/phone/.test(t)).sort(), ['owntracks/admin/phone', 'owntracks/jane/tablet'])
+    assert.deepEqual(jane.topics().filter((t) => t.startsWith('owntracks/admin')), [], "jane reads nothing of admin's over wss either")
     assert.match(hub.logs(), /New client connected from 127\.0\.0\.1:\d+ as \S+ \(p2, c1, k60, u'jane'\)/)
-    await Promise.all([admin.endAsync(), jane.endAsync()])
+    await Promise.all([admin.end(), jane.end()])
     await assert.rejects(mqtt.connectAsync(`ws://127.0.0.1:${hub.httpPort}/mqtt`, { ...opts, username: 'jane', password: 'wrong' }), /Not authorized|not authori[sz]ed/i)
   })
 

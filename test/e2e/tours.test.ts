@@ -4,9 +4,10 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { launchBrowser, watchedPage, type TestBrowser } from '../helpers/browser.js'
-import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
+import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, collect, location, phone } from '../helpers/phone.js'
 import { startTileServer, type TileServer } from '../helpers/tiles.js'
+import { addUsers } from '../helpers/users.js'
 
 type Cmd = { _type: string; action: string; request: string; status?: number; error?: string; tour?: Record<string, string>; tours?: Record<string, string>[]; ntours?: number }
 
@@ -37,8 +38,7 @@ describe('tours, as the OwnTracks apps request them (booklet features/tours.md)'
   before(async () => {
     tiles = await startTileServer()
     hub = await startHub({ args: ['--tile-url', tiles.url] })
-    assert.equal((await runCli(['user', 'add', 'fred', '--password', 'fred-pw', '--data', hub.dataDir])).code, 0)
-    await hub.waitForLog(/Reloaded users: 2/)
+    await addUsers(hub, 'fred')
     fred = await phone(hub.mqttPort, 'fred', 'fred-pw')
     const got = collect(fred)
     answers = got

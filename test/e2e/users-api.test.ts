@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { mosquittoPub } from '../helpers/mosquitto.js'
-import { addUsers, pw } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 interface UserJson { name: string; admin: boolean }
 

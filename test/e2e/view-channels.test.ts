@@ -6,7 +6,9 @@ import type { MqttClient } from 'mqtt'
 import { client, phone } from '../helpers/phone.js'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { LiveFeed, seen, strip, writeAcl, type Msg, type Seen } from '../helpers/channels.js'
-import { Receiver, addUsers, pw, writeRules, type Received } from '../helpers/sharing.js'
+import { Receiver, type Received } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 /*
  * One view per viewer on every channel. For a table of rules × every kind of message jane's phone

@@ -6,7 +6,9 @@ import { FIELDS } from '../../src/access/view-fields.js'
 import { phone } from '../helpers/phone.js'
 import { startHub, type RunningHub } from '../helpers/hub.js'
 import { LiveFeed, seen, strip, type Msg } from '../helpers/channels.js'
-import { Receiver, addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 /*
  * The generated half of the channel comparison (view-channels.test.ts has the table): random shares

@@ -5,7 +5,9 @@ import { phone } from '../helpers/phone.js'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { LiveFeed, read, strip, type Msg } from '../helpers/channels.js'
 import { signIn } from '../helpers/session.js'
-import { Receiver, addUsers, pw, writeRules } from '../helpers/sharing.js'
+import { Receiver } from '../helpers/receiver.js'
+import { writeRules } from '../helpers/sharing.js'
+import { addUsers, pw } from '../helpers/users.js'
 
 const DEVICE = 'owntracks/jane/phone'
 const SECRET = { lat: 51.500712, lon: -0.124625 }

@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import WebSocket from 'ws'
 import { decodePayload } from '../../src/owntracks/decode.js'
 import type { RunningHub } from './hub.js'
-import { pw, type Received } from './sharing.js'
+import type { Received } from './receiver.js'
+import { pw } from './users.js'
 
 /*
  * What one viewer gets of a device on each channel, in a form the channels can be compared in:

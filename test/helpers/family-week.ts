@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import type { BrowserContext, Locator, Page } from 'playwright-core'
 import { launchBrowser, type TestBrowser, type WatchedPage } from './browser.js'
 import { startHub, tempDir, waitFor, type RunningHub } from './hub.js'
-import { addUsers, seedHistory } from './history.js'
+import { seedHistory } from './history.js'
+import { createUsers } from './users.js'
 import { week } from './days.js'
 import { startTileServer, type TileServer } from './tiles.js'
 
@@ -52,7 +53,7 @@ export async function familyWeek(beforeBrowser?: (w: Omit<FamilyWeek, 'b' | 'sto
   const data = join(root, 'data')
   mkdirSync(join(root, 'acl'), { recursive: true })
   writeFileSync(join(root, 'acl', 'sharing.yml'), 'groups:\n  family: [jane, fred]\n')
-  await addUsers(data, { admin: { admin: true }, jane: {}, fred: {} })
+  await createUsers(data, { admin: { admin: true }, jane: {}, fred: {} })
   const fixes = week(MONDAY).flatMap((d) => d.fixes)
   await seedHistory(data, [fixes.map((f) => ({ user: 'jane', device: 'phone', topic: 'owntracks/jane/phone', message: { _type: 'location', tid: 'ja', ...f } }))])
   const now = Math.floor(Date.now() / 1000)

@@ -1,8 +1,6 @@
-import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { LevelHistory } from '../../src/store/history-level.js'
 import type { HistoryRecord } from '../../src/store/types.js'
-import { runCli } from './hub.js'
 
 /** A location record for `user/device` at `tst`, as the hub stores what a phone publishes. */
 export function loc(user: string, device: string, tst: number, over: Record<string, unknown> = {}): HistoryRecord {
@@ -25,15 +23,3 @@ export async function seedHistory(dataDir: string, batches: Iterable<HistoryReco
     await h.close()
   }
 }
-
-/** Creates users before the hub starts (`admin: true` for admins); the password is `<name>-pw`. */
-export async function addUsers(dataDir: string, users: Record<string, { admin?: boolean }>): Promise<void> {
-  mkdirSync(dataDir, { recursive: true })
-  for (const [name, o] of Object.entries(users)) {
-    const r = await runCli(['user', 'add', name, '--password', `${name}-pw`, '--data', dataDir, ...(o.admin ? ['--admin'] : [])])
-    if (r.code !== 0) throw new Error(`user add ${name} failed: ${r.stderr}`)
-  }
-}
-
-/** Credentials for hub.http() of a user made by addUsers. */
-export const as = (user: string): { user: string; password: string } => ({ user, password: `${user}-pw` })

@@ -1,4 +1,4 @@
-// The few parts of sax (a strict streaming XML parser, in the tree as a dependency of jimp) the tests use.
+// The few parts of sax (a strict streaming XML parser, a devDependency) the tests use.
 declare module 'sax' {
   interface QualifiedAttribute { name: string; value: string; prefix: string; local: string; uri: string }
   interface Tag { name: string; attributes: Record<string, string | QualifiedAttribute>; isSelfClosing: boolean; uri?: string; local?: string }

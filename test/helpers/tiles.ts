@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Jimp } from 'jimp'
+import { solidPng } from './images.js'
 
 export interface TileServer { url: string; port: number; requests: number; /** Host headers seen, e.g. a.tile.test:PORT. */ hosts: Set<string>; close(): Promise<void> }
 
@@ -9,7 +9,7 @@ export interface TileServer { url: string; port: number; requests: number; /** H
  * tile layer without reaching the internet.
  */
 export async function startTileServer(): Promise<TileServer> {
-  const png = await new Jimp({ width: 256, height: 256, color: 0xe6e1d8ff }).getBuffer('image/png')
+  const png = solidPng(256, 256, 0xe6e1d8ff)
   let requests = 0
   const hosts = new Set<string>()
   const server: Server = createServer((req, res) => {

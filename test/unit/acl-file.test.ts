@@ -1,6 +1,5 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,7 +8,8 @@ import { AclSyntaxError, formatAclFile, parseAclFile } from '../../src/access/ac
 import type { AclFile } from '../../src/access/types.js'
 import { hashPassword, writePasswdFile } from '../../src/users/passwd.js'
 import { requireTool } from '../helpers/mosquitto.js'
-import { run, startMosquitto, stop, type Mosquitto } from '../helpers/mosquitto-broker.js'
+import { MosquittoRefused, run, startMosquittoWithAcl, type AclMosquitto } from '../helpers/mosquitto-broker.js'
+import { pw } from '../helpers/users.js'
 
 const BOOKLET = `user jjolie
 topic owntracks/jjolie/#
@@ -285,11 +285,9 @@ const CASES: Case[] = [
   { user: 'a+b', clientId: 'ab-w2', topic: 'ab/x', want: 'write', mosquitto: true, why: 'own lines come before that check' },
 ]
 
-const PASSWORD = (u: string) => `${u}-pw`
-
 /** Asks a running Mosquitto each case; reads and writes planted and inspected through the open port. */
-async function askMosquitto(m: Mosquitto, cases: Case[]): Promise<boolean[]> {
-  const creds = (c: Case) => (c.user === null ? [] : ['-u', c.user, '-P', PASSWORD(c.user)])
+async function askMosquitto(m: AclMosquitto, cases: Case[]): Promise<boolean[]> {
+  const creds = (c: Case) => (c.user === null ? [] : ['-u', c.user, '-P', pw(c.user)])
   const base = (port: number) => ['-h', '127.0.0.1', '-p', String(port)]
   const answers = new Array<boolean>(cases.length)
   const reads = cases.map((c, i) => [c, i] as const).filter(([c]) => c.want === 'read')
@@ -319,7 +317,7 @@ async function askMosquitto(m: Mosquitto, cases: Case[]): Promise<boolean[]> {
 
 describe('agrees with a real mosquitto 2 broker', () => {
   let dir: string
-  const running: ChildProcess[] = []
+  const running: AclMosquitto[] = []
 
   before(async () => {
     requireTool('mosquitto')
@@ -328,7 +326,7 @@ describe('agrees with a real mosquitto 2 broker', () => {
     dir = await mkdtemp(join(tmpdir(), 'othub-acl-'))
   })
   after(async () => {
-    for (const p of running) await stop(p)
+    for (const m of running) await m.stop()
     await rm(dir, { recursive: true, force: true })
   })
 
@@ -341,16 +339,15 @@ describe('agrees with a real mosquitto 2 broker', () => {
 
     const passwd = join(dir, 'passwd')
     const users = [...new Set(CASES.map((c) => c.user).filter((u): u is string => u !== null))]
-    await writePasswdFile(passwd, new Map(await Promise.all(users.map(async (u) => [u, await hashPassword(PASSWORD(u), 101)] as [string, string]))))
+    await writePasswdFile(passwd, new Map(await Promise.all(users.map(async (u) => [u, await hashPassword(pw(u), 101)] as [string, string]))))
 
     const acl = parseAclFile(FIXTURE, 'fixture.acl')
     const formatted = formatAclFile(acl)
-    const brokers: Mosquitto[] = []
+    const brokers: AclMosquitto[] = []
     for (const [i, text] of [FIXTURE, formatted].entries()) {
       const d = await mkdtemp(join(dir, i === 0 ? 'original-' : 'formatted-'))
-      const m = await startMosquitto(d, text, passwd)
-      assert.ok(m, `mosquitto refused the ${i === 0 ? 'fixture' : 'formatted fixture'}:\n${text}`)
-      running.push(m.proc)
+      const m = await startMosquittoWithAcl(d, text, passwd)
+      running.push(m)
       brokers.push(m)
     }
     const [fromOriginal, fromFormatted] = await Promise.all(brokers.map((m) => askMosquitto(m, CASES)))
@@ -372,8 +369,11 @@ describe('agrees with a real mosquitto 2 broker', () => {
     ]
     const verdicts = await Promise.all(lines.map(async (text, i) => {
       const d = await mkdtemp(join(dir, `load-${i}-`))
-      const m = await startMosquitto(d, text + '\n')
-      if (m) await stop(m.proc)
+      const m = await startMosquittoWithAcl(d, text + '\n').catch((e: unknown) => {
+        if (e instanceof MosquittoRefused) return null
+        throw e
+      })
+      await m?.stop()
       let ours = true
       try { parseAclFile(text + '\n', 'x.acl') } catch (e) {
         assert.ok(e instanceof AclSyntaxError)

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { enrichPoint } from '../../src/http/enrich.js'
-import { CSV_COLUMNS } from '../../src/http/formats/csv.js'
-import { FORMATS, formatStream, type Point, type Track } from '../../src/http/formats/index.js'
+import { enrichPoint } from '../../src/store/enrich.js'
+import { CSV_COLUMNS } from '../../src/store/formats/csv.js'
+import { FORMATS, formatStream, type Point, type Track } from '../../src/store/formats/index.js'
 import { parseCsv, parseGpx, parseXml } from '../helpers/formats-parse.js'
 
 const track: Track = { user: 'jane', device: 'phone' }

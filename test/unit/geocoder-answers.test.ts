@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { fromNominatim, fromPhoton, parseGeocoder } from '../../src/geo/geocoder.js'
+import { parseGeocoder } from '../../src/config.js'
+import { fromNominatim, fromPhoton } from '../../src/geo/geocoder.js'
 
 describe('geocoder answers as Nominatim and Photon give them', () => {
   test('Nominatim: display_name is the address; the town and country code come from address', () => {

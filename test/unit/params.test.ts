@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ParamError, parseLimit, parseTime } from '../../src/http/params.js'
+import { parseLimit } from '../../src/http/params.js'
+import { TimeError, parseTime } from '../../src/owntracks/time.js'
 
 const t = (s: string) => Date.parse(s) / 1000
 
@@ -24,7 +25,7 @@ test('to: a partial time means the end of that minute, hour, day or month', () =
 
 test('nonsense times and limits are refused naming the parameter', () => {
   for (const bad of ['yesterday', '2024-13-01', '2024-02-30', '2024-05-06T25', '']) {
-    assert.throws(() => parseTime('from', bad, false), (e: Error) => e instanceof ParamError && e.message.startsWith("parameter 'from'"))
+    assert.throws(() => parseTime('from', bad, false), (e: Error) => e instanceof TimeError && e.message.startsWith("parameter 'from'"))
   }
   assert.throws(() => parseLimit('0'), /parameter 'limit'/)
   assert.throws(() => parseLimit('ten'), /parameter 'limit'/)

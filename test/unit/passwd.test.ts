@@ -1,50 +1,14 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   PasswordVerifier, formatPasswdFile, hashPassword, parsePasswdFile, readPasswdFile, verifyPassword, writePasswdFile,
 } from '../../src/users/passwd.js'
 import { requireTool } from '../helpers/mosquitto.js'
-import { freePort, run } from '../helpers/mosquitto-broker.js'
-
-
-
-
-/** Starts `mosquitto -c` with the given lines and resolves once its port accepts connections. */
-async function startMosquitto(dir: string, lines: string[], port: number): Promise<ChildProcess> {
-  requireTool('mosquitto')
-  const conf = join(dir, 'mosquitto.conf')
-  // As root, Mosquitto drops to user 'mosquitto', which cannot read our 0700 temp dir.
-  const asRoot = process.getuid?.() === 0 ? ['user root'] : []
-  await writeFile(conf, [...asRoot, `listener ${port} 127.0.0.1`, ...lines, ''].join('\n'))
-  const proc = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  proc.stdout!.on('data', (b: Buffer) => (log += b))
-  proc.stderr!.on('data', (b: Buffer) => (log += b))
-  const deadline = Date.now() + 5000
-  for (;;) {
-    if (proc.exitCode !== null) assert.fail(`mosquitto exited with ${proc.exitCode}:\n${log}`)
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
-      s.on('error', () => resolve(false))
-    })
-    if (up) return proc
-    if (Date.now() > deadline) { proc.kill(); assert.fail(`mosquitto did not listen on ${port}:\n${log}`) }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
-
-async function stopProcess(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return
-  const gone = new Promise((r) => proc.once('exit', r))
-  proc.kill('SIGTERM')
-  await gone
-}
+import { run, startMosquitto, type Mosquitto } from '../helpers/mosquitto-broker.js'
 
 const B64 = '[A-Za-z0-9+/]'
 const SEVEN = new RegExp(`^\\$7\\$10000\\$${B64}{16}\\$${B64}{86}==$`)
@@ -231,10 +195,10 @@ describe('PasswordVerifier', () => {
 
 describe('compatibility with real Mosquitto 2', () => {
   let dir: string
-  let broker: ChildProcess | undefined
+  let broker: Mosquitto | undefined
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'othub-passwd-mosq-')) })
   after(async () => {
-    await stopProcess(broker)
+    await broker?.stop()
     await rm(dir, { recursive: true, force: true })
   })
 
@@ -270,9 +234,8 @@ describe('compatibility with real Mosquitto 2', () => {
       ['jane', await hashPassword('jane-pw')],
       ['fred', await hashPassword('fred pw:ü', 101)],
     ]))
-    const port = await freePort()
-    broker = await startMosquitto(dir, ['allow_anonymous false', `password_file ${file}`], port)
-    const p = String(port)
+    broker = await startMosquitto({ dir, conf: ([port]) => [`listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${file}`] })
+    const p = String(broker.port)
 
     const pub = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', p, '-u', 'jane', '-P', 'jane-pw', '-i', 'jane-phone', '-t', 'owntracks/jane/phone', '-m', 'hello', '-r', '-q', '1'])
     assert.equal(pub.code, 0, `jane could not publish: ${pub.stderr}`)

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { aclDecision } from '../../src/access/acl-eval.js'
 import { parseAclFile } from '../../src/access/acl-file.js'
 import { importAcl } from '../../src/access/acl-import.js'
-import { compile, mergeAclFiles } from '../../src/access/rules-compile.js'
+import { compileRules, mergeAclFiles } from '../../src/access/rules-compile.js'
 import { addRules, addShare, changeShare, removeShare, stampCreated } from '../../src/access/rules-edit.js'
 import { RulesError, parseRules } from '../../src/access/rules-file.js'
 import { parseDuration, parseInstant, parsePrecision } from '../../src/access/rules-values.js'
@@ -115,7 +115,7 @@ shares:
 })
 
 describe('compiled: one Mosquitto acl_file with the shares as lines', () => {
-  const acl = (text: string, files = '') => compile(parse(text), mergeAclFiles(files ? [parseAclFile(files, 'f.acl')] : []), 'owntracks', NOW).acl
+  const acl = (text: string, files = '') => compileRules(parse(text), mergeAclFiles(files ? [parseAclFile(files, 'f.acl')] : []), 'owntracks', NOW).acl
   const can = (a: ReturnType<typeof acl>, user: string, topic: string, want: 'read' | 'write' = 'read') => aclDecision(a, user, user, topic, want).allowed
 
   test('a share reads the parts it includes, of the devices it names, and writes nothing', () => {
@@ -132,7 +132,7 @@ describe('compiled: one Mosquitto acl_file with the shares as lines', () => {
   })
 
   test('a time box that has ended is left out, and the next end is known', () => {
-    const t = compile(parse('shares:\n  - from: jane\n    to: fred\n    until: 2026-06-01T11:00Z\n  - from: jane\n    to: kid\n    until: 2026-06-01T13:00Z\n  - from: kid\n    to: fred\n    until: 2026-06-01T12:30Z\n'), mergeAclFiles([]), 'owntracks', NOW)
+    const t = compileRules(parse('shares:\n  - from: jane\n    to: fred\n    until: 2026-06-01T11:00Z\n  - from: jane\n    to: kid\n    until: 2026-06-01T13:00Z\n  - from: kid\n    to: fred\n    until: 2026-06-01T12:30Z\n'), mergeAclFiles([]), 'owntracks', NOW)
     assert.deepEqual(t.ended.map((s) => s.to), [['fred']])
     assert.equal(t.nextChange, Date.parse('2026-06-01T12:30Z'))
     assert.ok(!aclDecision(t.acl, 'fred', 'f', 'owntracks/jane/phone', 'read').allowed)
@@ -186,7 +186,7 @@ topic read owntracks/fred/+
     const original = parseAclFile(text, 'orig.acl')
     const r = importAcl(original, 'owntracks')
     const yaml = addRules('', 'acl/sharing.yml', r.people, r.shares)
-    const after = compile(parseRules(yaml, 'acl/sharing.yml', { now: NOW }), r.kept, 'owntracks', NOW).acl
+    const after = compileRules(parseRules(yaml, 'acl/sharing.yml', { now: NOW }), r.kept, 'owntracks', NOW).acl
     const topics = ['owntracks/jane/phone', 'owntracks/jane/phone/info', 'owntracks/jane/phone/event', 'owntracks/jane/laptop', 'owntracks/kid/phone',
       'owntracks/kid/phone/event', 'owntracks/kid/phone/info', 'owntracks/kid/tablet', 'owntracks/fred/secret', 'owntracks/fred/x', 'owntracks/jane/phone/waypoints',
       'public/x', 'shared/fred', 'owntracks/kid/secret', 'owntracks/fred/phone']

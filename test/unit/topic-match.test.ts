@@ -1,13 +1,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { filtersOverlap, topicMatches, validFilter, validTopic } from '../../src/access/topic-match.js'
 import { requireTool } from '../helpers/mosquitto.js'
-import { freePort, run } from '../helpers/mosquitto-broker.js'
+import { run, startPlainMosquitto, type Mosquitto } from '../helpers/mosquitto-broker.js'
 
 describe('topicMatches (MQTT 3.1.1 section 4.7)', () => {
   test('exact names match only themselves', () => {
@@ -125,40 +120,14 @@ describe('filtersOverlap', () => {
 
 
 describe('agrees with a real mosquitto broker', () => {
-  let dir: string
-  let broker: ChildProcess | undefined
-  let port = 0
+  let broker: Mosquitto
 
   before(async () => {
-    requireTool('mosquitto')
     requireTool('mosquitto_pub')
     requireTool('mosquitto_sub')
-    dir = await mkdtemp(join(tmpdir(), 'othub-topics-'))
-    port = await freePort()
-    const conf = join(dir, 'mosquitto.conf')
-    const asRoot = process.getuid?.() === 0 ? ['user root'] : []
-    await writeFile(conf, [...asRoot, `listener ${port} 127.0.0.1`, 'allow_anonymous true', ''].join('\n'))
-    broker = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' })
-    const deadline = Date.now() + 5000
-    for (;;) {
-      const up = await new Promise<boolean>((resolve) => {
-        const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
-        s.on('error', () => resolve(false))
-      })
-      if (up) break
-      if (broker.exitCode !== null || Date.now() > deadline) assert.fail(`mosquitto did not start on port ${port}`)
-      await new Promise((r) => setTimeout(r, 50))
-    }
+    broker = await startPlainMosquitto()
   })
-
-  after(async () => {
-    if (broker && broker.exitCode === null && broker.signalCode === null) {
-      const gone = new Promise((r) => broker!.once('exit', r))
-      broker.kill('SIGTERM')
-      await gone
-    }
-    await rm(dir, { recursive: true, force: true })
-  })
+  after(async () => { await broker?.stop() })
 
   test('retained messages delivered per filter are exactly those topicMatches accepts', async () => {
     const topics = [
@@ -171,7 +140,7 @@ describe('agrees with a real mosquitto broker', () => {
       'a/+/b', 'a//b', 'a/+', '$foo/#', '$foo/+', '+/bar', '+/+/baz', 'owntracks/+/+', 'owntracks/+/+/#',
       'owntracks/jane/phone', '+/#',
     ]
-    const p = String(port)
+    const p = String(broker.port)
     for (const t of topics) {
       const r = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', p, '-t', t, '-m', 'x', '-r', '-q', '1'])
       assert.equal(r.code, 0, `publish ${t}: ${r.stderr}`)

@@ -1,12 +1,13 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Hono } from 'hono'
-import { transport } from '../../src/http/transport.js'
+import { redirectToHttps, secureCookies } from '../../src/http/https.js'
 
 // forwarded.ts has settled X-Forwarded-Proto before a request reaches the app; here it is set by hand.
 function app(httpsPort: number | undefined, redirect: boolean) {
   const a = new Hono()
-  a.use('*', transport({ httpsPort: () => httpsPort, redirect }))
+  a.use('*', redirectToHttps({ httpsPort: () => httpsPort, redirect }))
+  a.use('*', secureCookies())
   a.get('/login', (c) => {
     c.header('set-cookie', 'session=abc; Path=/; HttpOnly', { append: true })
     c.header('set-cookie', 'theme=dark; Secure', { append: true })
@@ -15,7 +16,7 @@ function app(httpsPort: number | undefined, redirect: boolean) {
   return a
 }
 
-describe('transport: Secure cookies on HTTPS, redirects to it', () => {
+describe('https: Secure cookies on HTTPS, redirects to it', () => {
   test('a cookie set on a secure request is marked Secure; one already Secure is left alone', async () => {
     const res = await app(8443, false).request('http://hub/login', { headers: { 'x-forwarded-proto': 'https' } })
     assert.deepEqual(res.headers.getSetCookie(), ['session=abc; Path=/; HttpOnly; Secure', 'theme=dark; Secure'])

@@ -11,6 +11,11 @@ export type { Format, Point, Track } from './types.js'
 /** Every `format=` the locations endpoint speaks, by the Recorder's names. */
 export const FORMATS: Record<string, Format> = { json, geojson, geojsonpoi, linestring, csv, gpx, xml }
 
+/** The format of that name, if there is one (own keys only: 'constructor' or '__proto__' are none). */
+export function formatByName(name: string): Format | undefined {
+  return Object.hasOwn(FORMATS, name) ? FORMATS[name] : undefined
+}
+
 /** Bytes gathered before a chunk is handed on: big enough to be cheap, small enough to start at once. */
 const CHUNK = 64 * 1024
 

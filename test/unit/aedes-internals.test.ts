@@ -1,0 +1,141 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync, rmSync } from 'node:fs'
+import { createServer, Socket, type AddressInfo, type Server } from 'node:net'
+import { join } from 'node:path'
+import { Aedes, type Client } from 'aedes'
+import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import { Level } from 'level'
+import mqtt, { type MqttClient } from 'mqtt'
+import { brokerPersistence } from '../../src/mqtt/persistence.js'
+import { tempDir } from '../helpers/hub.js'
+
+/*
+ * The hub reaches into aedes and aedes-persistence-level where they offer no hook: src/mqtt/ordered-publish.ts
+ * (the broker's publish counter and its emitter), src/mqtt/limits.ts (handle, the client's parser and
+ * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence),
+ * src/mqtt/sign-in.ts (the will during authenticate) and src/mqtt/persistence.ts. Both packages are pinned
+ * exactly; an upgrade that moves any of these fails here, naming what moved, before it fails in the field.
+ */
+
+const root = new URL('../../../', import.meta.url)
+const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { dependencies: Record<string, string> }
+const installed = (name: string) => (JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, root), 'utf8')) as { version: string }).version
+
+interface Internals {
+  counter: number
+  id: string
+  mq: { emit: (packet: { brokerId?: string; brokerCounter?: number }, cb?: () => void) => void }
+  handle: (conn: Socket, req?: unknown) => Client
+  clients: Record<string, Client & { will?: unknown; subscriptions: object; clean: boolean }>
+  persistence: { countOffline(): Promise<{ clientsCount: number }> }
+}
+interface ClientInternals {
+  conn: Socket
+  deliver0: unknown
+  deliverQoS: unknown
+  _parser: { packet: { cmd?: string; length: number }; _parseLength: unknown; _emitError: unknown }
+  _will?: { topic: string } | null
+}
+
+describe('aedes as the hub patches it', () => {
+  test('aedes and aedes-persistence-level are pinned exactly, and the installed versions are the pinned ones', () => {
+    for (const name of ['aedes', 'aedes-persistence-level']) {
+      assert.match(pkg.dependencies[name], /^\d+\.\d+\.\d+$/, `${name} must be pinned to one version in package.json`)
+      assert.equal(installed(name), pkg.dependencies[name], `${name}: installed ${installed(name)}, package.json pins ${pkg.dependencies[name]} (npm ci)`)
+    }
+  })
+
+  let broker: Aedes
+  let b: Internals
+  let server: Server
+  let port: number
+  const willSeen: ({ topic: string } | null | undefined)[] = []
+  before(async () => {
+    broker = await Aedes.createBroker({
+      authenticate: (client, _u, _p, done) => { willSeen.push((client as unknown as ClientInternals)._will); done(null, true) },
+    })
+    b = broker as unknown as Internals
+    server = createServer((s) => b.handle(s))
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    port = (server.address() as AddressInfo).port
+  })
+  after(async () => {
+    await new Promise<void>((r) => broker.close(() => r()))
+    await new Promise((r) => server.close(r))
+  })
+
+  test('the broker: a numeric counter and id, its emitter, handle(), clients and persistence.countOffline', () => {
+    assert.equal(typeof b.counter, 'number', 'broker.counter')
+    assert.equal(typeof b.id, 'string', 'broker.id')
+    assert.equal(typeof b.mq?.emit, 'function', 'broker.mq.emit')
+    assert.equal(typeof b.handle, 'function', 'broker.handle')
+    assert.equal(typeof b.clients, 'object', 'broker.clients')
+    assert.equal(typeof b.persistence?.countOffline, 'function', 'broker.persistence.countOffline')
+  })
+
+  test('publish numbers the packet synchronously, and the emission carries brokerId and brokerCounter', async () => {
+    const emitted: { brokerId?: string; brokerCounter?: number }[] = []
+    const inner = b.mq.emit.bind(b.mq)
+    b.mq.emit = (packet, cb) => { emitted.push({ brokerId: packet.brokerId, brokerCounter: packet.brokerCounter }); inner(packet, cb) }
+    try {
+      const before = b.counter
+      const done = new Promise<void>((resolve, reject) => broker.publish({ cmd: 'publish', topic: 'x/y', payload: Buffer.from('1'), qos: 0, retain: false, dup: false } as never, (err?: Error | null) => (err ? reject(err) : resolve())))
+      assert.equal(b.counter, before + 1, 'counted before publish() returns')
+      await done
+      assert.deepEqual(emitted.filter((e) => e.brokerCounter === before + 1), [{ brokerId: b.id, brokerCounter: before + 1 }])
+    } finally {
+      b.mq.emit = inner
+    }
+  })
+
+  test('a client: its socket, deliver0/deliverQoS, the parser hooks, subscriptions, clean, the will while authenticating and after', async () => {
+    const c: MqttClient = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      protocolVersion: 4, clientId: 'probe', clean: true, reconnectPeriod: 0,
+      will: { topic: 'owntracks/probe/phone', payload: Buffer.from('{"_type":"lwt"}'), qos: 1, retain: false },
+    })
+    try {
+      await c.subscribeAsync('a/#', { qos: 1 })
+      assert.equal(willSeen.at(-1)?.topic, 'owntracks/probe/phone', 'client._will during authenticate')
+      const client = b.clients.probe
+      assert.ok(client, 'broker.clients[clientId]')
+      const ci = client as unknown as ClientInternals
+      assert.ok(ci.conn instanceof Socket, 'client.conn')
+      assert.equal(typeof ci.deliver0, 'function', 'client.deliver0')
+      assert.equal(typeof ci.deliverQoS, 'function', 'client.deliverQoS')
+      assert.equal(typeof ci._parser?._parseLength, 'function', 'client._parser._parseLength')
+      assert.equal(typeof ci._parser?._emitError, 'function', 'client._parser._emitError')
+      assert.equal(typeof ci._parser?.packet, 'object', 'client._parser.packet')
+      assert.deepEqual(Object.keys(client.subscriptions), ['a/#'], 'client.subscriptions')
+      assert.equal(client.clean, true, 'client.clean')
+      assert.equal((client.will as { topic?: string } | undefined)?.topic, 'owntracks/probe/phone', 'client.will')
+    } finally {
+      await c.endAsync()
+    }
+  })
+})
+
+describe('aedes-persistence-level as the hub patches it', () => {
+  const dir = tempDir()
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  test('outgoingClearMessageId exists; retained messages are written with db.put and db.del under retained:<topic>', async () => {
+    assert.equal(typeof (AsyncLevelPersistence.prototype as unknown as Record<string, unknown>).outgoingClearMessageId, 'function')
+    const db = new Level<string, Buffer>(join(dir, 'broker'), { valueEncoding: 'buffer' })
+    const batched: string[] = []
+    const batch = db.batch.bind(db) as (ops: { type: string; key: string }[], o?: unknown) => Promise<void>
+    ;(db as unknown as { batch: typeof batch }).batch = (ops, o) => { for (const op of ops) batched.push(`${op.type} ${op.key}`); return batch(ops, o) }
+    const p = brokerPersistence(db) as unknown as { setup(b: unknown): Promise<void>; storeRetained(packet: object): Promise<void>; destroy?(): Promise<void> }
+    await p.setup({ id: 'probe' })
+    await p.storeRetained({ cmd: 'publish', topic: 'owntracks/jane/phone', payload: Buffer.from('x'), qos: 1, retain: true, brokerId: 'probe', brokerCounter: 1 })
+    const keys: string[] = []
+    for await (const k of db.keys()) keys.push(k)
+    assert.ok(keys.some((k) => k.startsWith('retained:') && k.includes('owntracks/jane/phone')), `retained key layout: ${keys.join(', ')}`)
+    await p.storeRetained({ cmd: 'publish', topic: 'owntracks/jane/phone', payload: Buffer.alloc(0), qos: 1, retain: true, brokerId: 'probe', brokerCounter: 2 })
+    const left: string[] = []
+    for await (const k of db.keys()) if (k.startsWith('retained:')) left.push(k)
+    assert.deepEqual(left, [], 'an empty retained payload deletes it')
+    assert.deepEqual(batched, ['put retained:owntracks/jane/phone', 'del retained:owntracks/jane/phone'], 'retained writes go through db.put/db.del, which persistence.ts turns into batches')
+    await db.close()
+  })
+})
