@@ -49,7 +49,7 @@ export async function clusterBench(dir: string, maxNodes: number, o: { phones: n
   {
     const d = join(dir, 'embedded', 'data')
     const t = await startHub(d, [], [])
-    addUsers(d)
+    await addUsers(d)
     await new Promise((r) => setTimeout(r, 1500))
     log(`embedded hub: ${o.phones} phones × ${o.window} in flight, ${o.subs} subscribers, ${o.seconds} s`)
     try {
@@ -66,7 +66,7 @@ export async function clusterBench(dir: string, maxNodes: number, o: { phones: n
       spawnSync('redis-cli', ['-p', String(redis.port), 'flushall'])
       const url = await pg.createDatabase(`bench${n}`)
       const first = join(dir, `cluster${n}`, 'node1')
-      addUsers(first)
+      await addUsers(first)
       const r = spawnSync(process.execPath, [CLI, 'user', 'add', ADMIN.user, '--password', ADMIN.password, '--admin', '--data', first], { encoding: 'utf8' })
       if (r.status !== 0) throw new Error(r.stderr)
       const nodes: Node[] = []

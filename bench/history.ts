@@ -1,3 +1,4 @@
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { LevelHistory } from '../src/store/history-level.js'
 import type { HistoryRecord } from '../src/store/types.js'
@@ -26,11 +27,16 @@ export async function seed(dataDir: string, log: (s: string) => void): Promise<v
   log(`seeded ${MINUTES} points and 1,000 devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 }
 
+export interface YearResult { seconds: number; points: number; perS: number; peakRssMb: number; format: string; load: number }
+
 export interface HistoryResult {
   startupMs: number
+  load: number
   dayMs: { p50: number; p95: number; points: number }
-  year: { seconds: number; points: number; perS: number; peakRssMb: number; format: string }
+  years: YearResult[]
   lastMs: { p50: number; p95: number; devices: number }
+  /** The same with the hub before a change (run.ts --before). */
+  before?: HistoryResult
 }
 
 async function timed(t: Target, path: string): Promise<{ ms: number; body: string }> {
@@ -50,22 +56,35 @@ async function repeat(t: Target, path: string, n: number): Promise<{ p50: number
   return { p50: percentile(ms, 50), p95: percentile(ms, 95), body }
 }
 
-/** Starts the hub on the seeded data (start-up time), then the day, the year and /last. */
-export async function historyTargets(dataDir: string): Promise<HistoryResult> {
-  const t = await startHub(dataDir)
+/** The year in one format, from a hub started for it alone, so its peak RSS is that query's. */
+async function year(dataDir: string, format: 'json' | 'geojson', nodeArgs: string[], cli?: string): Promise<YearResult> {
+  const t = await startHub(dataDir, [], nodeArgs, { cli })
+  try {
+    await timed(t, '/api/0/version')
+    const r = await timed(t, `/api/0/locations?user=year&device=phone&from=2025-01-01&to=2025-12-31&format=${format}`)
+    const body = JSON.parse(r.body) as { features?: unknown[]; data?: unknown[]; count?: number }
+    const points = format === 'geojson' ? body.features!.length : body.count ?? body.data!.length
+    return { seconds: r.ms / 1000, points, perS: points / (r.ms / 1000), peakRssMb: usage(t.proc.pid!).peakKb / 1024, format, load: loadavg()[0] }
+  } finally {
+    await t.stop()
+  }
+}
+
+/** Starts the hub on the seeded data (start-up time), then the day, /last, and the year as JSON and as GeoJSON. */
+export async function historyTargets(dataDir: string, nodeArgs: string[] = [], cli?: string): Promise<HistoryResult> {
+  const t = await startHub(dataDir, [], nodeArgs, { cli })
+  let r: Omit<HistoryResult, 'years'>
   try {
     await timed(t, '/api/0/version')
     const day = await repeat(t, '/api/0/locations?user=year&device=phone&from=2025-06-01&to=2025-06-01', 20)
     const last = await repeat(t, '/api/0/last', 20)
-    const year = await timed(t, '/api/0/locations?user=year&device=phone&from=2025-01-01&to=2025-12-31&format=geojson')
-    const points = (JSON.parse(year.body) as { features: unknown[] }).features.length
-    return {
-      startupMs: t.startupMs,
+    r = {
+      startupMs: t.startupMs, load: loadavg()[0],
       dayMs: { p50: day.p50, p95: day.p95, points: (JSON.parse(day.body) as { count: number }).count },
-      year: { seconds: year.ms / 1000, points, perS: points / (year.ms / 1000), peakRssMb: usage(t.proc.pid!).peakKb / 1024, format: 'geojson' },
       lastMs: { p50: last.p50, p95: last.p95, devices: (JSON.parse(last.body) as unknown[]).length },
     }
   } finally {
     await t.stop()
   }
+  return { ...r, years: [await year(dataDir, 'json', nodeArgs, cli), await year(dataDir, 'geojson', nodeArgs, cli)] }
 }

@@ -49,6 +49,8 @@ export interface ThroughputResult {
   /** CPU-seconds of all the target's processes, and the messages acknowledged, inside the measured window. */
   cpuS: number
   ackedInWindow: number
+  /** CPU % of this process (the harness: phones and subscribers) in the measured window: near 100 it is the limit, not the target. */
+  harnessCpuPct: number
   http?: { requests: number; failed: number; p50: number; p95: number }
 }
 
@@ -97,10 +99,12 @@ export async function throughput(t: Target, o: { phones: number; window: number;
   const pids = t.pids?.() ?? [t.proc.pid!]
   const c0 = pids.map((p) => usage(p).cpuS)
   const t0 = performance.now()
+  const h0 = process.cpuUsage()
   measuring = true
   await new Promise((r) => setTimeout(r, o.seconds * 1000))
   measuring = false
   const wall = (performance.now() - t0) / 1000
+  const h1 = process.cpuUsage(h0)
   const u1 = usage(t.proc.pid!)
   const cpuS = pids.map((p, i) => usage(p).cpuS - c0[i]).reduce((a, b) => a + b, 0)
   stop = true
@@ -114,11 +118,12 @@ export async function throughput(t: Target, o: { phones: number; window: number;
     phones: o.phones, window: o.window, seconds: o.seconds, ackedPerS: ackedInWindow / wall, acked, delivered, expected,
     p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
     peakRssMb: usage(t.proc.pid!).peakKb / 1024, cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100, cpuS, ackedInWindow,
+    harnessCpuPct: ((h1.user + h1.system) / 1e6 / wall) * 100,
     http: t.httpPort ? { requests: http.length, failed: httpFailed, p50: percentile(http, 50), p95: percentile(http, 95) } : undefined,
   }
 }
 
-export interface SteadyResult { phones: number; rate: number; sent: number; delivered: number; p50: number; p95: number; p99: number; cpuPct: number; rssMb: number }
+export interface SteadyResult { phones: number; rate: number; sent: number; delivered: number; p50: number; p95: number; p99: number; cpuPct: number; rssMb: number; harnessCpuPct: number }
 
 /** `phones` connections publishing `rate` msg/s in total, evenly spread; one subscriber on owntracks/#. */
 export async function steady(t: Target, o: { phones: number; rate: number; seconds: number }): Promise<SteadyResult> {
@@ -133,6 +138,7 @@ export async function steady(t: Target, o: { phones: number; rate: number; secon
   const pids = t.pids?.() ?? [t.proc.pid!]
   const c0 = pids.map((p) => usage(p).cpuS)
   const t0 = performance.now()
+  const h0 = process.cpuUsage()
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const due = Math.floor(((performance.now() - t0) / 1000) * o.rate)
@@ -145,22 +151,26 @@ export async function steady(t: Target, o: { phones: number; rate: number; secon
   })
   const u1 = usage(t.proc.pid!)
   const wall = (performance.now() - t0) / 1000
+  const h1 = process.cpuUsage(h0)
   for (let last = -1; lat.length < sent && lat.length !== last;) { last = lat.length; await new Promise((r) => setTimeout(r, 1000)) }
   const rssMb = u1.rssKb / 1024
   await Promise.all([...phones.map((p) => p.c.close()), ...subs.map((s) => s.close())])
   lat.sort((a, b) => a - b)
-  return { phones: o.phones, rate: o.rate, sent, delivered: lat.length, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100, rssMb }
+  return { phones: o.phones, rate: o.rate, sent, delivered: lat.length, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100, rssMb, harnessCpuPct: ((h1.user + h1.system) / 1e6 / wall) * 100 }
 }
 
-export interface IdleResult { phones: number; idleRssMb: number; withPhonesRssMb: number; perPhoneKb: number }
+export interface IdleResult { phones: number; idleSeconds: number; idleRssMb: number; withPhonesRssMb: number; perPhoneKb: number }
 
-/** RSS of the idle target, then with `n` phones connected (persistent sessions, each subscribed to its cmd). */
-export async function idle(t: Target, n: number): Promise<IdleResult> {
+/**
+ * RSS of the idle target, then with `n` phones connected (persistent sessions, each subscribed to its
+ * cmd) after they have been idle for `idleSeconds`: what a household's phones cost between fixes.
+ */
+export async function idle(t: Target, n: number, idleSeconds = 30): Promise<IdleResult> {
   await new Promise((r) => setTimeout(r, 1000))
   const before = usage(t.proc.pid!).rssKb
   const phones = await connectPhones(t, n, { subscribeCmd: true })
-  await new Promise((r) => setTimeout(r, 3000))
+  await new Promise((r) => setTimeout(r, idleSeconds * 1000))
   const after = usage(t.proc.pid!).rssKb
   await Promise.all(phones.map((p) => p.c.close()))
-  return { phones: n, idleRssMb: before / 1024, withPhonesRssMb: after / 1024, perPhoneKb: (after - before) / n }
+  return { phones: n, idleSeconds, idleRssMb: before / 1024, withPhonesRssMb: after / 1024, perPhoneKb: (after - before) / n }
 }

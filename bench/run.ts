@@ -1,119 +1,146 @@
 /**
- * `npm run bench`: the figures of issue 7 for the hub, and for Debian's Mosquitto on the same harness
- * when it is installed. Options (all optional):
- *   --phones 1000 --window 5 --seconds 10 --subs 2     throughput: phones with a window of QoS 1 publishes in flight
- *   --steady-phones 10000 --rate 1000 --steady-seconds 20   latency at a steady rate
- *   --idle 2000                                         idle connections for memory per phone
- *   --no-history  --no-mosquitto  --record              (--record appends the results to bench/RESULTS.md)
+ * `npm run bench`: the hub against the brokers it is built from and compared with, on one harness in one
+ * run: bare aedes in memory, aedes + aedes-persistence-level (bench/bare-aedes.ts), and Debian's Mosquitto
+ * when it is installed. Every figure is shown beside the hub's as a ratio, with the load average of the
+ * machine when it was taken. Options (all optional):
+ *   --quick                                             shorter phases, no history, no RESULTS.md: the headline ratios in < 2 min
+ *   --phones 100 --window 10 --seconds 10 --subs 1      throughput: phones (each its own user) with a window of QoS 1 publishes in flight
+ *   --load-phones 1000                                  peak RSS with that many phones under the same load
+ *   --steady-phones 2000 --rate 1000 --steady-seconds 20   latency and CPU at a steady rate
+ *   --idle 2000 --idle-seconds 30                       idle connections (each subscribed to its cmd) for memory per phone
+ *   --no-history  --no-mosquitto  --no-aedes  --no-record   (a full run rewrites bench/RESULTS.md unless --no-record)
  *   --profile DIR                                       the hub runs with --cpu-prof, profiles in DIR
  *   --node-args "--max-semi-space-size=2"               extra Node/V8 flags for the hub
+ *   --before DIR                                        also a built checkout of the hub (DIR/dist/src/cli.js), e.g. main
+ *                                                       before a change, as "hub before" in the same run
  *   --cluster 3                                         instead: the throughput phase through HAProxy against 1, 2, 3
  *                                                       nodes on Redis + PostgreSQL, beside the embedded hub
+ *                                                       (--record appends that table to bench/RESULTS.md)
  */
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { historyTargets, seed, type HistoryResult } from './history.js'
 import { idle, steady, throughput, type IdleResult, type SteadyResult, type ThroughputResult } from './load.js'
-import { addUsers, mosquittoVersion, startHub, startMosquitto, type Target } from './targets.js'
+import { addUsers, mosquittoVersion, startAedes, startHub, startMosquitto, type Target } from './targets.js'
 import { clusterBench, clusterTable } from './cluster.js'
+import { limits, resultsFile, table, type Run } from './report.js'
 
 const { values: a } = parseArgs({
   options: {
-    phones: { type: 'string', default: '1000' }, window: { type: 'string', default: '5' }, seconds: { type: 'string', default: '10' },
-    subs: { type: 'string', default: '2' }, 'steady-phones': { type: 'string', default: '10000' }, rate: { type: 'string', default: '1000' },
-    'steady-seconds': { type: 'string', default: '20' }, idle: { type: 'string', default: '2000' },
-    'no-history': { type: 'boolean' }, cluster: { type: 'string' }, profile: { type: 'string' }, 'node-args': { type: 'string' }, 'no-mosquitto': { type: 'boolean' }, record: { type: 'boolean' },
+    quick: { type: 'boolean' },
+    phones: { type: 'string' }, window: { type: 'string', default: '10' }, seconds: { type: 'string' },
+    subs: { type: 'string', default: '1' }, 'load-phones': { type: 'string', default: '1000' },
+    'steady-phones': { type: 'string' }, rate: { type: 'string', default: '1000' }, 'steady-seconds': { type: 'string' },
+    idle: { type: 'string' }, 'idle-seconds': { type: 'string' },
+    'no-history': { type: 'boolean' }, cluster: { type: 'string' }, profile: { type: 'string' }, 'node-args': { type: 'string' },
+    'no-mosquitto': { type: 'boolean' }, 'no-aedes': { type: 'boolean' }, 'no-record': { type: 'boolean' }, record: { type: 'boolean' }, before: { type: 'string' },
   },
 })
-const n = (k: keyof typeof a) => Number(a[k])
-const log = (s: string) => process.stderr.write(`bench: ${s}\n`)
-const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '–')
-
-interface Run { name: string; thr: ThroughputResult; steady: SteadyResult; idle: IdleResult; startupMs: number }
+const quick = a.quick === true
+/** The issue's harness for a full run; a quick run keeps the shapes and shortens the phases. */
+const o = {
+  phones: Number(a.phones ?? 100), window: Number(a.window), seconds: Number(a.seconds ?? (quick ? 3 : 10)), subs: Number(a.subs),
+  loadPhones: quick ? 0 : Number(a['load-phones']),
+  steadyPhones: Number(a['steady-phones'] ?? (quick ? 500 : 2000)), rate: Number(a.rate), steadySeconds: Number(a['steady-seconds'] ?? (quick ? 4 : 20)),
+  idle: Number(a.idle ?? (quick ? 300 : 2000)), idleSeconds: Number(a['idle-seconds'] ?? (quick ? 3 : 30)),
+}
+const log = (s: string) => process.stderr.write(`bench: ${s} (load ${loadavg()[0].toFixed(1)})\n`)
+const la = () => loadavg()[0]
 
 async function measure(start: () => Promise<Target>): Promise<Run> {
   let t = await start()
   const name = t.name
   try {
-    log(`${name}: idle memory with ${n('idle')} phones`)
-    const idleR = await idle(t, n('idle'))
+    log(`${name}: idle memory with ${o.idle} phones, ${o.idleSeconds} s idle`)
+    const idleR = { ...await idle(t, o.idle, o.idleSeconds), load: la() }
     await t.stop(); t = await start()
-    log(`${name}: throughput, ${n('phones')} phones × ${n('window')} in flight, ${n('subs')} subscribers, ${n('seconds')} s`)
-    const thr = await throughput(t, { phones: n('phones'), window: n('window'), seconds: n('seconds'), subs: n('subs') })
+    log(`${name}: throughput, ${o.phones} phones × ${o.window} in flight, ${o.subs} subscriber(s), ${o.seconds} s`)
+    const thr = { ...await throughput(t, { phones: o.phones, window: o.window, seconds: o.seconds, subs: o.subs }), load: la() }
+    let load: (ThroughputResult & { load: number }) | undefined
+    if (o.loadPhones > 0) {
+      await t.stop(); t = await start()
+      log(`${name}: ${o.loadPhones} phones × ${o.window} in flight, for the peak RSS`)
+      load = { ...await throughput(t, { phones: o.loadPhones, window: o.window, seconds: Math.min(o.seconds, 5), subs: o.subs }), load: la() }
+    }
     await t.stop(); t = await start()
-    log(`${name}: ${n('rate')} msg/s from ${n('steady-phones')} phones for ${n('steady-seconds')} s`)
-    const st = await steady(t, { phones: n('steady-phones'), rate: n('rate'), seconds: n('steady-seconds') })
-    return { name, thr, steady: st, idle: idleR, startupMs: t.startupMs }
+    log(`${name}: ${o.rate} msg/s from ${o.steadyPhones} phones for ${o.steadySeconds} s`)
+    const st: SteadyResult & { load: number } = { ...await steady(t, { phones: o.steadyPhones, rate: o.rate, seconds: o.steadySeconds }), load: la() }
+    return { name, thr, load, steady: st, idle: idleR as IdleResult & { load: number } }
   } finally {
     await t.stop()
   }
-}
-
-function table(runs: Run[], hist?: HistoryResult): string {
-  const hub = runs[0]
-  const mq = runs[1]
-  const rows: [string, string, string, string][] = []
-  const row = (what: string, h: string, m: string, target: string) => rows.push([what, h, m, target])
-  row('acknowledged msg/s (QoS 1, retained, window in flight)', f(hub.thr.ackedPerS), mq ? f(mq.thr.ackedPerS) : '–', mq ? `≥ 75% of Mosquitto: **${f((hub.thr.ackedPerS / mq.thr.ackedPerS) * 100)}%**` : '≥ 75% of Mosquitto')
-  row('delivered / expected (acked × subscribers)', `${hub.thr.delivered} / ${hub.thr.expected}`, mq ? `${mq.thr.delivered} / ${mq.thr.expected}` : '–', '100%')
-  row('latency under saturation p50 / p95 / p99 ms', `${f(hub.thr.p50, 1)} / ${f(hub.thr.p95, 1)} / ${f(hub.thr.p99, 1)}`, mq ? `${f(mq.thr.p50, 1)} / ${f(mq.thr.p95, 1)} / ${f(mq.thr.p99, 1)}` : '–', '')
-  row(`peak RSS MB, ${hub.thr.phones} phones under load`, f(hub.thr.peakRssMb), mq ? f(mq.thr.peakRssMb) : '–', '< 150')
-  row('CPU % under load (of one core)', f(hub.thr.cpuPct), mq ? f(mq.thr.cpuPct) : '–', '')
-  if (hub.thr.http) row('HTTP /last + /locations during load: requests, p50 / p95 ms', `${hub.thr.http.requests}, ${f(hub.thr.http.p50, 1)} / ${f(hub.thr.http.p95, 1)}`, '–', '')
-  row(`steady ${hub.steady.rate} msg/s from ${hub.steady.phones} phones: p50 / p95 / p99 ms`, `${f(hub.steady.p50, 2)} / ${f(hub.steady.p95, 2)} / ${f(hub.steady.p99, 2)}`, mq ? `${f(mq.steady.p50, 2)} / ${f(mq.steady.p95, 2)} / ${f(mq.steady.p99, 2)}` : '–', 'p99 < 5')
-  row('steady: delivered / sent, CPU %, RSS MB', `${hub.steady.delivered} / ${hub.steady.sent}, ${f(hub.steady.cpuPct)}, ${f(hub.steady.rssMb)}`, mq ? `${mq.steady.delivered} / ${mq.steady.sent}, ${f(mq.steady.cpuPct)}, ${f(mq.steady.rssMb)}` : '–', '')
-  row('idle RSS MB', f(hub.idle.idleRssMb, 1), mq ? f(mq.idle.idleRssMb, 1) : '–', '< 60')
-  row(`kB per idle phone (${hub.idle.phones}, subscribed to …/cmd)`, f(hub.idle.perPhoneKb, 1), mq ? f(mq.idle.perPhoneKb, 1) : '–', '≤ 20')
-  if (hist) {
-    row(`1-day window (${hist.dayMs.points} points) from a year of minutes, p50 / p95 ms`, `${f(hist.dayMs.p50, 1)} / ${f(hist.dayMs.p95, 1)}`, '–', '< 20')
-    row(`the year (${hist.year.points} points, format=${hist.year.format}): points/s, s`, `${f(hist.year.perS)}, ${f(hist.year.seconds, 2)}`, '–', '≥ 200,000/s')
-    row('hub peak RSS MB after the year query', f(hist.year.peakRssMb), '–', '< 150')
-    row(`/api/0/last over ${hist.lastMs.devices} devices, p50 / p95 ms`, `${f(hist.lastMs.p50, 1)} / ${f(hist.lastMs.p95, 1)}`, '–', '< 50')
-    row('start-up with that history, ms (spawn → running)', f(hist.startupMs), '–', '< 2000')
-  }
-  return ['| | owntracks-hub | Mosquitto | target |', '|---|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')
 }
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'othub-bench-'))
   try {
     if (a.cluster) {
-      const runs = await clusterBench(dir, n('cluster'), { phones: n('phones'), window: n('window'), seconds: n('seconds'), subs: n('subs') }, log)
+      const runs = await clusterBench(dir, Number(a.cluster), { phones: o.phones, window: o.window, seconds: o.seconds, subs: o.subs }, log)
       const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`
-      const out = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — cluster, ${machine}; ${n('phones')} phones × ${n('window')} in flight, ${n('subs')} subscribers; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end\n\n${clusterTable(runs)}\n`
+      const out = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — cluster, ${machine}; ${o.phones} phones × ${o.window} in flight, ${o.subs} subscribers; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the end\n\n${clusterTable(runs)}\n`
       process.stdout.write(`\n${out}`)
       if (a.record) appendFileSync(new URL('../../bench/RESULTS.md', import.meta.url), `\n${out}`)
       return
     }
     let round = 0
-    const hubData = () => join(dir, `hub${++round}`, 'data')
     // Each phase gets a fresh data directory with the same users.
     const nodeArgs = [...(a.profile ? ['--cpu-prof', `--cpu-prof-dir=${a.profile}`] : []), ...(a['node-args']?.split(' ').filter(Boolean) ?? [])]
-    const startFresh = async () => { const d = hubData(); const t = await startHub(d, [], nodeArgs); addUsers(d); await new Promise((r) => setTimeout(r, 1500)); return t }
+    const first = join(dir, 'hub1', 'data')
+    const startFresh = async () => {
+      const d = join(dir, `hub${++round}`, 'data')
+      // Every phone logs in from 127.0.0.1: the per-address limit on password checks would refuse the 21st user.
+      const t = await startHub(d, ['--auth-rate-address', '0'], nodeArgs)
+      await addUsers(d)
+      await new Promise((r) => setTimeout(r, 1500)) // the hub re-reads its password file within a second
+      return t
+    }
     const runs: Run[] = [await measure(startFresh)]
+    const beforeCli = a.before ? join(a.before, 'dist', 'src', 'cli.js') : undefined
+    if (beforeCli) {
+      runs.push(await measure(async () => {
+        const d = join(dir, `hub${++round}`, 'data')
+        const t = await startHub(d, ['--auth-rate-address', '0'], nodeArgs, { cli: beforeCli, name: 'hub before' })
+        await addUsers(d)
+        await new Promise((r) => setTimeout(r, 1500))
+        return t
+      }))
+    }
+    if (!a['no-aedes']) {
+      let k = 0
+      runs.push(await measure(() => startAedes(join(dir, `aedes${++k}`), 'memory')))
+      runs.push(await measure(() => startAedes(join(dir, `aedes-level${++k}`), 'level')))
+    } else log('bare aedes skipped (--no-aedes)')
     const version = mosquittoVersion()
     if (version && !a['no-mosquitto']) {
-      const first = join(dir, 'hub1', 'data')
       const adminPw = readFileSync(join(first, 'initial-admin-password'), 'utf8').trim()
       let k = 0
       runs.push(await measure(() => startMosquitto(join(dir, `mosquitto${++k}`), first, adminPw)))
     } else log(version ? 'Mosquitto skipped (--no-mosquitto)' : 'Mosquitto not installed (/usr/sbin/mosquitto): no ratio')
     let hist: HistoryResult | undefined
-    if (!a['no-history']) {
+    if (!a['no-history'] && !quick) {
       const d = join(dir, 'history', 'data')
       const t = await startHub(d)
       await t.stop()
       await seed(d, log)
-      log('history: start-up, a day, a year, /last')
-      hist = await historyTargets(d)
+      log('history: start-up, a day, the year as JSON and as GeoJSON, /last')
+      hist = await historyTargets(d, nodeArgs)
+      if (beforeCli) {
+        log('history with the hub before')
+        hist.before = await historyTargets(d, nodeArgs, beforeCli)
+      }
     }
     const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}${version ? `, Mosquitto ${version}` : ''}`
-    const out = `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC — ${machine}\n\n${table(runs, hist)}\n`
-    process.stdout.write(`\n${out}`)
-    if (runs[1]) process.stdout.write(`\nacknowledged msg/s, hub ÷ Mosquitto: ${(runs[0].thr.ackedPerS / runs[1].thr.ackedPerS).toFixed(2)}\n`)
-    if (a.record) appendFileSync(new URL('../../bench/RESULTS.md', import.meta.url), `\n${out}`)
+    const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`
+    const t = table(runs, o, hist)
+    process.stdout.write(`\n${when}: ${machine}\n\n${t}\n\n${limits(runs).join('\n')}\n`)
+    if (!quick && !a['no-record']) {
+      const file = new URL('../../bench/RESULTS.md', import.meta.url)
+      const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
+      writeFileSync(file, resultsFile({ when, machine, table: t, limits: limits(runs), options: process.argv.slice(2).join(' ').replace(/--before(=|\s+)\S+/, '--before DIR').replace(/--profile(=|\s+)\S+/, '--profile DIR'), previous: old }))
+      log('bench/RESULTS.md rewritten')
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { hashPassword, readPasswdFile, writePasswdFile } from '../src/users/passwd.js'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../test/helpers/ports.js'
@@ -21,7 +22,8 @@ export interface Target {
   stop(): Promise<void>
 }
 
-export const USERS = Array.from({ length: 10 }, (_, i) => `u${i}`)
+/** One user per phone of the throughput phase (100 phones, each its own user); larger phases reuse them. */
+export const USERS = Array.from({ length: 100 }, (_, i) => `u${i}`)
 export const PASSWORD = 'bench-pw'
 
 function waitForOutput(proc: ChildProcess, re: RegExp, timeoutMs = 60_000): Promise<string> {
@@ -46,19 +48,27 @@ const stopper = (proc: ChildProcess) => async () => {
   await done
 }
 
-/** Adds the bench users to a data directory (the hub's own command; the file is Mosquitto's format too). */
-export function addUsers(dataDir: string): void {
-  for (const u of USERS) {
-    const r = spawnSync(process.execPath, [CLI, 'user', 'add', u, '--password', PASSWORD, '--data', dataDir], { encoding: 'utf8' })
-    if (r.status !== 0) throw new Error(`user add ${u}: ${r.stderr}`)
-  }
+let benchHash: Promise<string> | undefined
+
+/**
+ * Adds the bench users to a running hub's password file (Mosquitto's format, which the hub re-reads
+ * within a second). One hash serves every user: they share the password, and 100 `user add` runs
+ * would take longer than the phase they prepare.
+ */
+export async function addUsers(dataDir: string): Promise<void> {
+  const file = join(dataDir, 'passwd')
+  mkdirSync(dataDir, { recursive: true })
+  const { entries } = existsSync(file) ? await readPasswdFile(file) : { entries: new Map<string, string>() }
+  const hash = await (benchHash ??= hashPassword(PASSWORD))
+  for (const u of USERS) entries.set(u, hash)
+  await writePasswdFile(file, entries)
 }
 
 /** The hub with its defaults (the whole pipeline on), on free loopback ports. */
-export async function startHub(dataDir: string, extra: string[] = [], nodeArgs: string[] = []): Promise<Target> {
+export async function startHub(dataDir: string, extra: string[] = [], nodeArgs: string[] = [], o: { cli?: string; name?: string } = {}): Promise<Target> {
   mkdirSync(join(dataDir, '..', 'acl'), { recursive: true })
   const t0 = performance.now()
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'serve', '--data', dataDir, '--acl-dir', join(dataDir, '..', 'acl'), '--host', '127.0.0.1',
+  const proc = spawn(process.execPath, [...nodeArgs, o.cli ?? CLI, 'serve', '--data', dataDir, '--acl-dir', join(dataDir, '..', 'acl'), '--host', '127.0.0.1',
     '--mqtt-port', '0', '--http-port', '0', '--mqtts-port', '0', '--max-connections', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] })
   const out = await waitForOutput(proc, /running; data in/)
   const startupMs = performance.now() - t0
@@ -66,7 +76,7 @@ export async function startHub(dataDir: string, extra: string[] = [], nodeArgs: 
   proc.stderr!.resume()
   const password = readFileSync(join(dataDir, 'initial-admin-password'), 'utf8').trim()
   return {
-    name: 'owntracks-hub', proc, startupMs,
+    name: o.name ?? 'owntracks-hub', proc, startupMs,
     mqttPort: Number(/listening mqtt 127\.0\.0\.1:(\d+)/.exec(out)![1]),
     httpPort: Number(/listening http 127\.0\.0\.1:(\d+)/.exec(out)![1]),
     admin: { user: 'admin', password }, password: PASSWORD, stop: stopper(proc),
@@ -82,7 +92,9 @@ export function mosquittoVersion(): string | undefined {
 
 /**
  * Debian's Mosquitto 2 configured like the hub: password file (the hub's own, unchanged), an ACL giving
- * each user its owntracks/<user>/# and the admin everything, and persistence on.
+ * each user its owntracks/<user>/# and the admin everything. Persistence off, as in the issue's reference
+ * table: Mosquitto's persistence is a snapshot on exit, not a write per message, so either way it never
+ * waits for a disk before a PUBACK, and the hub does.
  */
 export async function startMosquitto(dir: string, hubData: string, adminPassword: string): Promise<Target> {
   mkdirSync(join(dir, 'persist'), { recursive: true })
@@ -92,7 +104,7 @@ export async function startMosquitto(dir: string, hubData: string, adminPassword
   const root = process.getuid?.() === 0
   writeFileSync(join(dir, 'mosquitto.conf'), [
     `listener ${port} 127.0.0.1`, 'allow_anonymous false', `password_file ${join(dir, 'passwd')}`, `acl_file ${join(dir, 'acl')}`,
-    'persistence true', `persistence_location ${join(dir, 'persist')}/`, 'max_queued_messages 1000000', 'log_dest stderr',
+    'persistence false', 'max_queued_messages 1000000', 'log_dest stderr',
     ...(root ? ['user root'] : []), '',
   ].join('\n'))
   const t0 = performance.now()
@@ -102,6 +114,25 @@ export async function startMosquitto(dir: string, hubData: string, adminPassword
   proc.stdout!.resume()
   proc.stderr!.resume()
   return { name: 'mosquitto', proc, startupMs, mqttPort: port, admin: { user: 'admin', password: adminPassword }, password: PASSWORD, stop: stopper(proc) }
+}
+
+/**
+ * aedes 1.2 with nothing of ours (bench/bare-aedes.ts): in memory, or on aedes-persistence-level in `dir`.
+ * The ceiling the hub's pipeline is measured against.
+ */
+export async function startAedes(dir: string, kind: 'memory' | 'level'): Promise<Target> {
+  mkdirSync(dir, { recursive: true })
+  const t0 = performance.now()
+  const proc = spawn(process.execPath, [resolve(fileURLToPath(new URL('./bare-aedes.js', import.meta.url))), kind, join(dir, 'aedes')], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const out = await waitForOutput(proc, /bare aedes listening (\d+)/)
+  const startupMs = performance.now() - t0
+  proc.stdout!.resume()
+  proc.stderr!.resume()
+  return {
+    name: kind === 'memory' ? 'aedes in-memory' : 'aedes + level', proc, startupMs,
+    mqttPort: Number(/bare aedes listening (\d+)/.exec(out)![1]),
+    admin: { user: 'admin', password: 'any' }, password: PASSWORD, stop: stopper(proc),
+  }
 }
 
 /** Resident memory now and at its peak (kB), and CPU seconds used so far, from /proc. */

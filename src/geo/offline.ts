@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module'
 import tzLookup from '@photostructure/tz-lookup'
-import { nearestTown } from './towns.js'
+import { nearestTown, townsLoaded } from './towns.js'
 import type { PlaceDetail, PlaceFields } from './types.js'
 
 /*
@@ -16,9 +16,34 @@ type CountryCoder = typeof import('@rapideditor/country-coder')
 let coder: CountryCoder | undefined
 const countryCoder = (): CountryCoder => (coder ??= createRequire(import.meta.url)('@rapideditor/country-coder') as CountryCoder)
 
+/**
+ * Names are those of the centre of the point's cell, 1/1000 of a degree (~110 m north–south, less
+ * east–west): a phone's fixes fall into a few cells over and over (home, work, the way between), so a
+ * year of them streamed with names costs a few thousand lookups, not one per point (~10 µs each).
+ * The cell is far below what the sources resolve (0.1° town grid, zone raster, coastline-scale borders).
+ * Answers are kept for the most recent CACHE_CELLS cells; without the towns loaded yet nothing is kept,
+ * so a cell is never remembered without its town.
+ */
+const PER_DEGREE = 1000
+const CACHE_CELLS = 8192
+const cells = new Map<string, PlaceFields>()
+
 export function offlinePlace(lat: number, lon: number, detail: PlaceDetail = 'street'): PlaceFields {
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) return {}
+  const row = Math.round(lat * PER_DEGREE), col = Math.round(lon * PER_DEGREE)
+  const key = `${detail === 'country' ? 'c' : 't'}${row},${col}`
+  const hit = cells.get(key)
+  if (hit) return { ...hit }
+  const names = lookup(row / PER_DEGREE, col / PER_DEGREE, detail)
+  if (detail === 'country' || townsLoaded()) {
+    if (cells.size >= CACHE_CELLS) cells.delete(cells.keys().next().value!)
+    cells.set(key, names)
+  }
+  return { ...names }
+}
+
+function lookup(lat: number, lon: number, detail: PlaceDetail): PlaceFields {
   const out: PlaceFields = {}
-  if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) return out
   const cc = countryCoder().iso1A2Code([lon, lat])
   if (cc) out.cc = cc
   out.tzname = tzLookup(lat, lon)

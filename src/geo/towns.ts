@@ -73,6 +73,9 @@ function km(lat1: number, lon1: number, lat2: number, lon2: number): number {
 
 let loading: Promise<void> | undefined
 
+/** Whether the towns are in memory (nearestTown answers), without starting to load them. */
+export function townsLoaded(): boolean { return grid !== undefined }
+
 /** Resolves once the towns are in memory; starts loading them (in slices, not blocking) on the first call. */
 export function townsReady(): Promise<void> {
   loading ??= load().then((g) => { grid = g })

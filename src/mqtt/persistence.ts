@@ -1,5 +1,6 @@
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import type { Level } from 'level'
+import { retainedInMemory } from './retained.js'
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string }
 
@@ -17,6 +18,7 @@ export function brokerPersistence(db: Level<string, Buffer>): AsyncLevelPersiste
   const p = new AsyncLevelPersistence(db) as AsyncLevelPersistence & { outgoingClearMessageId(c: { clean: boolean }, packet: unknown): Promise<unknown> }
   const clear = p.outgoingClearMessageId.bind(p)
   p.outgoingClearMessageId = (client, packet) => (client.clean ? Promise.resolve(undefined) : clear(client, packet))
+  retainedInMemory(p, db)
   return p
 }
 

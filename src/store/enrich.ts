@@ -1,4 +1,5 @@
 import ngeohash from 'ngeohash'
+import { copyFields } from '../owntracks/copy-fields.js'
 
 const iso = (tst: number) => new Date(tst * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
 
@@ -18,7 +19,13 @@ export function enrichLast(loc: Record<string, unknown>, user: string, device: s
 
 /** A location as `locations` and the live feed serve it: the (viewer's) payload plus readable times and geohash. */
 export function enrichPoint(loc: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = typeof loc.tst === 'number' ? { ...loc, ...timeFields(loc.tst) } : { ...loc }
+  // { ...loc, ...timeFields(loc.tst) }, without the spreads (copy-fields.ts says why)
+  const out = copyFields(loc)
+  if (typeof loc.tst === 'number') {
+    const t = timeFields(loc.tst)
+    out.isotst = t.isotst
+    out.disptst = t.disptst
+  }
   if (typeof loc.lat === 'number' && typeof loc.lon === 'number') out.ghash = ngeohash.encode(loc.lat, loc.lon, 7)
   return out
 }

@@ -48,6 +48,10 @@ interface DeviceState {
   lastTst: number
   card?: Record<string, unknown>
   months: Set<string>
+  /** JSON of `last`, `card` and the sorted months as last written: the summary is put together from them, not serialised again. */
+  lastJson?: string
+  cardJson?: string
+  monthsJson?: string
 }
 
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
@@ -134,13 +138,13 @@ export class LevelHistory implements HistoryStore {
       if (r.message._type === 'location') {
         for (const stale of this.derived) for (const k of stale(r.user, r.device, tst)) dels.add(k)
         const m = month(tst)
-        if (!st.months.has(m)) { st.months.add(m); touched.add(st) }
+        if (!st.months.has(m)) { st.months.add(m); st.monthsJson = undefined; touched.add(st) }
         if (tst >= st.lastTst) {
-          st.last = r.message; st.lastTst = tst; st.lastTopic = r.topic; touched.add(st)
+          st.last = r.message; st.lastJson = json; st.lastTst = tst; st.lastTopic = r.topic; touched.add(st)
         }
       } else if (r.message._type === 'card' && r.topic.endsWith('/info')) {
         // The device's card is what its `…/info` topic holds: shares show a card by that topic.
-        st.card = r.message; touched.add(st)
+        st.card = r.message; st.cardJson = json; touched.add(st)
       }
     }
     for (const st of touched) this.queue.ops.push(this.summaryPut(st))
@@ -148,7 +152,7 @@ export class LevelHistory implements HistoryStore {
   }
 
   private summaryPut(st: DeviceState): Op {
-    return { type: 'put', key: devKey(st.user, st.device), value: JSON.stringify({ last: st.last, lastTopic: st.lastTopic, card: st.card, months: [...st.months].sort() }) }
+    return { type: 'put', key: devKey(st.user, st.device), value: summaryJson(st) }
   }
 
   /**
@@ -196,7 +200,15 @@ export class LevelHistory implements HistoryStore {
       for await (const v of this.db.values({ gte: start, lt: range.lt, limit: q.limit })) yield JSON.parse(v) as Record<string, unknown>
       return
     }
-    for await (const v of this.db.values(range)) yield JSON.parse(v) as Record<string, unknown>
+    // A thousand values per step of the iterator, not one: a year is half a million of them.
+    const it = this.db.values(range)
+    try {
+      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) {
+        for (const v of batch) yield JSON.parse(v) as Record<string, unknown>
+      }
+    } finally {
+      await it.close()
+    }
   }
 
   /**
@@ -229,6 +241,7 @@ export class LevelHistory implements HistoryStore {
       const old = [...st.months].filter((m) => m < firstMonth)
       if (old.length === 0) continue
       for (const m of old) st.months.delete(m)
+      st.monthsJson = undefined
       this.queue.ops.push(this.summaryPut(st)) // through the queue, so it commits after any summary staged earlier
       changed = true
     }
@@ -286,6 +299,19 @@ function plan(r: HistoryRecord): Planned {
   const tst = typeof r.message.tst === 'number' ? r.message.tst : r.at ?? Math.floor(Date.now() / 1000)
   const prefix = r.message._type === 'location' ? locPrefix(r.user, r.device) : recPrefix(r.user, r.device, r.message._type)
   return { r, key: prefix + pad(tst) + SEP + h8(json), json, tst }
+}
+
+/**
+ * The stored summary, byte for byte what JSON.stringify({ last, lastTopic, card, months }) makes, from the
+ * JSON the newest location and the card were stored as: a location costs one serialisation, not two.
+ */
+function summaryJson(st: DeviceState): string {
+  const parts: string[] = []
+  if (st.last !== undefined) parts.push(`"last":${st.lastJson ??= JSON.stringify(st.last)}`)
+  if (st.lastTopic !== undefined) parts.push(`"lastTopic":${JSON.stringify(st.lastTopic)}`)
+  if (st.card !== undefined) parts.push(`"card":${st.cardJson ??= JSON.stringify(st.card)}`)
+  parts.push(`"months":${st.monthsJson ??= JSON.stringify([...st.months].sort())}`)
+  return `{${parts.join(',')}}`
 }
 
 function summary(st: DeviceState): DeviceSummary {

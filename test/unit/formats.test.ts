@@ -121,3 +121,14 @@ describe('locations formats, parsed back', () => {
     await reader.cancel()
   })
 })
+
+test('a point is enriched with the keys, order and values of { ...loc, ...timeFields(tst), ghash }, a payload\'s own "__proto__" kept as a field', async () => {
+  const { timeFields } = await import('../../src/store/enrich.js')
+  const loc = JSON.parse('{"_type":"location","isotst":"sent by the phone","lat":52.5,"lon":13.4,"__proto__":{"x":1},"tst":1700000000,"batt":5}') as Record<string, unknown>
+  const got = enrichPoint(loc)
+  const want: Record<string, unknown> = { ...loc, ...timeFields(1700000000) }
+  want.ghash = got.ghash
+  assert.equal(JSON.stringify(got), JSON.stringify(want))
+  assert.equal(Object.getPrototypeOf(got), Object.prototype)
+  assert.equal((got as { x?: unknown }).x, undefined)
+})

@@ -66,3 +66,16 @@ test('no user or device name reaches into another key part: a part holding NUL i
   assert.throws(() => h.device('jane\u0000keyed', 'x'), /NUL/)
   assert.deepEqual((await all(h.locations('jane', 'keyed', { from: 50_000, to: 99_999 }))).map((l) => l.tst), [90_000])
 })
+
+test('the stored device summary is the JSON of its newest location, topic, card and months, and survives a reopen', async () => {
+  const card = { _type: 'card', name: 'Jane "J" Doe', face: 'aGk=' } as OwnTracksMessage
+  await h.write([rec(loc(86_400 * 40, { batt: 7, tid: 'jd', note: 'ü\u2028' }), 'sum'), { user: 'jane', device: 'sum', message: card, topic: 'owntracks/jane/sum/info' }])
+  await h.write([rec(loc(86_400 * 2), 'sum'), rec(loc(86_400 * 70, { acc: 3 }), 'sum')])
+  const expected = JSON.stringify({ last: loc(86_400 * 70, { acc: 3 }), lastTopic: 'owntracks/jane/sum', card, months: ['1970-01', '1970-02', '1970-03'] })
+  assert.equal(await h.level.get('D\x00jane\x00sum'), expected)
+  await h.close()
+  h = await LevelHistory.open(join(dir, 'history'))
+  await h.write([rec(loc(86_400 * 71), 'sum')])
+  assert.equal(await h.level.get('D\x00jane\x00sum'), JSON.stringify({ last: loc(86_400 * 71), lastTopic: 'owntracks/jane/sum', card, months: ['1970-01', '1970-02', '1970-03'] }))
+  assert.deepEqual(h.device('jane', 'sum')!.card, card)
+})

@@ -40,3 +40,34 @@ describe('country and time zone offline, in a handful of countries, near a borde
     assert.deepEqual(offlinePlace(Number.NaN, 0), {})
   })
 })
+
+describe('names per ~100 m cell', () => {
+  test('two fixes in one cell get the names of its centre, a named town included once the towns are loaded', async () => {
+    await townsReady()
+    const a = offlinePlace(47.55962, 7.58861)
+    const b = offlinePlace(47.55978, 7.58849)
+    assert.deepEqual(a, b)
+    assert.deepEqual(a, { cc: 'CH', tzname: 'Europe/Zurich', locality: 'Basel' })
+  })
+
+  test('an answer changed by its caller (an address added) does not change the next answer for the cell', () => {
+    const first = offlinePlace(48.85841, 2.29452)
+    first.addr = '5 Avenue Anatole France'
+    assert.equal(offlinePlace(48.85843, 2.29449).addr, undefined)
+  })
+})
+
+describe('a stored location with its names added', () => {
+  test('the names come first, what the phone sent itself wins, and every field of the payload stays a plain field', async () => {
+    const { PlaceNames } = await import('../../src/geo/place-names.js')
+    await townsReady()
+    const loc = JSON.parse('{"_type":"location","lat":47.5596,"lon":7.5886,"tst":1700000000,"locality":"Kleinbasel","__proto__":{"admin":true},"x":1}') as Record<string, unknown>
+    const out = new PlaceNames().annotate(loc)
+    assert.deepEqual(Object.keys(out), ['cc', 'tzname', 'locality', '_type', 'lat', 'lon', 'tst', '__proto__', 'x'])
+    assert.equal(out.locality, 'Kleinbasel')
+    assert.equal(out.cc, 'CH')
+    assert.equal(Object.getPrototypeOf(out), Object.prototype)
+    assert.equal((out as { admin?: unknown }).admin, undefined)
+    assert.equal(JSON.stringify(out), JSON.stringify({ ...{ cc: 'CH', tzname: 'Europe/Zurich', locality: 'Basel' }, ...loc }))
+  })
+})

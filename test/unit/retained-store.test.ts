@@ -1,0 +1,50 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
+import { Level } from 'level'
+import { brokerPersistence } from '../../src/mqtt/persistence.js'
+
+/*
+ * The broker keeps retained messages in memory and writes them itself (mqtt/retained.ts). What it writes
+ * must stay what aedes-persistence-level reads: a data directory goes on working with the plain package.
+ */
+interface Retained { topic: string; payload: Buffer; qos: number }
+type Store = { setup(b: unknown): Promise<void>; storeRetained(p: object): Promise<void>; createRetainedStreamCombi(f: string[]): AsyncIterable<Retained>; createRetainedStream(f: string): AsyncIterable<Retained> }
+const all = async (it: AsyncIterable<Retained>) => { const out: string[] = []; for await (const r of it) out.push(`${r.topic}=${r.payload.toString()}@${r.qos}`); return out }
+const pub = (topic: string, payload: string | Buffer, qos = 1) => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: true, dup: false, messageId: 7 })
+
+test('retained messages are answered from memory, written so that aedes-persistence-level reads them back, and read again at start', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'othub-retained-'))
+  try {
+    const big = 'ü'.repeat(40_000) // a payload past 64 kB: the longest msgpack length form
+    let db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
+    await db.open()
+    let p = brokerPersistence(db) as unknown as Store
+    await p.setup({})
+    await p.storeRetained(pub('owntracks/jane/phone', '{"_type":"location"}'))
+    await p.storeRetained(pub('owntracks/fred/phone', 'gone'))
+    await p.storeRetained(pub('owntracks/jane/phone/info', big, 0))
+    await p.storeRetained(pub('$SYS/broker/uptime', '5 seconds', 0))
+    await p.storeRetained(pub('owntracks/fred/phone', '')) // an empty retained publish clears
+    assert.deepEqual(await all(p.createRetainedStreamCombi(['owntracks/jane/phone', 'owntracks/+/phone'])),
+      ['owntracks/jane/phone={"_type":"location"}@1', 'owntracks/jane/phone={"_type":"location"}@1'])
+    assert.deepEqual(await all(p.createRetainedStream('#')), ['owntracks/jane/phone={"_type":"location"}@1', `owntracks/jane/phone/info=${big}@0`])
+    assert.deepEqual(await all(p.createRetainedStream('$SYS/#')), ['$SYS/broker/uptime=5 seconds@0'])
+    await db.close()
+
+    db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
+    await db.open()
+    const plain = new AsyncLevelPersistence(db) as unknown as Store
+    assert.deepEqual(await all(plain.createRetainedStream('#')), ['$SYS/broker/uptime=5 seconds@0', 'owntracks/jane/phone={"_type":"location"}@1', `owntracks/jane/phone/info=${big}@0`])
+    p = brokerPersistence(db) as unknown as Store
+    await p.setup({})
+    assert.deepEqual(await all(p.createRetainedStreamCombi(['owntracks/#', '$SYS/broker/uptime'])),
+      ['owntracks/jane/phone={"_type":"location"}@1', `owntracks/jane/phone/info=${big}@0`, '$SYS/broker/uptime=5 seconds@0'])
+    await db.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
