@@ -91,17 +91,22 @@ export class Timeline {
 
   /** The year before the shown day: totals, countries and towns with first dates, a heat map of active days. */
   async loadStats(user, device) {
-    const key = `${user}/${device}/${this.date}`
+    const to = this.date
+    const key = `${user}/${device}/${to}`
     if (this.statsKey === key) return
     this.statsKey = key
     let s
     try {
-      s = await api(`/api/0/stats?${query({ user, device, to: this.date })}`)
+      s = await api(`/api/0/stats?${query({ user, device, to })}`)
     } catch {
+      if (this.statsKey !== key) return
       $('stats-summary').textContent = ''
       $('stats-heat').replaceChildren()
       return
     }
+    // A later day was chosen while this answer was on its way: its own answer draws the statistics.
+    if (this.statsKey !== key) return
+    $('stats-summary').dataset.to = to
     const km = (m) => distanceText(m)
     const home = s.home ? ` · ${Math.round((100 * s.home.seconds) / Math.max(1, s.home.seconds + s.away))} % of the time at home${s.home.locality ? ` (${s.home.locality})` : ''}` : ''
     $('stats-summary').textContent = `${km(s.distance.total)} on ${s.active.length} days · ${s.countries.length} ${s.countries.length === 1 ? 'country' : 'countries'} · ${s.towns.length} ${s.towns.length === 1 ? 'town' : 'towns'}${home}`
@@ -109,7 +114,7 @@ export class Timeline {
     const byDate = new Map(s.active.map((a) => [a.date, a]))
     const max = Math.max(1, ...s.active.map((a) => a.distance))
     // 53 columns of weeks, Monday on top; the last column ends with the shown day.
-    const end = new Date(`${this.date}T12:00:00`)
+    const end = new Date(`${to}T12:00:00`)
     const start = new Date(end)
     start.setDate(start.getDate() - 52 * 7 - ((end.getDay() + 6) % 7))
     const cells = []

@@ -59,6 +59,7 @@ describe('the map\'s timeline: one day of visits and trips, previous/next day, l
     await p.page.emulateMedia({ colorScheme: 'dark' })
     await openTimeline(p, '2026-11-04')
     // the year's heat map: the generated week is there, and a day of it opens that day
+    await p.page.locator('#stats-summary[data-to="2026-11-04"]').waitFor()
     const monday = p.page.locator('#stats-heat button[data-date="2026-11-02"]')
     await monday.waitFor()
     assert.notEqual(await monday.getAttribute('class'), 'heat-0')

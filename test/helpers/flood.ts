@@ -41,6 +41,9 @@ export async function openSockets(port: number, n: number, from = ATTACKER, batc
     out.push(...await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => new Promise<Socket>((resolve) => {
       const s = connect({ port, host: '127.0.0.1', localAddress: from })
       s.on('error', () => {})
+      // Read what the hub sends before it closes (Node's HTTP server may answer 408 first): a socket with
+      // unread data never sees its end, and would look held.
+      s.resume()
       s.once('connect', () => resolve(s))
       s.once('close', () => resolve(s))
     }))))
