@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Readable } from 'node:stream'
 import { Level } from 'level'
 import pg from 'pg'
 import { AccessControl } from '../access/access.js'
@@ -15,14 +14,12 @@ import { Places } from '../places/places.js'
 import { takeBackup, type Manifest } from '../ops/backup.js'
 import { hidePassword } from '../ops/config-file.js'
 import { LevelHistory } from '../store/history-level.js'
-import { formatByName } from '../store/formats/index.js'
 import { PgHistory } from '../store/history-pg.js'
 import { inTransaction } from '../store/pg-transaction.js'
 import type { HistoryRecord } from '../store/types.js'
-import { deviceView, locationsBody } from '../store/viewer-history.js'
 import { UserRegistry } from '../users/registry.js'
 import { UsageError, type Parsed } from './args.js'
-import type { HubLink } from './hub-link.js'
+import { exportThroughRules, type HubLink } from './hub-link.js'
 
 /*
  * The commands of a cluster (README.md, "When one machine is not enough"): `user` and `acl` against the
@@ -261,14 +258,7 @@ export async function clusterLink(cfg: Config): Promise<HubLink> {
       try {
         const rules = new FileMirror(pool, [{ name: 'acl', path: tmp, dir: true }], quiet())
         await rules.pullNow()
-        const access = new AccessControl(tmp, cfg.topicBase)
-        access.load()
-        const view = deviceView(access, { user: null, admin: true, clientId: 'cli' }, q.user, q.device)
-        if (!view) throw new Error(`the access rules hide ${q.user}/${q.device}`)
-        const format = formatByName(q.format)
-        if (!format) throw new Error(`no export format '${q.format}'`) // export.ts checked it
-        const { body } = locationsBody(history, view, { ...q, format })
-        return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+        return exportThroughRules(tmp, cfg.topicBase, history, q)
       } finally {
         rmSync(tmp, { recursive: true, force: true })
       }

@@ -8,7 +8,7 @@ import { controlSocketPath, type ImportLine } from '../http/control.js'
 import { formatByName } from '../store/formats/index.js'
 import { deviceView, locationsBody, type LocationsQuery } from '../store/viewer-history.js'
 import { LevelHistory } from '../store/history-level.js'
-import type { HistoryRecord, WriteCounts } from '../store/types.js'
+import type { HistoryRecord, HistoryStore, WriteCounts } from '../store/types.js'
 
 export interface ImportCounts extends WriteCounts {
   /** Records the hub refused on its own check, by reason (the CLI checks first, so normally none). */
@@ -75,21 +75,23 @@ function hubLink(socket: string): HubLink {
   }
 }
 
+/** The same answer the hub would give its owner: an admin's view of a device, through the rules in `aclDir`. */
+export function exportThroughRules(aclDir: string, topicBase: string, history: HistoryStore, q: ExportQuery): Readable {
+  const access = new AccessControl(aclDir, topicBase)
+  access.load()
+  const view = deviceView(access, { user: null, admin: true, clientId: 'cli' }, q.user, q.device)
+  if (!view) throw new Error(`the access rules hide ${q.user}/${q.device}`)
+  const format = formatByName(q.format)
+  if (!format) throw new Error(`no export format '${q.format}'`) // export.ts checked it
+  const { body } = locationsBody(history, view, { ...q, format })
+  return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+}
+
 function storeLink(cfg: Config, history: LevelHistory, dir: string): HubLink {
   return {
     via: `the history in ${dir}`,
     async writeNew(records) { return { ...(await history.writeNew(records)), skipped: {} } },
-    async exportStream(q) {
-      // The same answer the hub would give its owner: an admin's view, through the access rules.
-      const access = new AccessControl(cfg.aclDir, cfg.topicBase)
-      access.load()
-      const view = deviceView(access, { user: null, admin: true, clientId: 'cli' }, q.user, q.device)
-      if (!view) throw new Error(`the access rules hide ${q.user}/${q.device}`)
-      const format = formatByName(q.format)
-      if (!format) throw new Error(`no export format '${q.format}'`) // export.ts checked it
-      const { body } = locationsBody(history, view, { ...q, format })
-      return Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
-    },
+    async exportStream(q) { return exportThroughRules(cfg.aclDir, cfg.topicBase, history, q) },
     close: () => history.close(),
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { Level } from 'level'
+import { GroupCommit } from './group-commit.js'
 import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuery, WriteCounts } from './types.js'
 
 /*
@@ -66,9 +67,9 @@ export class LevelHistory implements HistoryStore {
   private readonly devs = new Map<string, DeviceState>()
   /** Devices per user, for max-devices-per-user without a scan. */
   private readonly perUser = new Map<string, number>()
-  private queue: { ops: Op[]; waiters: { resolve: () => void; reject: (e: Error) => void }[] } = { ops: [], waiters: [] }
-  private flushing = false
   private readonly sync: boolean
+  /** History and summary writes of a burst go to LevelDB in one batch. */
+  private readonly batches = new GroupCommit<Op>((ops) => this.db.batch(ops, { sync: this.sync }))
   private readonly derived: ((user: string, device: string, tst: number) => string[])[] = []
 
   private constructor(db: Level<string, string>, opts: LevelHistoryOptions) {
@@ -96,7 +97,7 @@ export class LevelHistory implements HistoryStore {
 
   write(records: HistoryRecord[]): Promise<void> {
     this.stage(records.map(plan))
-    return this.enqueue()
+    return this.batches.wait()
   }
 
   /**
@@ -114,7 +115,7 @@ export class LevelHistory implements HistoryStore {
     })
     if (fresh.length > 0) {
       this.stage(fresh)
-      await this.enqueue()
+      await this.batches.wait()
     }
     return { added: fresh.length, present: planned.length - fresh.length }
   }
@@ -134,7 +135,7 @@ export class LevelHistory implements HistoryStore {
     const dels = new Set<string>()
     for (const { r, key, json, tst } of planned) {
       const st = this.state(r.user, r.device)
-      this.queue.ops.push({ type: 'put', key, value: json })
+      this.batches.stage({ type: 'put', key, value: json })
       if (r.message._type === 'location') {
         for (const stale of this.derived) for (const k of stale(r.user, r.device, tst)) dels.add(k)
         const m = month(tst)
@@ -147,32 +148,12 @@ export class LevelHistory implements HistoryStore {
         st.card = r.message; st.cardJson = json; touched.add(st)
       }
     }
-    for (const st of touched) this.queue.ops.push(this.summaryPut(st))
-    for (const key of dels) this.queue.ops.push({ type: 'del', key })
+    for (const st of touched) this.batches.stage(this.summaryPut(st))
+    for (const key of dels) this.batches.stage({ type: 'del', key })
   }
 
   private summaryPut(st: DeviceState): Op {
     return { type: 'put', key: devKey(st.user, st.device), value: summaryJson(st) }
-  }
-
-  /**
-   * Group commit: writes that arrive while a batch is on disk wait and go together in the next batch,
-   * so a burst of publishes costs a few LevelDB batches, not one each. Batches commit in order.
-   */
-  private enqueue(): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => this.queue.waiters.push({ resolve, reject }))
-    if (!this.flushing) { this.flushing = true; setImmediate(() => this.flush()) }
-    return p
-  }
-
-  private flush(): void {
-    const { ops, waiters } = this.queue
-    if (waiters.length === 0) { this.flushing = false; return }
-    this.queue = { ops: [], waiters: [] }
-    this.db.batch(ops, { sync: this.sync }).then(
-      () => { for (const w of waiters) w.resolve() },
-      (err: Error) => { for (const w of waiters) w.reject(err) },
-    ).finally(() => this.flush())
   }
 
   private state(user: string, device: string): DeviceState {
@@ -242,10 +223,10 @@ export class LevelHistory implements HistoryStore {
       if (old.length === 0) continue
       for (const m of old) st.months.delete(m)
       st.monthsJson = undefined
-      this.queue.ops.push(this.summaryPut(st)) // through the queue, so it commits after any summary staged earlier
+      this.batches.stage(this.summaryPut(st)) // through the queue, so it commits after any summary staged earlier
       changed = true
     }
-    if (changed) await this.enqueue()
+    if (changed) await this.batches.wait()
     return counts
   }
 
@@ -287,7 +268,7 @@ export class LevelHistory implements HistoryStore {
   get level(): Level<string, string> { return this.db }
 
   async close(): Promise<void> {
-    while (this.flushing) await new Promise((r) => setTimeout(r, 5))
+    await this.batches.idle()
     await this.db.close()
   }
 }

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type pg from 'pg'
+import { GroupCommit } from './group-commit.js'
 import { inTransaction } from './pg-transaction.js'
 import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuery, WriteCounts } from './types.js'
 
@@ -76,8 +77,18 @@ export interface PgHistoryOptions {
 
 export class PgHistory implements HistoryStore {
   private readonly devs = new Map<string, DeviceSummary>()
-  private queue: { planned: Planned[]; waiters: { resolve: () => void; reject: (e: Error) => void }[] } = { planned: [], waiters: [] }
-  private flushing = false
+  /** Many phones' locations in one transaction: committed before any of them is acknowledged. */
+  private readonly batches = new GroupCommit<Planned>(async (planned) => {
+    const t0 = process.hrtime.bigint()
+    try {
+      await this.commit(planned, false)
+    } catch (err) {
+      this.failing = `PostgreSQL refuses history writes (${(err as Error).message}); locations are not acknowledged, phones keep them`
+      throw err
+    }
+    this.failing = undefined
+    this.o.onCommit?.(Number(process.hrtime.bigint() - t0) / 1e9)
+  })
   private readonly node = randomUUID()
   private failing: string | undefined
   private readonly remote: ((s: DeviceSummary) => void)[] = []
@@ -147,28 +158,8 @@ export class PgHistory implements HistoryStore {
   }
 
   write(records: HistoryRecord[]): Promise<void> {
-    const p = new Promise<void>((resolve, reject) => this.queue.waiters.push({ resolve, reject }))
-    this.queue.planned.push(...records.map(plan))
-    if (!this.flushing) { this.flushing = true; setImmediate(() => this.flush()) }
-    return p
-  }
-
-  private flush(): void {
-    const { planned, waiters } = this.queue
-    if (waiters.length === 0) { this.flushing = false; return }
-    this.queue = { planned: [], waiters: [] }
-    const t0 = process.hrtime.bigint()
-    this.commit(planned, false).then(
-      () => {
-        this.failing = undefined
-        this.o.onCommit?.(Number(process.hrtime.bigint() - t0) / 1e9)
-        for (const w of waiters) w.resolve()
-      },
-      (err: Error) => {
-        this.failing = `PostgreSQL refuses history writes (${err.message}); locations are not acknowledged, phones keep them`
-        for (const w of waiters) w.reject(err)
-      },
-    ).finally(() => this.flush())
+    for (const r of records) this.batches.stage(plan(r))
+    return this.batches.wait()
   }
 
   async writeNew(records: HistoryRecord[]): Promise<WriteCounts> {
@@ -314,7 +305,7 @@ export class PgHistory implements HistoryStore {
   }
 
   async close(): Promise<void> {
-    while (this.flushing) await new Promise((r) => setTimeout(r, 5))
+    await this.batches.idle()
   }
 }
 
