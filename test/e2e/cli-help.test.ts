@@ -1,10 +1,17 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { runCli, startHub, tempDir } from '../helpers/hub.js'
 
 describe('the command line helps a new user', () => {
+  test("'npx owntracks-hub --help' runs: the package's bin is executable through its #! line", async () => {
+    const { stdout } = await promisify(execFile)('npx', ['--no-install', 'owntracks-hub', '--help'], { cwd: new URL('../../..', import.meta.url).pathname })
+    assert.match(stdout, /^Usage: npx owntracks-hub COMMAND/m)
+  })
+
   test('each command group has its own help: user, tls, acl, import, config', async () => {
     for (const [group, sub] of [['user', 'add NAME'], ['tls', 'init'], ['acl', 'check USER TOPIC'], ['import', 'recorder STORE_DIR'], ['config', 'import MOSQUITTO.CONF']]) {
       const r = await runCli([group, '--help'])
