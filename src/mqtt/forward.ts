@@ -4,6 +4,7 @@ import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { Deliveries } from './deliver.js'
 import { clientName } from './describe.js'
+import { ReplayDedupe } from './replay-dedupe.js'
 import { filterProblem } from './subscribe-filter.js'
 
 export interface ForwardDeps {
@@ -16,10 +17,11 @@ export interface ForwardDeps {
  * Subscriptions and deliveries: a well-formed filter is granted unless it is a plain topic the subscriber
  * may never read (SUBACK 0x80), and each message (live, retained on subscribe, queued for an offline
  * session) is checked against its receiver when it is delivered, through the one visibility decision
- * (deliver.ts).
+ * (deliver.ts). A resuming persistent session gets each message once (replay-dedupe.ts).
  */
 export function forwardHooks(d: ForwardDeps, identityOf: (client: Client) => Identity | undefined): Required<Pick<AedesOptions, 'authorizeSubscribe' | 'authorizeForward'>> {
   const deliveries = new Deliveries(d.access)
+  const replays = new ReplayDedupe()
   const debug = () => d.log.isLevelEnabled('debug')
   return {
     authorizeSubscribe(client, sub: Subscription, done) {
@@ -50,7 +52,12 @@ export function forwardHooks(d: ForwardDeps, identityOf: (client: Client) => Ide
         d.stats.deniedDelivery++
         return null
       }
-      if (out !== packet && isQueuedReplay(packet)) {
+      const replayed = isQueuedReplay(packet)
+      if (!replays.first(client, packet, replayed)) {
+        if (debug()) d.log.debug(`Dropped a second copy of a message on '${packet.topic}' for ${client.id}`)
+        return null
+      }
+      if (out !== packet && replayed) {
         packet.payload = out.payload
         out = packet
       }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import type { MqttClient } from 'mqtt'
+import { once } from 'node:events'
+import mqtt, { type MqttClient } from 'mqtt'
 import { startCluster, startPostgres, startRedis, type Cluster, type PostgresServer, type RedisServer } from '../helpers/cluster.js'
 import { runCli, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, location, phone } from '../helpers/phone.js'
@@ -146,6 +147,32 @@ describe('a cluster of two nodes on Redis and PostgreSQL', () => {
     await waitFor('the three queued locations on node B', () => got.filter((m) => m.topic === 'owntracks/carol/phone').length >= 3, 10_000)
     assert.deepEqual(got.filter((m) => m.topic === 'owntracks/carol/phone').map((m) => JSON.parse(m.payload).tid), ['c1', 'c2', 'c3'])
     await back.endAsync()
+  })
+
+  it('a persistent session resuming on node B while its friend goes on publishing on node A gets every message once', async () => {
+    // aedes queues each message for the session and delivers it live too once the session is back: a
+    // message in between must not arrive twice (from the queue and through Redis).
+    const opts = { clientId: 'dave-watch', clean: false }
+    const dave = await client(a.mqttPort, 'dave', pw('dave'), { ...SLOW, ...opts })
+    await dave.subscribeAsync('owntracks/carol/#', { qos: 1 })
+    await dave.endAsync()
+    const carol = await client(a.mqttPort, 'carol', pw('carol'), SLOW)
+    const tids = Array.from({ length: 40 }, (_, i) => 's' + i)
+    const send = (tid: string, i: number) => carol.publishAsync('owntracks/carol/watch', JSON.stringify(location({ tst: 1_700_002_000 + i, tid })), { qos: 1 })
+    for (const [i, tid] of tids.slice(0, 5).entries()) await send(tid, i)
+    const dave2 = mqtt.connect(`mqtt://127.0.0.1:${b.mqttPort}`, { protocolVersion: 4, username: 'dave', password: pw('dave'), reconnectPeriod: 0, ...SLOW, ...opts })
+    const got = received(dave2)
+    const connected = once(dave2 as unknown as NodeJS.EventEmitter, 'connect')
+    // the rest is published while dave reconnects and his queue is replayed on node B
+    for (const [i, tid] of tids.slice(5).entries()) await send(tid, i + 5)
+    await connected
+    await send('end', 100)
+    const watch = () => got.filter((m) => m.topic === 'owntracks/carol/watch').map((m) => JSON.parse(m.payload).tid as string)
+    await waitFor('every message and the marker after them on node B', () => watch().includes('end') && tids.every((t) => watch().includes(t)), 10_000)
+    const seen = watch()
+    assert.deepEqual(seen.filter((t, i) => seen.indexOf(t) !== i), [], `no message arrives twice: ${seen.join(' ')}`)
+    await dave2.endAsync()
+    await carol.endAsync()
   })
 
   it('a share added on node A is in force on node B, and once revoked on A it stops at the next message on B', async () => {
