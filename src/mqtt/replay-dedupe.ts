@@ -8,7 +8,9 @@
  *
  * A message is named by the broker that took it (brokerId, brokerCounter), the same name on both paths.
  * For a short while after its first delivery a connection remembers the names it was given and refuses
- * a second copy; aedes then clears the copy's queue entry. Retained messages sent on SUBSCRIBE are left
+ * a second copy; aedes then clears the copy's queue entry. The window opens at the first delivery, not
+ * at the 'client' event: aedes restores the subscriptions (and live messages may arrive) before it
+ * emits that. Retained messages sent on SUBSCRIBE are left
  * alone: they are meant to arrive on every subscribe.
  */
 const WINDOW_MS = 10_000
