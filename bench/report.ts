@@ -57,21 +57,26 @@ export function table(runs: Run[], o: Shape, hist?: HistoryResult): string {
     (h, x) => times(h.idle.perPhoneKb, x.idle.perPhoneKb), `≤ 15: ${verdict(hub.idle.perPhoneKb <= 15)}`)
   const head = ['', 'owntracks-hub', ...(before ? ['hub before'] : []), 'aedes in-memory', 'aedes + level', 'Mosquitto', 'hub ÷ aedes in-memory', 'hub ÷ Mosquitto', 'target (hub)']
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)]
-  if (hist) {
-    const b = hist.before
-    const hrow = (what: string, now: string, was: string | undefined, target: string) => lines.push(`| ${what} | ${now} |${b ? ` ${was ?? '–'} |` : ''} ${target} |`)
-    lines.push('', `| history (the hub) | figure |${b ? ' hub before |' : ''} target |`, `|---|---|${b ? '---|' : ''}---|`)
-    const day = (h: HistoryResult) => at(`${f(h.dayMs.p50, 1)} / ${f(h.dayMs.p95, 1)}`, h.load)
-    hrow(`a day (${hist.dayMs.points} points) from a year of minutes, p50 / p95 ms`, day(hist), b && day(b), `p50 < 10: ${verdict(hist.dayMs.p50 < 10)}`)
-    hist.years.forEach((y, i) => {
-      const yb = b?.years[i]
-      const rate = (x: typeof y) => at(`${f(x.perS)}, ${f(x.seconds, 2)}`, x.load)
-      hrow(`the year (${y.points} points) as ${y.format}: points/s, s`, rate(y), yb && rate(yb), `≥ 300,000/s: ${verdict(y.perS >= 300_000)}`)
-      hrow(`peak RSS MB of the hub serving it (${y.format})`, f(y.peakRssMb), yb && f(yb.peakRssMb), `< 120: ${verdict(y.peakRssMb < 120)}`)
-    })
-    hrow(`/api/0/last over ${hist.lastMs.devices} devices, p50 / p95 ms`, `${f(hist.lastMs.p50, 1)} / ${f(hist.lastMs.p95, 1)}`, b && `${f(b.lastMs.p50, 1)} / ${f(b.lastMs.p95, 1)}`, '')
-    hrow('start-up with that history, ms (spawn → running)', f(hist.startupMs), b && f(b.startupMs), '')
-  }
+  if (hist) lines.push('', historyTable(hist))
+  return lines.join('\n')
+}
+
+/** The history targets as one Markdown table (beside the hub before a change, when it was measured). */
+export function historyTable(hist: HistoryResult): string {
+  const lines: string[] = []
+  const b = hist.before
+  const hrow = (what: string, now: string, was: string | undefined, target: string) => lines.push(`| ${what} | ${now} |${b ? ` ${was ?? '–'} |` : ''} ${target} |`)
+  lines.push(`| history (the hub) | figure |${b ? ' hub before |' : ''} target |`, `|---|---|${b ? '---|' : ''}---|`)
+  const day = (h: HistoryResult) => at(`${f(h.dayMs.p50, 1)} / ${f(h.dayMs.p95, 1)}`, h.load)
+  hrow(`a day (${hist.dayMs.points} points) from a year of minutes, p50 / p95 ms`, day(hist), b && day(b), `p50 < 10: ${verdict(hist.dayMs.p50 < 10)}`)
+  hist.years.forEach((y, i) => {
+    const yb = b?.years[i]
+    const rate = (x: typeof y) => at(`${f(x.perS)}, ${f(x.seconds, 2)}`, x.load)
+    hrow(`the year (${y.points} points) as ${y.format}: points/s, s`, rate(y), yb && rate(yb), `≥ 300,000/s: ${verdict(y.perS >= 300_000)}`)
+    hrow(`peak RSS MB of the hub serving it (${y.format})`, f(y.peakRssMb), yb && f(yb.peakRssMb), `< 120: ${verdict(y.peakRssMb < 120)}`)
+  })
+  hrow(`/api/0/last over ${hist.lastMs.devices} devices, p50 / p95 ms`, `${f(hist.lastMs.p50, 1)} / ${f(hist.lastMs.p95, 1)}`, b && `${f(b.lastMs.p50, 1)} / ${f(b.lastMs.p95, 1)}`, '')
+  hrow('start-up with that history, ms (spawn → running)', f(hist.startupMs), b && f(b.startupMs), '')
   return lines.join('\n')
 }
 

@@ -9,6 +9,10 @@
  *   --steady-phones 2000 --rate 1000 --steady-seconds 20   latency and CPU at a steady rate
  *   --idle 2000 --idle-seconds 30                       idle connections (each subscribed to its cmd) for memory per phone
  *   --no-history  --no-mosquitto  --no-aedes  --no-record   (a full run rewrites bench/RESULTS.md unless --no-record)
+ *   --only history                                      only the history targets (with --before: beside the hub before);
+ *                                                       prints their table, never rewrites bench/RESULTS.md
+ *   --history-dir DIR                                   keep the seeded year in DIR (seeded on first use, reused after:
+ *                                                       seeding takes a while and the data is the same every time)
  *   --profile DIR                                       the hub runs with --cpu-prof, profiles in DIR
  *   --node-args "--max-semi-space-size=2"               extra Node/V8 flags for the hub
  *   --before DIR                                        also a built checkout of the hub (DIR/dist/src/cli.js), e.g. main
@@ -25,7 +29,7 @@ import { historyTargets, seed, type HistoryResult } from './history.js'
 import { idle, steady, throughput, type IdleResult, type SteadyResult, type ThroughputResult } from './load.js'
 import { addUsers, mosquittoVersion, startAedes, startHub, startMosquitto, type Target } from './targets.js'
 import { clusterBench, clusterTable } from './cluster.js'
-import { limits, resultsFile, table, type Run } from './report.js'
+import { historyTable, limits, resultsFile, table, type Run } from './report.js'
 
 const { values: a } = parseArgs({
   options: {
@@ -36,8 +40,10 @@ const { values: a } = parseArgs({
     idle: { type: 'string' }, 'idle-seconds': { type: 'string' },
     'no-history': { type: 'boolean' }, cluster: { type: 'string' }, profile: { type: 'string' }, 'node-args': { type: 'string' },
     'no-mosquitto': { type: 'boolean' }, 'no-aedes': { type: 'boolean' }, 'no-record': { type: 'boolean' }, record: { type: 'boolean' }, before: { type: 'string' },
+    only: { type: 'string' }, 'history-dir': { type: 'string' },
   },
 })
+if (a.only !== undefined && a.only !== 'history') throw new Error(`--only: '${a.only}' is not a part of the bench (known: history)`)
 const quick = a.quick === true
 /** The issue's harness for a full run; a quick run keeps the shapes and shortens the phases. */
 const o = {
@@ -73,6 +79,29 @@ async function measure(start: () => Promise<Target>): Promise<Run> {
   }
 }
 
+const machineLine = () => `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}`
+
+/** The history targets on a seeded year (in --history-dir when given, else in the run's temp dir), then with the hub before. */
+async function history(dir: string, nodeArgs: string[], beforeCli: string | undefined): Promise<HistoryResult> {
+  const d = a['history-dir'] ? join(a['history-dir'], 'data') : join(dir, 'history', 'data')
+  // Marked once seeding finished, so an interrupted seed is not taken for the year.
+  const seeded = join(d, '..', 'seeded')
+  if (!existsSync(seeded)) {
+    rmSync(d, { recursive: true, force: true })
+    const t = await startHub(d)
+    await t.stop()
+    await seed(d, log)
+    writeFileSync(seeded, new Date().toISOString())
+  } else log(`history: reusing the year seeded in ${d}`)
+  log('history: start-up, a day, the year as JSON and as GeoJSON, /last')
+  const hist = await historyTargets(d, nodeArgs)
+  if (beforeCli) {
+    log('history with the hub before')
+    hist.before = await historyTargets(d, nodeArgs, beforeCli)
+  }
+  return hist
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'othub-bench-'))
   try {
@@ -87,6 +116,12 @@ async function main(): Promise<void> {
     let round = 0
     // Each phase gets a fresh data directory with the same users.
     const nodeArgs = [...(a.profile ? ['--cpu-prof', `--cpu-prof-dir=${a.profile}`] : []), ...(a['node-args']?.split(' ').filter(Boolean) ?? [])]
+    const beforeCli = a.before ? join(a.before, 'dist', 'src', 'cli.js') : undefined
+    if (a.only === 'history') {
+      const hist = await history(dir, nodeArgs, beforeCli)
+      process.stdout.write(`\n${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${machineLine()}\n\n${historyTable(hist)}\n`)
+      return
+    }
     const first = join(dir, 'hub1', 'data')
     const startFresh = async () => {
       const d = join(dir, `hub${++round}`, 'data')
@@ -97,7 +132,6 @@ async function main(): Promise<void> {
       return t
     }
     const runs: Run[] = [await measure(startFresh)]
-    const beforeCli = a.before ? join(a.before, 'dist', 'src', 'cli.js') : undefined
     if (beforeCli) {
       runs.push(await measure(async () => {
         const d = join(dir, `hub${++round}`, 'data')
@@ -119,19 +153,8 @@ async function main(): Promise<void> {
       runs.push(await measure(() => startMosquitto(join(dir, `mosquitto${++k}`), first, adminPw)))
     } else log(version ? 'Mosquitto skipped (--no-mosquitto)' : 'Mosquitto not installed (/usr/sbin/mosquitto): no ratio')
     let hist: HistoryResult | undefined
-    if (!a['no-history'] && !quick) {
-      const d = join(dir, 'history', 'data')
-      const t = await startHub(d)
-      await t.stop()
-      await seed(d, log)
-      log('history: start-up, a day, the year as JSON and as GeoJSON, /last')
-      hist = await historyTargets(d, nodeArgs)
-      if (beforeCli) {
-        log('history with the hub before')
-        hist.before = await historyTargets(d, nodeArgs, beforeCli)
-      }
-    }
-    const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GB, Node ${process.version}${version ? `, Mosquitto ${version}` : ''}`
+    if (!a['no-history'] && !quick) hist = await history(dir, nodeArgs, beforeCli)
+    const machine = `${machineLine()}${version ? `, Mosquitto ${version}` : ''}`
     const when = `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`
     const t = table(runs, o, hist)
     process.stdout.write(`\n${when}: ${machine}\n\n${t}\n\n${limits(runs).join('\n')}\n`)
