@@ -1,7 +1,8 @@
 import ngeohash from 'ngeohash'
 import { copyFields } from '../owntracks/copy-fields.js'
 
-const iso = (tst: number) => new Date(tst * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+// toISOString() always ends in .sssZ: the Recorder's form has whole seconds
+const iso = (tst: number) => `${new Date(tst * 1000).toISOString().slice(0, -5)}Z`
 
 /** The Recorder's time fields: `isotst` 2015-08-24T08:40:01Z and `disptst` 2015-08-24 08:40:01. */
 export function timeFields(tst: number): { isotst: string; disptst: string } {

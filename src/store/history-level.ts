@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto'
-import { Level } from 'level'
+import { Level, type ValueIterator } from 'level'
 import { GroupCommit } from './group-commit.js'
 import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuery, WriteCounts } from './types.js'
 
 /*
  * Key layout (the schema: the data outlives the program). Parts are joined with \x00, which MQTT
- * forbids in topics, so no user or device name can forge a boundary. Values are JSON (utf8).
+ * forbids in topics, so no user or device name can forge a boundary. Values are JSON (utf8), exactly as
+ * JSON.stringify writes the message: readers splice a location's text into what they serve (point-text.ts).
  *
  *   L \0 user \0 device \0 tst(11 digits) \0 h8      a location, as published after normalisation
  *   R \0 user \0 device \0 type \0 tst \0 h8         every other kept message (transition, waypoint(s),
@@ -167,29 +168,36 @@ export class LevelHistory implements HistoryStore {
     yield* this.scan(locPrefix(user, device), q)
   }
 
+  /**
+   * The same locations as the JSON text they were stored as (JSON.stringify of the message, see plan()),
+   * a batch at a time: a reader that serves a location as stored splices that text instead of parsing
+   * and serialising it again, and pays one promise per batch, not per point.
+   */
+  locationTexts(user: string, device: string, q: RangeQuery): AsyncIterable<string[]> {
+    return this.texts(locPrefix(user, device), q)
+  }
+
   async *records(user: string, device: string, type: string, q: RangeQuery): AsyncIterable<Record<string, unknown>> {
     yield* this.scan(recPrefix(user, device, type), q)
   }
 
   private async *scan(prefix: string, q: RangeQuery): AsyncIterable<Record<string, unknown>> {
+    for await (const batch of this.texts(prefix, q)) {
+      for (const v of batch) yield JSON.parse(v) as Record<string, unknown>
+    }
+  }
+
+  private async *texts(prefix: string, q: RangeQuery): AsyncIterable<string[]> {
     const range = { gte: prefix + pad(q.from), lt: prefix + pad(Math.floor(q.to) + 1) }
     if (q.limit !== undefined) {
       // Newest N without holding them: walk N keys back to find where they start, then read forward.
       let start: string | undefined
       for await (const k of this.db.keys({ ...range, reverse: true, limit: q.limit })) start = k
       if (start === undefined) return
-      for await (const v of this.db.values({ gte: start, lt: range.lt, limit: q.limit })) yield JSON.parse(v) as Record<string, unknown>
+      yield* readAhead(this.db.values({ gte: start, lt: range.lt, limit: q.limit, highWaterMarkBytes: BATCH_BYTES }))
       return
     }
-    // A thousand values per step of the iterator, not one: a year is half a million of them.
-    const it = this.db.values(range)
-    try {
-      for (let batch = await it.nextv(1000); batch.length > 0; batch = await it.nextv(1000)) {
-        for (const v of batch) yield JSON.parse(v) as Record<string, unknown>
-      }
-    } finally {
-      await it.close()
-    }
+    yield* readAhead(this.db.values({ ...range, highWaterMarkBytes: BATCH_BYTES }))
   }
 
   /**
@@ -270,6 +278,36 @@ export class LevelHistory implements HistoryStore {
   async close(): Promise<void> {
     await this.batches.idle()
     await this.db.close()
+  }
+}
+
+/*
+ * A year is half a million values: they are read BATCH at a time. classic-level stops a batch once it
+ * holds highWaterMarkBytes (16 kB unless told), about a hundred locations, so the bound is raised to let
+ * a batch be BATCH values (a location is ~150 bytes; 1 MB bounds what one batch of odd large ones holds).
+ */
+const BATCH = 1000
+const BATCH_BYTES = 1024 * 1024
+
+/**
+ * The iterator's values in batches, the next one read (on libuv's thread) while the caller works on this
+ * one. Closes the iterator when the caller stops early (a client went away) or reaches the end.
+ */
+async function* readAhead(it: ValueIterator<Level<string, string>, string, string>): AsyncIterable<string[]> {
+  let next: Promise<string[]> | undefined = it.nextv(BATCH)
+  try {
+    for (;;) {
+      const batch = await next
+      next = undefined
+      if (batch.length === 0) return
+      next = it.nextv(BATCH)
+      yield batch
+    }
+  } finally {
+    // Left early with a read in flight: it must settle before the iterator closes. Its values, or its
+    // failure, are nobody's any more: the caller has gone.
+    if (next) await next.catch(() => undefined)
+    await it.close()
   }
 }
 

@@ -49,6 +49,12 @@ export interface HistoryStore {
   write(records: HistoryRecord[]): Promise<void>
   /** Locations of one device ascending by tst. Streams: never holds the range in memory. */
   locations(user: string, device: string, q: RangeQuery): AsyncIterable<Record<string, unknown>>
+  /**
+   * The same locations as the JSON text each was stored as (exactly JSON.stringify of the message), in
+   * batches. Optional: a store that keeps the message in another form (PostgreSQL's jsonb reorders keys)
+   * has none, and readers take locations().
+   */
+  locationTexts?(user: string, device: string, q: RangeQuery): AsyncIterable<string[]>
   /** Non-location records of one kind (transition, waypoints, lwt, status, steps, …) ascending by tst. */
   records(user: string, device: string, type: string, q: RangeQuery): AsyncIterable<Record<string, unknown>>
   devices(): DeviceSummary[]

@@ -2,7 +2,8 @@ import type { AccessControl, Identity } from '../access/access.js'
 import type { VisitRecords } from '../access/presence-view.js'
 import type { PlaceNames } from '../geo/place-names.js'
 import { enrichPoint } from './enrich.js'
-import { formatStream, type Format, type Point } from './formats/index.js'
+import { formatBatches, type Format, type Point, type Served } from './formats/index.js'
+import { PointTexts } from './point-text.js'
 import type { HistoryStore } from './types.js'
 
 /*
@@ -27,6 +28,12 @@ export interface LocationsQuery {
 export interface DeviceView {
   historyFrom: number
   present(loc: Record<string, unknown>): Record<string, unknown> | null
+  /**
+   * Whether the viewer sees the device's locations as published now (ViewSpec.shared false: the owner,
+   * an admin, a plain acl_file line), so present() would return each one unchanged. Asked again for
+   * every batch of a long answer, as present() would be for every point. Absent: never assumed.
+   */
+  asPublished?(): boolean
   /** A presence-only viewer (`precision: place`): its history is the place visits, not the fixes. */
   visits?: () => VisitRecords
 }
@@ -36,7 +43,11 @@ export function deviceView(access: AccessControl, who: Identity, user: string, d
   const historyFrom = access.historyFrom(who, user, device)
   if (historyFrom === null) return null
   const topic = access.partTopic(user, device, 'location')
-  const view: DeviceView = { historyFrom, present: (loc) => access.present(who, topic, loc) }
+  const view: DeviceView = {
+    historyFrom,
+    present: (loc) => access.present(who, topic, loc),
+    asPublished: () => access.topicView(who, topic)?.spec.shared === false,
+  }
   if (access.presenceOnly(who, user, device)) view.visits = () => access.visits(who, user, device)!
   return view
 }
@@ -64,7 +75,38 @@ export async function* servedPoints(history: HistoryStore, view: DeviceView, q: 
   }
 }
 
+/**
+ * One device's locations as this viewer may see them, ascending by tst, a store batch at a time. Read
+ * from the stored text when the store has it: a viewer who sees a location as published gets it spliced
+ * (point-text.ts) when the format writes from text; everything else goes through servedPoints' steps.
+ */
+export async function* servedBatches(history: HistoryStore, view: DeviceView, q: Omit<LocationsQuery, 'format'>, format: Format, placeNames?: PlaceNames): AsyncIterable<Served[]> {
+  const from = Math.max(q.from, view.historyFrom)
+  if (view.visits || !history.locationTexts) {
+    for await (const p of servedPoints(history, view, q, placeNames)) yield [p]
+    return
+  }
+  if (from > q.to) return
+  const serve = (loc: Record<string, unknown>): Point | null => {
+    const seen = view.present(placeNames ? placeNames.annotate(loc) : loc)
+    return seen && enrichPoint(seen)
+  }
+  const texts = format.spliced && new PointTexts(placeNames, (loc) => enrichPoint(placeNames ? placeNames.annotate(loc) : loc))
+  for await (const batch of history.locationTexts(q.user, q.device, { from, to: q.to, limit: q.limit })) {
+    const spliced = texts && view.asPublished?.() === true ? texts : undefined
+    const out: Served[] = []
+    for (const json of batch) {
+      const loc = JSON.parse(json) as Record<string, unknown>
+      // The store keys by tst, but the window is the viewer's promise: check the record itself too.
+      if (typeof loc.tst !== 'number' || loc.tst < from || loc.tst > q.to) continue
+      const p = spliced?.of(json, loc) ?? serve(loc)
+      if (p) out.push(p)
+    }
+    if (out.length > 0) yield out
+  }
+}
+
 /** The streamed body of a `locations` answer and its content type. */
 export function locationsBody(history: HistoryStore, view: DeviceView, q: LocationsQuery, placeNames?: PlaceNames): { body: ReadableStream<Uint8Array>; contentType: string } {
-  return { body: formatStream(servedPoints(history, view, q, placeNames), q.format, q), contentType: q.format.contentType }
+  return { body: formatBatches(servedBatches(history, view, q, q.format, placeNames), q.format, q), contentType: q.format.contentType }
 }

@@ -1,5 +1,5 @@
 import { pick } from '../enrich.js'
-import { coordinates, type Format, type Point, type Track } from './types.js'
+import { coordinates, type Format, type Point, type PointText, type Track } from './types.js'
 
 /** A GeoJSON Feature for one point; its properties are the point's fields (or those `fields=` names). */
 function feature(p: Point, n: number, t: Track): string | null {
@@ -9,10 +9,45 @@ function feature(p: Point, n: number, t: Track): string | null {
   return `${n ? ',' : ''}{"type":"Feature","geometry":{"type":"Point","coordinates":[${c.lon},${c.lat}]},"properties":${JSON.stringify(rest)}}`
 }
 
+/**
+ * The same Feature from the point's text: its properties are the stored JSON with `lat` and `lon` cut
+ * out (without them: point()). The place names and time fields never hold lat, lon or poi, so the
+ * stored location decides those.
+ */
+function splicedFeature(p: PointText, n: number, t: Track): string | null | undefined {
+  if (t.fields) return undefined
+  const c = coordinates(p.loc)
+  if (!c) return null
+  const lat = cutNumber(p.body, 'lat', c.lat)
+  const body = lat === undefined ? undefined : cutNumber(lat, 'lon', c.lon)
+  if (body === undefined) return undefined
+  return `${n ? ',' : ''}{"type":"Feature","geometry":{"type":"Point","coordinates":[${c.lon},${c.lat}]},"properties":${p.json(body)}}`
+}
+
+/**
+ * `body` (an object's JSON without braces) with its top-level `"key":value` and one comma cut out, or
+ * undefined when that place cannot be told for sure. The key is at top level with a number (the parsed
+ * location says so), so its `"key":` is in the text; inside a string a quote is always escaped, so the
+ * text can hold it elsewhere only as a key of a nested object: then it occurs twice, and is not cut.
+ * JSON writes a number as String() does.
+ */
+function cutNumber(body: string, key: string, value: number): string | undefined {
+  const name = `"${key}":`
+  const at = body.indexOf(name)
+  if (at < 0 || body.indexOf(name, at + 1) >= 0) return undefined
+  const v = String(value)
+  const end = at + name.length + v.length
+  if (!body.startsWith(v, at + name.length) || (end < body.length && body.charCodeAt(end) !== 0x2c)) return undefined
+  if (at === 0) return body.slice(end + 1)
+  if (body.charCodeAt(at - 1) !== 0x2c) return undefined
+  return body.slice(0, at - 1) + body.slice(end)
+}
+
 const collection = (keep: (p: Point) => boolean): Format => ({
   contentType: 'application/geo+json; charset=utf-8',
   open: () => '{"type":"FeatureCollection","features":[',
   point: (p, n, t) => (keep(p) ? feature(p, n, t) : null),
+  spliced: (p, n, t) => (keep(p.loc) ? splicedFeature(p, n, t) : null),
   close: () => ']}',
 })
 

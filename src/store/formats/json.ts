@@ -9,5 +9,6 @@ export const json: Format = {
   contentType: 'application/json; charset=utf-8',
   open: () => '{"data":[',
   point: (p, n, t) => (n ? ',' : '') + JSON.stringify(pick(p, t.fields)),
+  spliced: (p, n, t) => (t.fields ? undefined : (n ? ',' : '') + p.json()),
   close: (n) => `],"count":${n},"status":200}`,
 }

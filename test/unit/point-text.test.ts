@@ -1,0 +1,72 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { PlaceNames } from '../../src/geo/place-names.js'
+import type { PlaceDetail, PlaceFields } from '../../src/geo/types.js'
+import { enrichPoint } from '../../src/store/enrich.js'
+import { FORMATS, formatBatches, PointText, type Served, type Track } from '../../src/store/formats/index.js'
+import { PointTexts } from '../../src/store/point-text.js'
+
+/** Names that change from cell to cell (and now and then lack a town), without loading the offline data. */
+class StubNames extends PlaceNames {
+  override of(lat: number, lon: number, _detail?: PlaceDetail): PlaceFields {
+    const out: PlaceFields = { cc: lat > 0 ? 'DE' : 'AU', tzname: lon > 0 ? 'Europe/Berlin' : 'Etc/GMT+12' }
+    if (Math.round(lat * 10) % 3 !== 0) out.locality = `Town "${Math.round(lat * 10)}"`
+    return out
+  }
+}
+
+const track: Track = { user: 'jane', device: 'phone' }
+
+/** Stored locations as the hub stores them (JSON.stringify of the message), awkward ones included. */
+const stored: Record<string, unknown>[] = [
+  { _type: 'location', tid: 'jp', lat: 48.8583, lon: 2.2945, tst: 1732456789, alt: 35, batt: 81, inregions: ['Home', 'Work'] },
+  { _type: 'location', tid: 'j"p', lat: 1e-7, lon: -179.5, tst: 1732456849, 'odd key': 1, note: 'say "lat":1, and {"lon":2}' },
+  { _type: 'location', lat: -33.86, lon: 151.21, tst: 1732456909, poi: 'Opera', acc: 5 },
+  // lat and lon first or last, a nested object with its own lat and lon, no place at all
+  { lat: 52.5, _type: 'location', tst: 1732456969, lon: 13.4 },
+  { _type: 'location', tst: 1732457029, where: { lat: 52.5, lon: 13.4 }, lat: 52.5, lon: 13.4 },
+  { _type: 'location', tst: 1732457089, tid: 'np' },
+  { _type: 'location', tst: 1732457149.5, lat: 1e21, lon: -0.000001 },
+  // fields the hub adds itself, an array index as a key, a payload's own __proto__: served as objects
+  { _type: 'location', tst: 1732457209, lat: 10, lon: 10, locality: 'what the phone says' },
+  { _type: 'location', tst: 1732457269, lat: 10, lon: 10, isotst: 'sent by the phone' },
+  { _type: 'location', tst: 1732457329, lat: 10, lon: 10, 7: 'seven' },
+  JSON.parse('{"_type":"location","tst":1732457389,"lat":11,"lon":12,"__proto__":{"x":1}}') as Record<string, unknown>,
+]
+
+async function body(format: string, served: Served[], t: Track = track): Promise<string> {
+  async function* batches() { yield served.slice(0, 4); yield served.slice(4) }
+  return new Response(formatBatches(batches(), FORMATS[format], t)).text()
+}
+
+describe('a location served as published, spliced from its stored text', () => {
+  const names = new StubNames()
+  const objects = stored.map((loc) => enrichPoint(names.annotate(loc)))
+  const texts = new PointTexts(names, (loc) => enrichPoint(names.annotate(loc)))
+  const spliced = stored.map((loc) => {
+    const json = JSON.stringify(loc)
+    return texts.of(json, JSON.parse(json) as Record<string, unknown>) ?? enrichPoint(names.annotate(JSON.parse(json) as Record<string, unknown>))
+  })
+
+  test('splices the plain ones and leaves the others to the object path', () => {
+    assert.deepEqual(spliced.map((p) => p instanceof PointText), [true, true, true, true, true, true, true, false, false, false, true])
+  })
+
+  for (const format of Object.keys(FORMATS)) {
+    test(`${format}: the same bytes as serialising each point`, async () => {
+      assert.equal(await body(format, spliced), await body(format, objects))
+    })
+  }
+
+  test('json and geojson with fields= fall back to the object, with the same bytes', async () => {
+    const t = { ...track, fields: ['tst', 'lat', 'cc', 'ghash'] }
+    for (const format of ['json', 'geojson']) assert.equal(await body(format, spliced, t), await body(format, objects, t))
+  })
+
+  test('without place names the pieces are the stored location and its time fields', () => {
+    const plain = new PointTexts(undefined, enrichPoint)
+    const json = JSON.stringify(stored[0])
+    const p = plain.of(json, JSON.parse(json) as Record<string, unknown>)!
+    assert.equal(p.json(), JSON.stringify(enrichPoint(stored[0])))
+  })
+})
