@@ -4,8 +4,29 @@ import { copyFields } from '../owntracks/copy-fields.js'
 // toISOString() always ends in .sssZ: the Recorder's form has whole seconds
 const iso = (tst: number) => `${new Date(tst * 1000).toISOString().slice(0, -5)}Z`
 
-/** The Recorder's time fields: `isotst` 2015-08-24T08:40:01Z and `disptst` 2015-08-24 08:40:01. */
+const DAY = 86400
+const TWO = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'))
+/** The UTC day of the last whole-second tst asked for, and its date as toISOString writes it: a track's points share their day. */
+let dayStart = NaN
+let dayIso = ''
+
+/**
+ * The Recorder's time fields: `isotst` 2015-08-24T08:40:01Z and `disptst` 2015-08-24 08:40:01. A day
+ * is 86,400 s in UTC (JS time has no leap seconds), so within the day of the last tst only the clock
+ * is written, not a Date made and formatted for each of a year's half a million points.
+ */
 export function timeFields(tst: number): { isotst: string; disptst: string } {
+  // far inside the range of a Date, where toISOString would not throw
+  if (Number.isInteger(tst) && Math.abs(tst) < 8e12) {
+    let s = tst - dayStart
+    if (!(s >= 0 && s < DAY)) {
+      dayStart = tst - (((tst % DAY) + DAY) % DAY)
+      dayIso = new Date(dayStart * 1000).toISOString().slice(0, -14)
+      s = tst - dayStart
+    }
+    const clock = `${TWO[Math.floor(s / 3600)]}:${TWO[Math.floor(s / 60) % 60]}:${TWO[s % 60]}`
+    return { isotst: `${dayIso}T${clock}Z`, disptst: `${dayIso} ${clock}` }
+  }
   const isotst = iso(tst)
   return { isotst, disptst: isotst.replace('T', ' ').replace('Z', '') }
 }

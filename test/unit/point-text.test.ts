@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PlaceNames } from '../../src/geo/place-names.js'
 import type { PlaceDetail, PlaceFields } from '../../src/geo/types.js'
-import { enrichPoint } from '../../src/store/enrich.js'
+import { enrichPoint, timeFields } from '../../src/store/enrich.js'
 import { FORMATS, formatBatches, PointText, type Served, type Track } from '../../src/store/formats/index.js'
 import { PointTexts } from '../../src/store/point-text.js'
 
@@ -68,5 +68,17 @@ describe('a location served as published, spliced from its stored text', () => {
     const json = JSON.stringify(stored[0])
     const p = plain.of(json, JSON.parse(json) as Record<string, unknown>)!
     assert.equal(p.json(), JSON.stringify(enrichPoint(stored[0])))
+  })
+})
+
+describe('the time fields', () => {
+  test('are what toISOString writes, for whole and fractional seconds, before 1970 and across days', () => {
+    const byDate = (tst: number) => {
+      const isotst = new Date(tst * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
+      return { isotst, disptst: isotst.replace('T', ' ').replace('Z', '') }
+    }
+    const tsts = [0, -1, -86400, -86401, 86399, 86400, 1.5, -0.5, 253402300799, 253402300800, -62167219201, 99_999_999_999]
+    for (let i = 0; i < 5000; i++) tsts.push(1735689600 + i * 61, Math.floor((i - 2500) * 1.3e7))
+    for (const tst of tsts) assert.deepEqual(timeFields(tst), byDate(tst), `tst ${tst}`)
   })
 })
