@@ -3,7 +3,7 @@ import type { VisitRecords } from '../access/presence-view.js'
 import type { PlaceNames } from '../geo/place-names.js'
 import { enrichPoint } from './enrich.js'
 import { formatBatches, type Format, type Point, type Served } from './formats/index.js'
-import { PointTexts } from './point-text.js'
+import { OUTSIDE, PointTexts } from './point-text.js'
 import type { HistoryStore } from './types.js'
 
 /*
@@ -96,6 +96,9 @@ export async function* servedBatches(history: HistoryStore, view: DeviceView, q:
     const spliced = texts && view.asPublished?.() === true ? texts : undefined
     const out: Served[] = []
     for (const json of batch) {
+      const flat = spliced?.ofFlat(json, from, q.to) ?? null
+      if (flat === OUTSIDE) continue
+      if (flat) { out.push(flat); continue }
       const loc = JSON.parse(json) as Record<string, unknown>
       // The store keys by tst, but the window is the viewer's promise: check the record itself too.
       if (typeof loc.tst !== 'number' || loc.tst < from || loc.tst > q.to) continue

@@ -4,7 +4,7 @@ import { PlaceNames } from '../../src/geo/place-names.js'
 import type { PlaceDetail, PlaceFields } from '../../src/geo/types.js'
 import { enrichPoint, timeFields } from '../../src/store/enrich.js'
 import { FORMATS, formatBatches, PointText, type Served, type Track } from '../../src/store/formats/index.js'
-import { PointTexts } from '../../src/store/point-text.js'
+import { OUTSIDE, PointTexts } from '../../src/store/point-text.js'
 
 /** Names that change from cell to cell (and now and then lack a town), without loading the offline data. */
 class StubNames extends PlaceNames {
@@ -43,11 +43,16 @@ describe('a location served as published, spliced from its stored text', () => {
   const names = new StubNames()
   const objects = stored.map((loc) => enrichPoint(names.annotate(loc)))
   const texts = new PointTexts(names, (loc) => enrichPoint(names.annotate(loc)))
-  const spliced = stored.map((loc) => {
+  /** As servedBatches reads a stored location: from its text when flat, else parsed. */
+  const read = (loc: Record<string, unknown>): Served => {
     const json = JSON.stringify(loc)
-    return texts.of(json, JSON.parse(json) as Record<string, unknown>) ?? enrichPoint(names.annotate(JSON.parse(json) as Record<string, unknown>))
-  })
-
+    const flat = texts.ofFlat(json, -Infinity, Infinity)
+    assert.notEqual(flat, OUTSIDE)
+    if (flat) return flat as PointText
+    const parsed = JSON.parse(json) as Record<string, unknown>
+    return texts.of(json, parsed) ?? enrichPoint(names.annotate(parsed))
+  }
+  const spliced = stored.map(read)
   test('splices the plain ones and leaves the others to the object path', () => {
     assert.deepEqual(spliced.map((p) => p instanceof PointText), [true, true, true, true, true, true, true, false, false, false, true])
   })
@@ -61,6 +66,42 @@ describe('a location served as published, spliced from its stored text', () => {
   test('json and geojson with fields= fall back to the object, with the same bytes', async () => {
     const t = { ...track, fields: ['tst', 'lat', 'cc', 'ghash'] }
     for (const format of ['json', 'geojson']) assert.equal(await body(format, spliced, t), await body(format, objects, t))
+  })
+
+  test('generated locations: the same bytes and the same window, read from the text or parsed', async () => {
+    let seed = 7
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const pickOne = <T>(xs: T[]): T => xs[Math.floor(rnd() * xs.length)]
+    const values = [0, -1, 1.5, 1e21, -2.5e-7, 52.52, 13.4, 'x', '', 'a,"tst":1', 'ü "q" \\', '{"lat":1}', '[1]', '\u2028', null, true, false, { lat: 1 }, [1, 2]]
+    const keys = ['_type', 'tst', 'lat', 'lon', 'tid', 'acc', 'batt', 'a"tst', 'tst"', 'poi', 'cc', 'addr', 'disptst', '__proto__', '10', 'x,"lat"']
+    const locs: Record<string, unknown>[] = []
+    for (let i = 0; i < 4000; i++) {
+      const loc: Record<string, unknown> = {}
+      if (rnd() < 0.9) loc._type = rnd() < 0.9 ? 'location' : pickOne(['locations', 'location\n', 'transition'])
+      if (rnd() < 0.95) loc.tst = rnd() < 0.9 ? Math.floor(1732456789 + rnd() * 1e5) : pickOne(values)
+      if (rnd() < 0.9) loc.lat = rnd() < 0.9 ? Math.round((rnd() * 180 - 90) * 1e5) / 1e5 : pickOne(values)
+      if (rnd() < 0.9) loc.lon = rnd() < 0.9 ? Math.round((rnd() * 360 - 180) * 1e5) / 1e5 : pickOne(values)
+      for (let k = Math.floor(rnd() * 4); k > 0; k--) {
+        const key = rnd() < 0.2 ? pickOne(keys) : `f${Math.floor(rnd() * 10)}`
+        if (key === '__proto__') Object.defineProperty(loc, key, { value: pickOne(values), enumerable: true, writable: true, configurable: true })
+        else loc[key] = rnd() < 0.3 ? pickOne(values) : Math.floor(rnd() * 100)
+      }
+      locs.push(JSON.parse(JSON.stringify(loc)) as Record<string, unknown>)
+    }
+    const from = 1732456789 + 2e4, to = 1732456789 + 8e4
+    const inWindow = (loc: Record<string, unknown>) => typeof loc.tst === 'number' && loc.tst >= from && loc.tst <= to
+    const viaText: Served[] = []
+    for (const loc of locs) {
+      const json = JSON.stringify(loc)
+      const flat = texts.ofFlat(json, from, to)
+      const parsed = JSON.parse(json) as Record<string, unknown>
+      if (flat === OUTSIDE) { assert.equal(inWindow(parsed), false, json); continue }
+      if (!inWindow(parsed)) { assert.equal(flat, null, json); continue }
+      viaText.push(flat ?? texts.of(json, parsed) ?? enrichPoint(names.annotate(parsed)))
+    }
+    const viaObject = locs.filter(inWindow).map((loc) => enrichPoint(names.annotate(loc)))
+    assert.ok(viaText.filter((p) => p instanceof PointText).length > viaText.length / 2)
+    for (const format of ['json', 'geojson', 'csv']) assert.equal(await body(format, viaText), await body(format, viaObject), format)
   })
 
   test('without place names the pieces are the stored location and its time fields', () => {

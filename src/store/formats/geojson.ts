@@ -16,8 +16,8 @@ function feature(p: Point, n: number, t: Track): string | null {
  */
 function splicedFeature(p: PointText, n: number, t: Track): string | null | undefined {
   if (t.fields) return undefined
-  const c = coordinates(p.loc)
-  if (!c) return null
+  if (p.lat === undefined || p.lon === undefined) return null
+  const c = { lat: p.lat, lon: p.lon }
   const lat = cutNumber(p.body, 'lat', c.lat)
   const body = lat === undefined ? undefined : cutNumber(lat, 'lon', c.lon)
   if (body === undefined) return undefined

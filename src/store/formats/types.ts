@@ -20,10 +20,17 @@ export class PointText {
     readonly head: string,
     readonly body: string,
     readonly tail: string,
-    /** The stored location, parsed. */
-    readonly loc: Record<string, unknown>,
+    /** The stored location's JSON. */
+    readonly stored: string,
+    /** Its lat and lon when they are numbers. */
+    readonly lat: number | undefined,
+    readonly lon: number | undefined,
     private readonly serve: (loc: Record<string, unknown>) => Point,
+    private parsed?: Record<string, unknown>,
   ) {}
+
+  /** The stored location, parsed (only when a format asks: a flat one is spliced without). */
+  get loc(): Record<string, unknown> { return (this.parsed ??= JSON.parse(this.stored) as Record<string, unknown>) }
 
   /** The same point as an object, for a format that writes it field by field. */
   point(): Point { return this.serve(this.loc) }
