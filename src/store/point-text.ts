@@ -23,7 +23,9 @@ export const OUTSIDE = Symbol('outside the window')
 
 /** Writes the text pieces of stored locations for one answer (it keeps the last place names' text). */
 export class PointTexts {
-  private names: Record<string, unknown> | undefined
+  /** The last place names, key by key, and their text. */
+  private keys: string[] = []
+  private values: unknown[] = []
   private head = ''
 
   constructor(private readonly placeNames: PlaceNames | undefined, private readonly serve: (loc: Record<string, unknown>) => Point) {}
@@ -74,10 +76,23 @@ export class PointTexts {
 
   /** The names as JSON.stringify writes them inside an object; consecutive points mostly share them. */
   private headOf(names: Record<string, unknown>): string {
-    if (this.names && same(this.names, names)) return this.head
+    let i = 0
+    for (const k in names) {
+      if (k !== this.keys[i] || names[k] !== this.values[i]) return this.newHead(names)
+      i++
+    }
+    return i === this.keys.length ? this.head : this.newHead(names)
+  }
+
+  private newHead(names: Record<string, unknown>): string {
     const parts: string[] = []
-    for (const k in names) if (names[k] !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(names[k])}`)
-    this.names = names
+    this.keys = []
+    this.values = []
+    for (const k in names) {
+      this.keys.push(k)
+      this.values.push(names[k])
+      if (names[k] !== undefined) parts.push(`${JSON.stringify(k)}:${JSON.stringify(names[k])}`)
+    }
     this.head = parts.join(',')
     return this.head
   }
@@ -165,12 +180,4 @@ function nextDelimiter(json: string, from: number, end: number): number {
 function numberIn(json: string, from: number, to: number): number | undefined {
   const c = json.charCodeAt(from)
   return c === 0x2d || (c >= 0x30 && c <= 0x39) ? Number(json.slice(from, to)) : undefined
-}
-
-/** The same keys in the same order with the same values. */
-function same(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
-  const ka = Object.keys(a), kb = Object.keys(b)
-  if (ka.length !== kb.length) return false
-  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i] || a[ka[i]] !== b[kb[i]]) return false
-  return true
 }
