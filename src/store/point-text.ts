@@ -40,7 +40,12 @@ export class PointTexts {
     const f = scanFlat(json)
     if (f === null) return null
     if (f.tst === undefined || f.tst < from || f.tst > to) return OUTSIDE
-    return this.pieces(json, undefined, f.tst, f.lat, f.lon, f.location)
+    const p = this.pieces(json, undefined, f.tst, f.lat, f.lon, f.location)
+    if (p && f.lat !== undefined && f.lon !== undefined) {
+      // in the body: one character less than in the JSON (its opening brace)
+      p.latAt = f.latAt - 1; p.latEnd = f.latEnd - 1; p.lonAt = f.lonAt - 1; p.lonEnd = f.lonEnd - 1
+    }
+    return p
   }
 
   /** The pieces of `loc`, stored as `json`, or null when splicing could give other bytes (then serve the object). */
@@ -108,9 +113,17 @@ function own(json: string, loc: Record<string, unknown> | undefined, key: string
 /** The keys a splice needs to know about, each a bit of Scan.has. */
 const FLAGS: Record<string, number> = { isotst: 1, disptst: 2, ghash: 4, cc: 8, tzname: 16, locality: 32, addr: 64 }
 
-interface Scan { tst: number | undefined; lat: number | undefined; lon: number | undefined; location: boolean; has: number }
+interface Scan {
+  tst: number | undefined
+  lat: number | undefined
+  lon: number | undefined
+  /** Where the lat and lon keys' opening quotes are, and the comma or closing brace after their values. */
+  latAt: number; latEnd: number; lonAt: number; lonEnd: number
+  location: boolean
+  has: number
+}
 /** The last scan (one at a time: the answer's loop is synchronous), reused so a year makes no object per point. */
-const scanned: Scan = { tst: undefined, lat: undefined, lon: undefined, location: false, has: 0 }
+const scanned: Scan = { tst: undefined, lat: undefined, lon: undefined, latAt: -1, latEnd: -1, lonAt: -1, lonEnd: -1, location: false, has: 0 }
 
 /**
  * Reads a stored location's JSON (as JSON.stringify wrote it: no spaces, no duplicate keys) key by key
@@ -121,6 +134,7 @@ const scanned: Scan = { tst: undefined, lat: undefined, lon: undefined, location
 function scanFlat(json: string): Scan | null {
   const f = scanned
   f.tst = f.lat = f.lon = undefined
+  f.latAt = f.latEnd = f.lonAt = f.lonEnd = -1
   f.location = false
   f.has = 0
   let at = 1
@@ -138,8 +152,8 @@ function scanFlat(json: string): Scan | null {
     const len = ke - ks
     if (len <= 8) {
       if (len === 3 && json.startsWith('tst', ks)) f.tst = numberIn(json, v, ve)
-      else if (len === 3 && json.startsWith('lat', ks)) f.lat = numberIn(json, v, ve)
-      else if (len === 3 && json.startsWith('lon', ks)) f.lon = numberIn(json, v, ve)
+      else if (len === 3 && json.startsWith('lat', ks)) { f.lat = numberIn(json, v, ve); f.latAt = at; f.latEnd = ve }
+      else if (len === 3 && json.startsWith('lon', ks)) { f.lon = numberIn(json, v, ve); f.lonAt = at; f.lonEnd = ve }
       else if (len === 5 && json.startsWith('_type', ks)) f.location = ve - v === 10 && json.startsWith('"location"', v)
       else f.has |= flagOf(json, ks, len)
     }

@@ -77,10 +77,15 @@ describe('a location served as published, spliced from its stored text', () => {
     const locs: Record<string, unknown>[] = []
     for (let i = 0; i < 4000; i++) {
       const loc: Record<string, unknown> = {}
-      if (rnd() < 0.9) loc._type = rnd() < 0.9 ? 'location' : pickOne(['locations', 'location\n', 'transition'])
-      if (rnd() < 0.95) loc.tst = rnd() < 0.9 ? Math.floor(1732456789 + rnd() * 1e5) : pickOne(values)
-      if (rnd() < 0.9) loc.lat = rnd() < 0.9 ? Math.round((rnd() * 180 - 90) * 1e5) / 1e5 : pickOne(values)
-      if (rnd() < 0.9) loc.lon = rnd() < 0.9 ? Math.round((rnd() * 360 - 180) * 1e5) / 1e5 : pickOne(values)
+      // the usual fields in any order (lon before lat too), now and then one missing or of another type
+      const base = [
+        () => { if (rnd() < 0.9) loc._type = rnd() < 0.9 ? 'location' : pickOne(['locations', 'location\n', 'transition']) },
+        () => { if (rnd() < 0.95) loc.tst = rnd() < 0.9 ? Math.floor(1732456789 + rnd() * 1e5) : pickOne(values) },
+        () => { if (rnd() < 0.9) loc.lat = rnd() < 0.9 ? Math.round((rnd() * 180 - 90) * 1e5) / 1e5 : pickOne(values) },
+        () => { if (rnd() < 0.9) loc.lon = rnd() < 0.9 ? Math.round((rnd() * 360 - 180) * 1e5) / 1e5 : pickOne(values) },
+        () => { if (rnd() < 0.5) loc[`f${Math.floor(rnd() * 10)}`] = pickOne(values) },
+      ]
+      while (base.length > 0) base.splice(Math.floor(rnd() * base.length), 1)[0]()
       for (let k = Math.floor(rnd() * 4); k > 0; k--) {
         const key = rnd() < 0.2 ? pickOne(keys) : `f${Math.floor(rnd() * 10)}`
         if (key === '__proto__') Object.defineProperty(loc, key, { value: pickOne(values), enumerable: true, writable: true, configurable: true })
@@ -101,7 +106,7 @@ describe('a location served as published, spliced from its stored text', () => {
     }
     const viaObject = locs.filter(inWindow).map((loc) => enrichPoint(names.annotate(loc)))
     assert.ok(viaText.filter((p) => p instanceof PointText).length > viaText.length / 2)
-    for (const format of ['json', 'geojson', 'csv']) assert.equal(await body(format, viaText), await body(format, viaObject), format)
+    for (const format of ['json', 'geojson', 'geojsonpoi', 'csv']) assert.equal(await body(format, viaText), await body(format, viaObject), format)
   })
 
   test('without place names the pieces are the stored location and its time fields', () => {

@@ -17,11 +17,28 @@ function feature(p: Point, n: number, t: Track): string | null {
 function splicedFeature(p: PointText, n: number, t: Track): string | null | undefined {
   if (t.fields) return undefined
   if (p.lat === undefined || p.lon === undefined) return null
-  const c = { lat: p.lat, lon: p.lon }
-  const lat = cutNumber(p.body, 'lat', c.lat)
-  const body = lat === undefined ? undefined : cutNumber(lat, 'lon', c.lon)
+  let body: string | undefined
+  if (p.latAt >= 0) body = p.latAt < p.lonAt ? cut(p.body, p.latAt, p.latEnd, p.lonAt, p.lonEnd) : cut(p.body, p.lonAt, p.lonEnd, p.latAt, p.latEnd)
+  else {
+    const lat = cutNumber(p.body, 'lat', p.lat)
+    body = lat === undefined ? undefined : cutNumber(lat, 'lon', p.lon)
+  }
   if (body === undefined) return undefined
-  return `${n ? ',' : ''}{"type":"Feature","geometry":{"type":"Point","coordinates":[${c.lon},${c.lat}]},"properties":${p.json(body)}}`
+  return `${n ? ',' : ''}{"type":"Feature","geometry":{"type":"Point","coordinates":[${p.lon},${p.lat}]},"properties":${p.json(body)}}`
+}
+
+/**
+ * `body` without two of its fields, each from its key's quote (`a`) to the comma or end after its value
+ * (`e`), a1 < a2: what is left between them, joined by commas.
+ */
+function cut(body: string, a1: number, e1: number, a2: number, e2: number): string {
+  const before = a1 > 0 ? body.slice(0, a1 - 1) : ''
+  const between = body.slice(e1 + 1, a2 - 1)
+  const after = e2 < body.length ? body.slice(e2 + 1) : ''
+  let s = before
+  if (between) s = s ? `${s},${between}` : between
+  if (after) s = s ? `${s},${after}` : after
+  return s
 }
 
 /**
@@ -43,16 +60,18 @@ function cutNumber(body: string, key: string, value: number): string | undefined
   return body.slice(0, at - 1) + body.slice(end)
 }
 
-const collection = (keep: (p: Point) => boolean): Format => ({
+/** Features of the points `keep` takes (all without it). */
+const collection = (keep?: (p: Point) => boolean): Format => ({
   contentType: 'application/geo+json; charset=utf-8',
   open: () => '{"type":"FeatureCollection","features":[',
-  point: (p, n, t) => (keep(p) ? feature(p, n, t) : null),
-  spliced: (p, n, t) => (keep(p.loc) ? splicedFeature(p, n, t) : null),
+  point: (p, n, t) => (!keep || keep(p) ? feature(p, n, t) : null),
+  // p.loc parses the stored text: only for a format that looks at a field
+  spliced: (p, n, t) => (!keep || keep(p.loc) ? splicedFeature(p, n, t) : null),
   close: () => ']}',
 })
 
 /** A FeatureCollection of Points (GeoJSON puts longitude first). */
-export const geojson: Format = collection(() => true)
+export const geojson: Format = collection()
 
 /** The Recorder's `geojsonpoi`: only the points the user marked as a point of interest (`poi`). */
 export const geojsonpoi: Format = collection((p) => p.poi !== undefined)

@@ -29,6 +29,15 @@ export class PointText {
     private parsed?: Record<string, unknown>,
   ) {}
 
+  /**
+   * Where `"lat":…` and `"lon":…` are in `body` (the key's opening quote, and the comma or end after
+   * the value), when a scan of the text found them; -1 otherwise. GeoJSON cuts them out of the properties.
+   */
+  latAt = -1
+  latEnd = -1
+  lonAt = -1
+  lonEnd = -1
+
   /** The stored location, parsed (only when a format asks: a flat one is spliced without). */
   get loc(): Record<string, unknown> { return (this.parsed ??= JSON.parse(this.stored) as Record<string, unknown>) }
 
