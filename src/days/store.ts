@@ -33,10 +33,19 @@ export class Days {
 
   constructor(private readonly o: DaysOptions) {}
 
+  /** The dates of the last UTC day a fix fell on: phones publish "now", so nearly every fix asks for the same three. */
+  private staleDay = NaN
+  private staleDates: string[] = []
+
   /** The keys a new fix makes stale; registered with LevelHistory.onLocation. */
   readonly stale = (user: string, device: string, tst: number): string[] => {
-    const d = utcDate(tst)
-    const dates = [nextDate(d, -1), d, nextDate(d, 1)]
+    const day = Math.floor(tst / 86_400)
+    if (day !== this.staleDay) {
+      const d = utcDate(tst)
+      this.staleDates = [nextDate(d, -1), d, nextDate(d, 1)]
+      this.staleDay = day
+    }
+    const dates = this.staleDates
     const k = user + SEP + device
     let e = this.dirty.get(k)
     if (!e) { e = { user, device, dates: new Set() }; this.dirty.set(k, e) }
