@@ -42,7 +42,14 @@ export class KeyPartError extends Error {}
 const devKey = (u: string, d: string) => `D${SEP}${part(u)}${SEP}${part(d)}`
 const locPrefix = (u: string, d: string) => `L${SEP}${part(u)}${SEP}${part(d)}${SEP}`
 const recPrefix = (u: string, d: string, t: string) => `R${SEP}${part(u)}${SEP}${part(d)}${SEP}${part(t)}${SEP}`
-const month = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 7)
+/** YYYY-MM of `tst`, remembered for the last UTC day asked: locations arrive "now", so nearly all share it. */
+let monthDay = NaN
+let monthOfDay = ''
+function month(tst: number): string {
+  const day = Math.floor(tst / 86_400)
+  if (day !== monthDay) { monthOfDay = new Date(tst * 1000).toISOString().slice(0, 7); monthDay = day }
+  return monthOfDay
+}
 
 interface DeviceState {
   user: string
