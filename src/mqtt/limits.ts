@@ -126,8 +126,7 @@ export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log
     loginWatch.set(client, loggedIn)
     const c = client as unknown as AedesClient
     limitPacketSize(c, limits)
-    oneWritePerTurn(c.conn)
-    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats)
+    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats, oneWritePerTurn(c.conn))
     return client
   }
 
@@ -168,11 +167,13 @@ function limitPacketSize(c: AedesClient, limits: Limits): void {
   }
 }
 
-function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats): void {
+function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, flush: () => void): void {
   const noop = () => {}
   const wrap = (inner: Deliver): Deliver => (packet, cb) => {
     if (!packet.brokerId) return inner(packet, cb)
-    const waiting = c.conn.writableLength
+    let waiting = c.conn.writableLength
+    // What this turn corked is not the receiver's backlog: hand it to the socket, then judge what is left.
+    if (maxQueued > 0 && waiting > maxQueued) { flush(); waiting = c.conn.writableLength }
     if (maxQueued > 0 && waiting > maxQueued) {
       if (!c.conn.destroyed) {
         stats.slowConsumers++
@@ -194,7 +195,7 @@ function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats):
  * immediates run, which is the same turn: nothing waits for a later event, and back-pressure is unchanged
  * (write() still answers from the buffered length). end() and destroy() send what is corked first.
  */
-function oneWritePerTurn(conn: Socket): void {
+function oneWritePerTurn(conn: Socket): () => void {
   const write = conn.write
   let corked = false
   const uncork = () => { corked = false; conn.uncork() }
@@ -209,6 +210,7 @@ function oneWritePerTurn(conn: Socket): void {
     if (corked) uncork()
     return destroy.apply(this, args)
   } as Socket['destroy']
+  return () => { if (corked) uncork() }
 }
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>
