@@ -23,7 +23,15 @@ const REFRESH_MS = 10_000
 const key = (u: string, d: string, date: string) => `S${SEP}${u}${SEP}${d}${SEP}${date}`
 const utcDate = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 10)
 
-export interface DaysOptions { history: HistoryStore; db: Level<string, string>; placeOf: PlaceOf; log: Logger; zoneOf: (lat: number, lon: number) => string | undefined }
+export interface DaysOptions {
+  history: HistoryStore
+  db: Level<string, string>
+  placeOf: PlaceOf
+  log: Logger
+  zoneOf: (lat: number, lon: number) => string | undefined
+  /** Stores a day in order with the deletes new fixes make (LevelHistory.putDerived); else db.put. */
+  put?: (key: string, value: string) => Promise<void>
+}
 
 export class Days {
   private readonly dirty = new Map<string, { user: string; device: string; dates: Set<string> }>()
@@ -77,7 +85,8 @@ export class Days {
       if (d.summary.tz === tz) return d
     }
     const d = await this.make(user, device, date, tz, start)
-    await this.o.db.put(key(user, device, date), JSON.stringify(d))
+    const k = key(user, device, date)
+    await (this.o.put ? this.o.put(k, JSON.stringify(d)) : this.o.db.put(k, JSON.stringify(d)))
     return d
   }
 
