@@ -105,7 +105,7 @@ export function resultsFile(o: { when: string; machine: string; table: string; l
 \`npm run bench\` (bench/run.ts) drives, one after the other on one harness in one run: the hub with its
 defaults (auth, access rules, decoding, history committed before PUBACK, retained persistence, limits on;
 \`--max-connections 0\` so that thousands of phones fit, \`--auth-rate-address 0\` because they all log in from
-127.0.0.1, \`--max-queued-bytes 0\` because the harness's one subscriber lags in bursts and would be cut off as too slow), **bare aedes 1.2** in memory and on
+127.0.0.1), **bare aedes 1.2** in memory and on
 aedes-persistence-level (bench/bare-aedes.ts: no login check, no decoding, no history), and Debian's
 Mosquitto 2 (\`/usr/sbin/mosquitto\`, the hub's password file, \`pattern readwrite owntracks/%u/#\`,
 persistence off); with \`--before DIR\`, also a build of an earlier checkout of the hub as "hub before".
