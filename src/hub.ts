@@ -144,7 +144,7 @@ export class Hub {
     this.placeNames = new PlaceNames(geocoder)
     const zoneOf = (lat: number, lon: number) => offlinePlace(lat, lon, 'country').tzname
     if (levelHistory) {
-      this.days = new Days({ history: levelHistory, db: levelHistory.level, placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
+      this.days = new Days({ history: levelHistory, db: levelHistory.level, put: (k, v) => levelHistory.putDerived(k, v), placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
       levelHistory.onLocation(this.days.stale)
     } else if (this.cluster) {
       // A node makes days from PostgreSQL and keeps them in memory until any node changes that device.

@@ -4,9 +4,18 @@
 const dateFmt = new Map<string, Intl.DateTimeFormat>()
 const partFmt = new Map<string, Intl.DateTimeFormat>()
 
-/** Whether Node knows the IANA zone. */
+/** Zones Node knew when asked: at most the IANA list, so it cannot grow without bound. */
+const known = new Set<string>()
+
+/**
+ * Whether Node knows the IANA zone. Making a DateTimeFormat costs tens of µs and every day summary asks,
+ * so a yes is remembered; a no (any string a request may carry) is not, to keep the set bounded.
+ */
 export function knownZone(tz: string): boolean {
-  try { new Intl.DateTimeFormat('en', { timeZone: tz }); return true } catch { return false }
+  if (known.has(tz)) return true
+  try { new Intl.DateTimeFormat('en', { timeZone: tz }) } catch { return false }
+  known.add(tz)
+  return true
 }
 
 /** YYYY-MM-DD of `tst` (epoch s) in `tz`. */

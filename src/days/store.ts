@@ -23,7 +23,15 @@ const REFRESH_MS = 10_000
 const key = (u: string, d: string, date: string) => `S${SEP}${u}${SEP}${d}${SEP}${date}`
 const utcDate = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 10)
 
-export interface DaysOptions { history: HistoryStore; db: Level<string, string>; placeOf: PlaceOf; log: Logger; zoneOf: (lat: number, lon: number) => string | undefined }
+export interface DaysOptions {
+  history: HistoryStore
+  db: Level<string, string>
+  placeOf: PlaceOf
+  log: Logger
+  zoneOf: (lat: number, lon: number) => string | undefined
+  /** Stores a day in order with the deletes new fixes make (LevelHistory.putDerived); else db.put. */
+  put?: (key: string, value: string) => Promise<void>
+}
 
 export class Days {
   private readonly dirty = new Map<string, { user: string; device: string; dates: Set<string> }>()
@@ -33,10 +41,19 @@ export class Days {
 
   constructor(private readonly o: DaysOptions) {}
 
+  /** The dates of the last UTC day a fix fell on: phones publish "now", so nearly every fix asks for the same three. */
+  private staleDay = NaN
+  private staleDates: string[] = []
+
   /** The keys a new fix makes stale; registered with LevelHistory.onLocation. */
   readonly stale = (user: string, device: string, tst: number): string[] => {
-    const d = utcDate(tst)
-    const dates = [nextDate(d, -1), d, nextDate(d, 1)]
+    const day = Math.floor(tst / 86_400)
+    if (day !== this.staleDay) {
+      const d = utcDate(tst)
+      this.staleDates = [nextDate(d, -1), d, nextDate(d, 1)]
+      this.staleDay = day
+    }
+    const dates = this.staleDates
     const k = user + SEP + device
     let e = this.dirty.get(k)
     if (!e) { e = { user, device, dates: new Set() }; this.dirty.set(k, e) }
@@ -68,7 +85,8 @@ export class Days {
       if (d.summary.tz === tz) return d
     }
     const d = await this.make(user, device, date, tz, start)
-    await this.o.db.put(key(user, device, date), JSON.stringify(d))
+    const k = key(user, device, date)
+    await (this.o.put ? this.o.put(k, JSON.stringify(d)) : this.o.db.put(k, JSON.stringify(d)))
     return d
   }
 

@@ -11,7 +11,12 @@ const MAX_KM = 30
 const R = 6371
 
 /** Coordinates in typed arrays; the names in one string (\n-separated) with their start offsets. */
-interface Grid { lat: Float32Array; lon: Float32Array; names: string; starts: Int32Array; cell: Map<number, Int32Array> }
+/**
+ * The towns of a cell are `order[cellStart[j]]…order[cellStart[j + 1] - 1]`, where `cellKeys[j]` is the cell:
+ * four flat arrays (about 2 MB) instead of a Map holding a typed array per cell, which took some 25 MB of
+ * heap for the 100,000 cells that have a town.
+ */
+interface Grid { lat: Float32Array; lon: Float32Array; names: string; starts: Int32Array; order: Int32Array; cellKeys: Int32Array; cellStart: Int32Array }
 let grid: Grid | undefined
 
 const STEP = 0.1
@@ -53,15 +58,31 @@ async function load(): Promise<Grid> {
   const names = name.join('\n')
   const starts = new Int32Array(name.length + 1)
   for (let i = 0, pos = 0; i < name.length; i++) { starts[i] = pos; pos += name[i].length + 1; starts[i + 1] = pos }
-  const cells = new Map<number, number[]>()
-  for (let i = 0; i < lat.length; i++) {
-    const k = key(rowOf(lat[i]), colOf(lon[i]))
-    const list = cells.get(k)
-    if (list) list.push(i); else cells.set(k, [i])
+  const keys = new Int32Array(lat.length)
+  for (let i = 0; i < lat.length; i++) keys[i] = key(rowOf(lat[i]), colOf(lon[i]))
+  // By cell, and within a cell in file order, as the towns were visited before.
+  const order = Int32Array.from(keys.keys()).sort((a, b) => keys[a] - keys[b] || a - b)
+  const cellKeys: number[] = []
+  const cellStart: number[] = []
+  for (let j = 0; j < order.length; j++) {
+    if (j === 0 || keys[order[j]] !== keys[order[j - 1]]) { cellKeys.push(keys[order[j]]); cellStart.push(j) }
   }
-  const cell = new Map<number, Int32Array>()
-  for (const [k, v] of cells) cell.set(k, Int32Array.from(v))
-  return { lat: Float32Array.from(lat), lon: Float32Array.from(lon), names, starts, cell }
+  cellStart.push(order.length)
+  return { lat: Float32Array.from(lat), lon: Float32Array.from(lon), names, starts, order, cellKeys: Int32Array.from(cellKeys), cellStart: Int32Array.from(cellStart) }
+}
+
+/** Where the towns of cell `k` are in `order` (an empty range if it has none): a binary search of the cells. */
+function cellRange(g: Grid, k: number): [number, number] {
+  let lo = 0
+  let hi = g.cellKeys.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    const v = g.cellKeys[mid]
+    if (v === k) return [g.cellStart[mid], g.cellStart[mid + 1]]
+    if (v < k) lo = mid + 1
+    else hi = mid - 1
+  }
+  return [0, 0]
 }
 
 function km(lat1: number, lon1: number, lat2: number, lon2: number): number {
@@ -100,7 +121,9 @@ export function nearestTown(lat: number, lon: number): string | undefined {
       if (r < 0 || r >= ROWS) continue
       const edge = r === row - ring || r === row + ring
       for (let c = col - ring; c <= col + ring; c += edge || ring === 0 ? 1 : 2 * ring) {
-        for (const i of g.cell.get(key(r, c)) ?? []) {
+        const [from, to] = cellRange(g, key(r, c))
+        for (let j = from; j < to; j++) {
+          const i = g.order[j]
           const d = km(lat, lon, g.lat[i], g.lon[i])
           if (d < bestKm) { bestKm = d; best = i }
         }

@@ -126,7 +126,7 @@ export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log
     loginWatch.set(client, loggedIn)
     const c = client as unknown as AedesClient
     limitPacketSize(c, limits)
-    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats)
+    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats, oneWritePerTurn(c.conn))
     return client
   }
 
@@ -167,15 +167,13 @@ function limitPacketSize(c: AedesClient, limits: Limits): void {
   }
 }
 
-function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats): void {
+function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, flush: () => void): void {
   const noop = () => {}
-  // aedes writes each delivery in its own setImmediate, so each became a syscall of its own. Corked
-  // until after the deliveries queued in this turn, a busy subscriber gets them in one write.
-  let corked = false
-  const uncork = () => { corked = false; c.conn.uncork() }
   const wrap = (inner: Deliver): Deliver => (packet, cb) => {
     if (!packet.brokerId) return inner(packet, cb)
-    const waiting = c.conn.writableLength
+    let waiting = c.conn.writableLength
+    // What this turn corked is not the receiver's backlog: hand it to the socket, then judge what is left.
+    if (maxQueued > 0 && waiting > maxQueued) { flush(); waiting = c.conn.writableLength }
     if (maxQueued > 0 && waiting > maxQueued) {
       if (!c.conn.destroyed) {
         stats.slowConsumers++
@@ -184,11 +182,35 @@ function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats):
       return cb()
     }
     inner(packet, noop)
-    if (!corked) { corked = true; c.conn.cork(); setImmediate(uncork) }
     cb()
   }
   c.deliver0 = wrap(c.deliver0)
   c.deliverQoS = wrap(c.deliverQoS)
+}
+
+/**
+ * One write per connection per turn of the event loop. aedes writes every packet on its own (mqtt-packet
+ * corks only the parts of one packet), so a phone got each PUBACK of a group commit, and a subscriber each
+ * delivery, as a syscall of its own. The first write of a turn corks the socket until the turn's
+ * immediates run, which is the same turn: nothing waits for a later event, and back-pressure is unchanged
+ * (write() still answers from the buffered length). end() and destroy() send what is corked first.
+ */
+function oneWritePerTurn(conn: Socket): () => void {
+  const write = conn.write
+  let corked = false
+  const uncork = () => { corked = false; conn.uncork() }
+  conn.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
+    if (!corked && !conn.destroyed) { corked = true; conn.cork(); setImmediate(uncork) }
+    return write.apply(this, args)
+  } as Socket['write']
+  // A refusal is written and the socket destroyed in one go (CONNACK 1 for an unknown protocol level):
+  // what is corked goes out first, as it would have without the cork.
+  const destroy = conn.destroy
+  conn.destroy = function (this: Socket, ...args: Parameters<Socket['destroy']>) {
+    if (corked) uncork()
+    return destroy.apply(this, args)
+  } as Socket['destroy']
+  return () => { if (corked) uncork() }
 }
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>

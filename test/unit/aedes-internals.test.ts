@@ -2,11 +2,14 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync, rmSync } from 'node:fs'
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
 import { Aedes, type Client } from 'aedes'
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
 import mqtt, { type MqttClient } from 'mqtt'
+import mqttPacket from 'mqtt-packet'
 import { brokerPersistence } from '../../src/mqtt/persistence.js'
 import { tempDir } from '../helpers/hub.js'
 
@@ -66,6 +69,27 @@ describe('aedes as the hub patches it', () => {
   after(async () => {
     await new Promise<void>((r) => broker.close(() => r()))
     await new Promise((r) => server.close(r))
+  })
+
+  test("mqtt-packet's cacheNumbers = false (broker.ts) writes the same bytes and never builds its 65,536-Buffer table", async () => {
+    const numbers = createRequire(import.meta.url)('mqtt-packet/numbers.js') as { cache: Record<number, Buffer> }
+    const written = async () => {
+      const chunks: Buffer[] = []
+      const sink = new Writable({ write(c: Buffer, _e, cb) { chunks.push(c); cb() } })
+      mqttPacket.writeToStream({ cmd: 'publish', topic: 'owntracks/jane/phone', payload: Buffer.from('{}'), qos: 1, messageId: 300, retain: true, dup: false }, sink)
+      await new Promise((r) => setImmediate(r))
+      return Buffer.concat(chunks)
+    }
+    const was = mqttPacket.writeToStream.cacheNumbers
+    try {
+      mqttPacket.writeToStream.cacheNumbers = false
+      const bytes = await written()
+      assert.equal(Object.keys(numbers.cache).length, 0, 'no table of numbers is built')
+      assert.deepEqual([...bytes.subarray(0, 4)], [0x33, 26, 0, 20], 'PUBLISH QoS 1 retained, its length, the topic length')
+      assert.deepEqual([...bytes.subarray(24, 26)], [300 >> 8, 300 & 0xff], 'the message id')
+    } finally {
+      mqttPacket.writeToStream.cacheNumbers = was
+    }
   })
 
   test('the broker: a numeric counter and id, its emitter, handle(), clients and persistence.countOffline', () => {

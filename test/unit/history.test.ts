@@ -79,3 +79,35 @@ test('the stored device summary is the JSON of its newest location, topic, card 
   assert.equal(await h.level.get('D\x00jane\x00sum'), JSON.stringify({ last: loc(86_400 * 71), lastTopic: 'owntracks/jane/sum', card, months: ['1970-01', '1970-02', '1970-03'] }))
   assert.deepEqual(h.device('jane', 'sum')!.card, card)
 })
+
+test('a day made stale is deleted once until it is made again; a failed batch forgets what it deleted', async () => {
+  const d = await LevelHistory.open(join(dir, 'derived'))
+  try {
+    const day = 'S\x00jane\x00phone\x002024-01-01'
+    d.onLocation(() => [day])
+    const db = d.level as unknown as { batch: (ops: { type: string; key: string }[], o?: unknown) => Promise<void> }
+    const batch = db.batch.bind(db)
+    const deletes: number[] = []
+    let fail = false
+    db.batch = async (ops, o) => {
+      deletes.push(ops.filter((op) => op.type === 'del' && op.key === day).length)
+      if (fail) throw Object.assign(new Error('IO error: No space left on device'), { code: 'LEVEL_IO_ERROR' })
+      return batch(ops, o)
+    }
+    await d.putDerived(day, '{"made":1}')
+    await d.write([rec(loc(1_704_103_200))])
+    assert.equal(await d.level.get(day), undefined, 'the fix deleted the day it makes stale')
+    await d.write([rec(loc(1_704_103_260))])
+    assert.deepEqual(deletes, [0, 1, 0], 'already deleted, and nothing written since: not deleted again')
+    await d.putDerived(day, '{"made":2}')
+    await d.write([rec(loc(1_704_103_320))])
+    assert.equal(await d.level.get(day), undefined, 'made again, then stale again: deleted again')
+    fail = true
+    await assert.rejects(d.write([rec(loc(1_704_103_380))]))
+    fail = false
+    await d.write([rec(loc(1_704_103_440))])
+    assert.deepEqual(deletes, [0, 1, 0, 0, 1, 0, 1], 'after a failed batch (its fix needed no delete) the next one sends it again')
+  } finally {
+    await d.close()
+  }
+})
