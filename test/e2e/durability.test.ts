@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { connect } from 'node:net'
 import type { MqttClient } from 'mqtt'
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
-import { client, collect, location, phone } from '../helpers/phone.js'
+import { client, collect, location, phone, resumed } from '../helpers/phone.js'
 import { addUsers } from '../helpers/users.js'
 
 async function historyTsts(hub: RunningHub, user: string, device: string): Promise<Set<number>> {
@@ -58,8 +58,8 @@ describe('what is acknowledged is kept', () => {
     for (let i = 0; i < 3; i++) await pub.publishAsync('owntracks/fred/tablet/event', JSON.stringify({ _type: 'transition', event: 'enter', desc: `zone${i}`, tst: 1_700_000_100 + i, lat: 1, lon: 2 }), { qos: 1 })
     await pub.endAsync()
 
-    fred = await client(hub.mqttPort, 'fred', 'fred-pw', opts)
-    let got = collect(fred)
+    let got
+    ;({ c: fred, got } = await resumed(hub.mqttPort, 'fred', 'fred-pw', opts))
     await waitFor('3 queued messages', () => got.length >= 3)
     assert.deepEqual(got.map((m) => JSON.parse(m.payload).desc), ['zone0', 'zone1', 'zone2'])
     await fred.endAsync()
@@ -69,8 +69,7 @@ describe('what is acknowledged is kept', () => {
     await pub2.endAsync()
     hub = await hub.restart()
 
-    fred = await client(hub.mqttPort, 'fred', 'fred-pw', opts)
-    got = collect(fred)
+    ;({ c: fred, got } = await resumed(hub.mqttPort, 'fred', 'fred-pw', opts))
     await waitFor('the message queued before the restart', () => got.length >= 1)
     assert.equal(JSON.parse(got[0].payload).desc, 'after')
     await fred.endAsync()

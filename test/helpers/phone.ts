@@ -30,6 +30,18 @@ export function client(port: number, user: string | undefined, password: string 
 }
 
 /**
+ * A plain MQTT.js client whose messages are collected from its first packet on. A persistent session that
+ * resumes gets its queue right behind the CONNACK, often in the same segment, and MQTT.js emits those
+ * messages before the code after `await client(…)` runs: a collector attached there misses them.
+ */
+export async function resumed(port: number, user: string, password: string, over: IClientOptions = {}): Promise<{ c: MqttClient; got: ReturnType<typeof collect> }> {
+  const c = mqtt.connect(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, username: user, password, reconnectPeriod: 0, connectTimeout: 5000, ...over })
+  const got = collect(c)
+  await settled(new Promise<MqttClient>((resolve, reject) => { c.once('connect', () => resolve(c)); c.once('error', reject) }))
+  return { c, got }
+}
+
+/**
  * MQTT.js never settles connectAsync when the broker closes the socket before its CONNACK (e.g. a refused
  * connection limit): fail the test clearly instead of hanging it.
  */

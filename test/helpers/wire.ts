@@ -100,7 +100,19 @@ export class WireClient {
   private readonly acks = new Map<number, (acked: boolean) => void>()
   private nextId = 1
   private ping?: NodeJS.Timeout
-  onMessage: (m: Message) => void = () => {}
+  /**
+   * Messages that came before anyone listened, handed to the first listener: a resumed session's queue can
+   * arrive in the same segment as its CONNACK, before the code after `await WireClient.open(…)` runs.
+   */
+  private early: Message[] = []
+  private listener?: (m: Message) => void
+  get onMessage(): (m: Message) => void {
+    return this.listener ?? ((m) => { if (this.early.length < 10_000) this.early.push(m) })
+  }
+  set onMessage(listener: (m: Message) => void) {
+    this.listener = listener
+    for (const m of this.early.splice(0)) listener(m)
+  }
   closed: Promise<void>
 
   private constructor(readonly sock: Socket) {
