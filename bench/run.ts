@@ -161,7 +161,7 @@ async function main(): Promise<void> {
     if (!quick && !a['no-record']) {
       const file = new URL('../../bench/RESULTS.md', import.meta.url)
       const old = existsSync(file) ? readFileSync(file, 'utf8') : ''
-      writeFileSync(file, resultsFile({ when, machine, table: t, limits: limits(runs), options: process.argv.slice(2).join(' ').replace(/--before(=|\s+)\S+/, '--before DIR').replace(/--profile(=|\s+)\S+/, '--profile DIR'), previous: old }))
+      writeFileSync(file, resultsFile({ when, machine, table: t, limits: limits(runs), options: process.argv.slice(2).join(' ').replace(/--before(=|\s+)\S+/, '--before DIR').replace(/--profile(=|\s+)\S+/, '--profile DIR').replace(/--history-dir(=|\s+)\S+/, '--history-dir DIR'), previous: old }))
       log('bench/RESULTS.md rewritten')
     }
   } finally {
