@@ -45,6 +45,9 @@ export interface ViewSpec { precision: Precision | null; history: HistoryLimit; 
 export interface TopicView { spec: ViewSpec; part: Part | null; user?: string; device?: string }
 
 const FULL: ViewSpec = Object.freeze({ precision: null, history: true, shared: false })
+
+/** A view that is no share's: the messages as published. */
+const asPublished = (view: TopicView): boolean => !view.spec.shared
 const PART_SUFFIX: Record<Part, string> = { location: '', events: '/event', card: '/info' }
 
 /** The hub's users as access needs them: who exists (names a rule may use) and who is an admin. */
@@ -207,9 +210,18 @@ export class AccessControl {
     return view === null ? null : this.apply(view, message)
   }
 
+  /**
+   * Whether `who` reads `topic` as published (the owner, an admin, a plain acl_file line): present()
+   * then returns every message unchanged, so a reader may serve the stored text as it is.
+   */
+  readsAsPublished(who: Identity, topic: string): boolean {
+    const view = this.topicView(who, topic)
+    return view !== null && asPublished(view)
+  }
+
   /** present() for a viewer whose TopicView is already known (a delivery fanned out to many). */
   apply(view: TopicView, message: Record<string, unknown>): Record<string, unknown> | null {
-    if (!view.spec.shared) return message
+    if (asPublished(view)) return message
     if (view.part === null) return null
     const p = view.spec.precision
     if (p?.kind === 'place') {

@@ -194,6 +194,7 @@ function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, 
  * delivery, as a syscall of its own. The first write of a turn corks the socket until the turn's
  * immediates run, which is the same turn: nothing waits for a later event, and back-pressure is unchanged
  * (write() still answers from the buffered length). end() and destroy() send what is corked first.
+ * Returns what sends the corked bytes now (the slow-subscriber check, before it judges the backlog).
  */
 function oneWritePerTurn(conn: Socket): () => void {
   const write = conn.write

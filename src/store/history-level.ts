@@ -1,5 +1,4 @@
 import * as crypto from 'node:crypto'
-import { createHash } from 'node:crypto'
 import { Level, type ValueIterator } from 'level'
 import { GroupCommit } from './group-commit.js'
 import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuery, WriteCounts } from './types.js'
@@ -28,7 +27,7 @@ const END = '\xff'
 const pad = (tst: number) => String(Math.max(0, Math.floor(tst))).padStart(11, '0')
 /** Node's one-shot hash where it has it (20.12 and later): a third of the cost of a Hash object per message. */
 const oneShot = (crypto as unknown as { hash?: (alg: string, data: string) => string }).hash
-const h8 = oneShot ? (json: string) => oneShot('sha1', json).slice(0, 8) : (json: string) => createHash('sha1').update(json).digest('hex').slice(0, 8)
+const h8 = oneShot ? (json: string) => oneShot('sha1', json).slice(0, 8) : (json: string) => crypto.createHash('sha1').update(json).digest('hex').slice(0, 8)
 /**
  * One part of a key. Names are checked at the hub's edges (owntracks/names.ts); this is the schema's
  * own guard: a value holding the separator would reach into the next part (a device

@@ -46,7 +46,7 @@ export function deviceView(access: AccessControl, who: Identity, user: string, d
   const view: DeviceView = {
     historyFrom,
     present: (loc) => access.present(who, topic, loc),
-    asPublished: () => access.topicView(who, topic)?.spec.shared === false,
+    asPublished: () => access.readsAsPublished(who, topic),
   }
   if (access.presenceOnly(who, user, device)) view.visits = () => access.visits(who, user, device)!
   return view
@@ -69,10 +69,15 @@ export async function* servedPoints(history: HistoryStore, view: DeviceView, q: 
   for await (const loc of history.locations(q.user, q.device, { from, to: q.to, limit: q.limit })) {
     // The store keys by tst, but the window is the viewer's promise: check the record itself too.
     if (typeof loc.tst !== 'number' || loc.tst < from || loc.tst > q.to) continue
-    // place names first, so the decision cuts them to what the viewer may get
-    const seen = view.present(placeNames ? placeNames.annotate(loc) : loc)
-    if (seen) yield enrichPoint(seen)
+    const p = served(view, loc, placeNames)
+    if (p) yield p
   }
+}
+
+/** One stored location as the viewer sees it: place names first, so the decision cuts them to what the viewer may get. */
+function served(view: DeviceView, loc: Record<string, unknown>, placeNames?: PlaceNames): Point | null {
+  const seen = view.present(placeNames ? placeNames.annotate(loc) : loc)
+  return seen && enrichPoint(seen)
 }
 
 /**
@@ -87,10 +92,6 @@ export async function* servedBatches(history: HistoryStore, view: DeviceView, q:
     return
   }
   if (from > q.to) return
-  const serve = (loc: Record<string, unknown>): Point | null => {
-    const seen = view.present(placeNames ? placeNames.annotate(loc) : loc)
-    return seen && enrichPoint(seen)
-  }
   const texts = format.spliced && new PointTexts(placeNames, (loc) => enrichPoint(placeNames ? placeNames.annotate(loc) : loc))
   for await (const batch of history.locationTexts(q.user, q.device, { from, to: q.to, limit: q.limit })) {
     const spliced = texts && view.asPublished?.() === true ? texts : undefined
@@ -102,7 +103,7 @@ export async function* servedBatches(history: HistoryStore, view: DeviceView, q:
       const loc = JSON.parse(json) as Record<string, unknown>
       // The store keys by tst, but the window is the viewer's promise: check the record itself too.
       if (typeof loc.tst !== 'number' || loc.tst < from || loc.tst > q.to) continue
-      const p = spliced?.of(json, loc) ?? serve(loc)
+      const p = spliced?.of(json, loc) ?? served(view, loc, placeNames)
       if (p) out.push(p)
     }
     if (out.length > 0) yield out

@@ -1,7 +1,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import type { MqttClient } from 'mqtt'
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client, collect, location, phone, resumed } from '../helpers/phone.js'
 import { addUsers } from '../helpers/users.js'
@@ -50,16 +49,15 @@ describe('what is acknowledged is kept', () => {
 
   test('a persistent session gets QoS 1 messages queued while offline, also across a hub restart', async () => {
     const opts = { clientId: 'fred-sub', clean: false }
-    let fred: MqttClient = await client(hub.mqttPort, 'fred', 'fred-pw', opts)
-    await fred.subscribeAsync('owntracks/fred/#', { qos: 1 })
-    await fred.endAsync()
+    const first = await client(hub.mqttPort, 'fred', 'fred-pw', opts)
+    await first.subscribeAsync('owntracks/fred/#', { qos: 1 })
+    await first.endAsync()
 
     const pub = await phone(hub.mqttPort, 'fred', 'fred-pw', 'tablet')
     for (let i = 0; i < 3; i++) await pub.publishAsync('owntracks/fred/tablet/event', JSON.stringify({ _type: 'transition', event: 'enter', desc: `zone${i}`, tst: 1_700_000_100 + i, lat: 1, lon: 2 }), { qos: 1 })
     await pub.endAsync()
 
-    let got
-    ;({ c: fred, got } = await resumed(hub.mqttPort, 'fred', 'fred-pw', opts))
+    let { c: fred, got } = await resumed(hub.mqttPort, 'fred', 'fred-pw', opts)
     await waitFor('3 queued messages', () => got.length >= 3)
     assert.deepEqual(got.map((m) => JSON.parse(m.payload).desc), ['zone0', 'zone1', 'zone2'])
     await fred.endAsync()
