@@ -125,7 +125,12 @@ export async function throughput(t: Target, o: { phones: number; window: number;
 
 export interface SteadyResult { phones: number; rate: number; sent: number; delivered: number; p50: number; p95: number; p99: number; cpuPct: number; rssMb: number; harnessCpuPct: number }
 
-/** `phones` connections publishing `rate` msg/s in total, evenly spread; one subscriber on owntracks/#. */
+/**
+ * `phones` connections publishing `rate` msg/s in total, evenly spread; one subscriber on owntracks/#.
+ * Each fix is stamped with the time it is sent, as a phone does (a phone publishes every rate/phones s, so
+ * its stamps are distinct): a fix of a day long past is an import or a phone's offline backlog, which
+ * makes that day again in the background, and is not what a steady stream of phones is.
+ */
 export async function steady(t: Target, o: { phones: number; rate: number; seconds: number }): Promise<SteadyResult> {
   const lat: number[] = []
   const subs = await subscribers(t, 1, (p) => lat.push(performance.now() - sentAt(p)))
@@ -133,7 +138,6 @@ export async function steady(t: Target, o: { phones: number; rate: number; secon
   await new Promise((r) => setTimeout(r, 1000))
   let sent = 0
   let next = 0
-  let tst = 1_710_000_000
   const u0 = usage(t.proc.pid!)
   const pids = t.pids?.() ?? [t.proc.pid!]
   const c0 = pids.map((p) => usage(p).cpuS)
@@ -144,7 +148,7 @@ export async function steady(t: Target, o: { phones: number; rate: number; secon
       const due = Math.floor(((performance.now() - t0) / 1000) * o.rate)
       for (; sent < due; sent++) {
         const p = phones[next++ % phones.length]
-        void p.c.publish(p.topic, payload(tst++), 1, true)
+        void p.c.publish(p.topic, payload(Math.floor(Date.now() / 1000)), 1, true)
       }
       if (performance.now() - t0 >= o.seconds * 1000) { clearInterval(tick); resolve() }
     }, 2)

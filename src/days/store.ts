@@ -14,11 +14,30 @@ import { townsReady } from '../geo/towns.js'
  * A day is cut at midnight in the device's time zone (the zone of its newest fix); a stored day made
  * for another zone is made again. A location deletes the stored days it may belong to (its UTC date
  * and the dates either side: every zone is within a day of UTC) in the batch that stores it, and the
- * dates go on a list that is made again in the background a little later. Days with no fixes are stored
- * too, so a year reads as one scan. Everything here can be thrown away and rebuilt from the fixes.
+ * hour it fell into goes on a list: a little later the local date of that hour is made again in the
+ * background. A date deleted only because it was beside the fix's is made again when it is read.
+ * Days with no fixes are stored too, so a year reads as one scan. Everything here can be thrown away
+ * and rebuilt from the fixes.
+ *
+ * The background only makes days that are over (an import, fixes a phone kept while offline, yesterday
+ * once midnight has passed). Today is made when someone asks for it: made in advance it would be thrown
+ * away by the phone's next fix, and making every moving device's whole day every few seconds grows with
+ * the fixes of the day (thousands of phones: seconds of CPU each time, and a stall for everyone's MQTT).
  */
 const SEP = '\x00'
 const REFRESH_MS = 10_000
+/** How often dates held back as today are looked at again, when no new fix does it sooner. */
+const TODAY_MS = 15 * 60_000
+
+/** A device's hours (epoch s / 3600) that new fixes fell into: the days to make are the local dates they span. */
+interface Dirty { user: string; device: string; hours: Set<number> }
+
+function mark(m: Map<string, Dirty>, user: string, device: string, hour: number): void {
+  const k = user + SEP + device
+  let e = m.get(k)
+  if (!e) { e = { user, device, hours: new Set() }; m.set(k, e) }
+  e.hours.add(hour)
+}
 
 const key = (u: string, d: string, date: string) => `S${SEP}${u}${SEP}${d}${SEP}${date}`
 const utcDate = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 10)
@@ -31,11 +50,16 @@ export interface DaysOptions {
   zoneOf: (lat: number, lon: number) => string | undefined
   /** Stores a day in order with the deletes new fixes make (LevelHistory.putDerived); else db.put. */
   put?: (key: string, value: string) => Promise<void>
+  /** How long after a fix its past day is made again (ms); default 10 s. */
+  refreshMs?: number
 }
 
 export class Days {
-  private readonly dirty = new Map<string, { user: string; device: string; dates: Set<string> }>()
+  private readonly dirty = new Map<string, Dirty>()
+  /** Touched hours that were still today for their device when last looked at. */
+  private readonly waiting = new Map<string, Dirty>()
   private timer?: NodeJS.Timeout
+  private laterTimer?: NodeJS.Timeout
   private running?: Promise<void>
   private closed = false
 
@@ -54,11 +78,8 @@ export class Days {
       this.staleDay = day
     }
     const dates = this.staleDates
-    const k = user + SEP + device
-    let e = this.dirty.get(k)
-    if (!e) { e = { user, device, dates: new Set() }; this.dirty.set(k, e) }
-    for (const x of dates) e.dates.add(x)
-    if (!this.timer && !this.closed) { this.timer = setTimeout(() => this.refresh(), REFRESH_MS); this.timer.unref() }
+    mark(this.dirty, user, device, Math.floor(tst / 3600))
+    if (!this.timer && !this.closed) { this.timer = setTimeout(() => this.refresh(), this.o.refreshMs ?? REFRESH_MS); this.timer.unref() }
     return dates.map((x) => key(user, device, x))
   }
 
@@ -122,22 +143,34 @@ export class Days {
     return computeDay(date, tz, fixes, this.o.placeOf)
   }
 
-  /** Makes the days that new fixes touched again, so readers find them ready. */
+  /** Makes the past days that new fixes touched again, so readers find them ready; today's wait until they are past. */
   private refresh(): void {
     this.timer = undefined
     if (this.running || this.closed) return
-    const work = [...this.dirty.values()]
+    const work = [...this.dirty.values(), ...this.waiting.values()]
     this.dirty.clear()
+    this.waiting.clear()
     this.running = (async () => {
-      for (const { user, device, dates } of work) {
+      for (const { user, device, hours } of work) {
         const tz = this.zone(user, device)
         const today = this.today(user, device)
-        // Only the local dates the touched UTC dates can be, and none in the future.
-        const local = new Set([...dates].flatMap((d) => [localDate(dayStart(d, 'UTC'), tz), localDate(dayStart(d, 'UTC') + 86_399, tz)]))
-        for (const date of local) if (date <= today && !this.closed) await this.day(user, device, date)
+        const dates = new Map<string, number>()
+        // an hour lies in one local date, or in two where the zone is not a whole hour off UTC
+        for (const h of hours) for (const t of [h * 3600, h * 3600 + 3599]) dates.set(localDate(t, tz), h)
+        for (const [date, h] of dates) {
+          if (this.closed) return
+          if (date < today) await this.day(user, device, date)
+          else if (date === today) mark(this.waiting, user, device, h)
+        }
       }
     })().catch((err: Error) => this.o.log.error(`Making day summaries failed: ${err.message} (they are made again when asked for)`))
-      .finally(() => { this.running = undefined })
+      .finally(() => {
+        this.running = undefined
+        if (this.waiting.size > 0 && !this.laterTimer && !this.closed) {
+          this.laterTimer = setTimeout(() => { this.laterTimer = undefined; this.refresh() }, TODAY_MS)
+          this.laterTimer.unref()
+        }
+      })
   }
 
   /** Throws every stored day away and makes them all again from the fixes; returns how many days. */
@@ -156,6 +189,7 @@ export class Days {
   async close(): Promise<void> {
     this.closed = true
     clearTimeout(this.timer)
+    clearTimeout(this.laterTimer)
     await this.running
   }
 }

@@ -1,0 +1,50 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { LevelHistory } from '../../src/store/history-level.js'
+import { Days } from '../../src/days/store.js'
+import { localDate } from '../../src/days/local-time.js'
+import { createLogger } from '../../src/log.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'othub-days-'))
+let h: LevelHistory
+let days: Days
+const TZ = 'Europe/Berlin'
+const errors: string[] = []
+const log = createLogger({ logLevel: 'warn', logFormat: 'text' }, { write: (l: string) => errors.push(l) } as unknown as NodeJS.WritableStream)
+before(async () => {
+  h = await LevelHistory.open(join(dir, 'history'))
+  days = new Days({ history: h, db: h.level, put: (k, v) => h.putDerived(k, v), placeOf: () => ({}), log, zoneOf: () => TZ, refreshMs: 50 })
+  h.onLocation(days.stale)
+})
+after(async () => { await days.close(); await h.close(); rmSync(dir, { recursive: true, force: true }) })
+
+const fix = (tst: number) => ({ user: 'jane', device: 'phone', topic: 'owntracks/jane/phone', message: { _type: 'location' as const, lat: 52.52, lon: 13.4, tst } })
+const stored = async (date: string) => h.level.get(`S\x00jane\x00phone\x00${date}`)
+const until = async (what: string, ok: () => Promise<boolean>) => {
+  for (let i = 0; i < 200; i++) { if (await ok()) return; await new Promise((r) => setTimeout(r, 25)) }
+  assert.fail(`timed out waiting for ${what}`)
+}
+
+test('a late fix has its past day made again in the background; today is made when it is asked for, not ahead', async () => {
+  const now = Math.floor(Date.now() / 1000)
+  const today = localDate(now, TZ)
+  // a fix of today first, so that the device's zone is known; then the phone's backlog from last week
+  await h.write([fix(now)])
+  const week = now - 7 * 86_400
+  await h.write([fix(week)])
+  const past = localDate(week, TZ)
+  await until('the past day to be stored', async () => (await stored(past)) !== undefined)
+  assert.equal(JSON.parse((await stored(past))!).summary.fixes, 1, 'the past day holds the late fix')
+  await new Promise((r) => setTimeout(r, 300)) // a few refreshes later
+  assert.equal(await stored(today), undefined, 'today is not made in the background: the next fix would throw it away')
+  const d = await days.day('jane', 'phone', today)
+  assert.equal(d.summary.fixes, 1, 'asked for, today is made from its fixes')
+  assert.ok((await stored(today)) !== undefined, 'and kept until the next fix')
+  await h.write([fix(now + 1)])
+  assert.equal(await stored(today), undefined, 'a new fix of today throws it away')
+  assert.equal((await days.day('jane', 'phone', today)).summary.fixes, 2)
+  assert.deepEqual(errors, [])
+})
