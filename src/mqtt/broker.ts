@@ -13,14 +13,17 @@ import { connId, countForwards, guardConnections, limitPublishes, type Connectio
 import { orderPublishes } from './ordered-publish.js'
 import { tracePackets } from './packet-log.js'
 import { brokerPersistence } from './persistence.js'
+import type { RetainedDisk } from './retained.js'
 import { answerUnknownProtocol } from './protocol-level.js'
 import type { IngestOutcome } from '../ingest.js'
 import type { HubMessage, Publish } from './publish.js'
 import { SessionOwners, type SharedOwners } from './session-owners.js'
 
-export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
-  /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
+export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners' | 'retainAlongside'> {
+  /** Directory of the broker's own LevelDB (sessions, in-flight, wills). */
   stateDir: string
+  /** Where retained messages are kept without a cluster: the history's database (retained.ts says why). */
+  retained?: RetainedDisk
   drainTimeout: number
   /** ms a new connection has to send its whole CONNECT packet. */
   connectTimeout: number
@@ -62,9 +65,11 @@ export class Broker {
     await db?.open()
     const drop = new WeakSet<object>()
     const owners = await SessionOwners.load(db, o.log, o.sharedOwners)
-    const hooks = createHooks({ ...o, drop, owners })
+    if (!o.shared && !o.retained) throw new Error('a broker without a cluster needs a store for its retained messages')
+    const local = o.shared ? undefined : brokerPersistence(db!, o.retained!)
+    const hooks = createHooks({ ...o, drop, owners, retainAlongside: local?.retained.alongside })
     const aedes = await Aedes.createBroker({
-      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: brokerPersistence(db!) }),
+      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: local!.persistence }),
       drainTimeout: o.drainTimeout,
       connectTimeout: o.connectTimeout,
       ...hooks,
@@ -74,6 +79,7 @@ export class Broker {
     orderPublishes(aedes, drop)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
     b.shared = o.shared
+    b.retainedCount = local?.retained.count
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
     b.logEvents()
     return b
@@ -140,12 +146,11 @@ export class Broker {
   /** The broker's own database, for backups and the write guard (store/write-guard.ts); none in a cluster. */
   get level(): Level<string, Buffer> | undefined { return this.db }
 
-  /** Retained messages stored now, $SYS included (a key scan: no values are read). */
+  private retainedCount?: () => number
+
+  /** Retained messages stored now, $SYS included. */
   async countRetained(): Promise<number> {
-    if (!this.db) return this.shared!.countRetained()
-    let n = 0
-    for await (const _ of this.db.keys({ gte: 'retained:', lt: 'retained;' })) n++
-    return n
+    return this.retainedCount ? this.retainedCount() : this.shared!.countRetained()
   }
 
   /**
