@@ -16,7 +16,7 @@ import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuer
  *   S \0 user \0 device \0 YYYY-MM-DD                 a day's visits, trips and summary (days/store.ts; derived)
  *   G \0 ghash7                                      a geocoder's answer for a 150 m cell (geo/geocoder.ts)
  *   T \0 topic                                       the broker's retained message of any topic (mqtt/retained.ts):
- *                                                    binary, one byte of QoS, then the payload as published
+ *                                                    QoS digit, then u + the payload as UTF-8 text or b + base64
  *
  * h8 is the first 8 hex digits of SHA-1 over the payload. A QoS 1 redelivery hashes the same, lands on the
  * same key and is stored once; two different messages with the same tst both survive. Zero-padded tst
@@ -67,9 +67,7 @@ interface DeviceState {
   monthsJson?: string
 }
 
-type TextOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
-/** A retained message's put carries its own encoding: abstract-level encodes each operation by its own. */
-type Op = TextOp | { type: 'put'; key: string; value: Buffer; valueEncoding: 'buffer' }
+type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
 
 const RETAINED = `T${SEP}`
 
@@ -85,7 +83,7 @@ export class LevelHistory implements HistoryStore {
   private readonly perUser = new Map<string, number>()
   private readonly sync: boolean
   /** History and summary writes of a burst go to LevelDB in one batch. */
-  private readonly batches = new GroupCommit<Op>((ops) => this.db.batch(ops as TextOp[], { sync: this.sync }).catch((err: Error) => {
+  private readonly batches = new GroupCommit<Op>((ops) => this.db.batch(ops, { sync: this.sync }).catch((err: Error) => {
     this.gone.clear() // the deletes of a failed batch did not happen
     throw err
   }))
@@ -169,15 +167,14 @@ export class LevelHistory implements HistoryStore {
    */
   readonly retained = {
     load: () => this.retainedEntries(),
-    stage: (topic: string, value: Buffer | undefined): void => {
-      this.batches.stage(value === undefined ? { type: 'del', key: RETAINED + topic } : { type: 'put', key: RETAINED + topic, value, valueEncoding: 'buffer' })
+    stage: (topic: string, value: string | undefined): void => {
+      this.batches.stage(value === undefined ? { type: 'del', key: RETAINED + topic } : { type: 'put', key: RETAINED + topic, value })
     },
     commit: (): Promise<void> => this.batches.wait(),
   }
 
-  private async *retainedEntries(): AsyncIterable<[string, Buffer]> {
-    const entries = this.db.iterator({ gt: RETAINED, lt: `T\x01`, valueEncoding: 'buffer' }) as unknown as AsyncIterable<[string, Buffer]>
-    for await (const [k, v] of entries) yield [k.slice(RETAINED.length), v]
+  private async *retainedEntries(): AsyncIterable<[string, string]> {
+    for await (const [k, v] of this.db.iterator({ gt: RETAINED, lt: `T\x01` })) yield [k.slice(RETAINED.length), v]
   }
 
   /** Queues the puts of planned records and of the device summaries they change. */
@@ -265,7 +262,7 @@ export class LevelHistory implements HistoryStore {
     const counts = { locations: 0, records: 0 }
     const cut = pad(before)
     const drop = async (keys: AsyncIterable<string>, keep: (k: string) => boolean, count: 'locations' | 'records') => {
-      let ops: TextOp[] = []
+      let ops: Op[] = []
       for await (const key of keys) {
         if (keep(key)) continue
         ops.push({ type: 'del', key })
