@@ -119,6 +119,8 @@ describe('the map with places: grandma sees "at school since …" instead of a m
     const { page, errors } = await signInPage(b, hub, 'lisa', 'lisa-pw')
     await page.getByRole('button', { name: 'History' }).click()
     await page.getByLabel('Person and device').selectOption('lisa/phone')
+    // The fixes are minutes old: "Today" would miss them in the first minutes after midnight.
+    await page.getByLabel('Range').selectOption('week')
     await page.getByRole('button', { name: 'Show track' }).click()
     const ev = page.locator('#history-events li[data-event="enter"][data-by="hub"]')
     await ev.waitFor()
@@ -131,6 +133,8 @@ describe('the map with places: grandma sees "at school since …" instead of a m
     await page.locator('#presence-chips li[data-user="lisa"]').waitFor()
     await page.getByRole('button', { name: 'History' }).click()
     await page.getByLabel('Person and device').selectOption('lisa/phone')
+    // The fixes are minutes old: "Today" would miss them in the first minutes after midnight.
+    await page.getByLabel('Range').selectOption('week')
     await page.getByRole('button', { name: 'Show track' }).click()
     const summary = page.locator('#history-summary[data-visits="1"]')
     await summary.waitFor()
