@@ -7,6 +7,7 @@ import mqttPacket from 'mqtt-packet'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
+import { connackFirst, releaseAtConnack } from './connack-first.js'
 import { deliverAtGrantedQos } from './granted-qos.js'
 import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
@@ -77,6 +78,7 @@ export class Broker {
       authorizeForward: countForwards(hooks.authorizeForward, o.stats),
     } as never)
     orderPublishes(aedes, drop)
+    releaseAtConnack(aedes)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
     b.shared = o.shared
     b.retainedCount = local?.retained.count
@@ -119,6 +121,7 @@ export class Broker {
     const client = this.aedes.handle(conn as Socket, req as never) as unknown as Client | undefined
     if (!client) return // refused by the connection limits (limits.ts) before aedes made a client
     answerUnknownProtocol(client)
+    connackFirst(client)
     deliverAtGrantedQos(client)
     if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
   }

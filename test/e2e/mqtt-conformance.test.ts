@@ -100,6 +100,29 @@ describe('CONNECT and CONNACK', () => {
     await r.client.end()
   }))
 
+  it('[MQTT-3.2.0-1] the first packet the server sends is CONNACK, also to a resumed session whose topic is busy', both(async (t) => {
+    const clientId = id('busy')
+    const first = await open(t, { clientId, clean: false })
+    await first.subscribe(1, ['test/busy', 1])
+    await first.end()
+    // A publisher that never pauses: each resumed CONNECT meets messages for the restored subscription.
+    const publisher = await open(t)
+    let flooding = true
+    const flood = (async () => { while (flooding) { publisher.send(wire.publish('test/busy', 'x', 0)); await new Promise((r) => setImmediate(r)) } })()
+    try {
+      for (let i = 0; i < 30; i++) {
+        const r = await RawClient.connect(t.port, login({ clientId, clean: false, will: { topic: 'test/busy-will', payload: 'gone' } }))
+        assert.equal(r.rc, 0)
+        assert.equal(r.client.arrived[0], PacketType.CONNACK, `${t.name}: reconnect ${i}, packets in order ${r.client.arrived.slice(0, 3)}`)
+        await r.client.end()
+      }
+    } finally {
+      flooding = false
+      await flood
+      await publisher.end()
+    }
+  }))
+
   it('[MQTT-3.1.4-2] a second client with the same client id takes over: the first connection is closed', both(async (t) => {
     const clientId = id('takeover')
     const first = await open(t, { clientId })

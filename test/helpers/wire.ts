@@ -215,11 +215,13 @@ export class RawClient {
   private wake: () => void = () => {}
   closed: Promise<void>
   isClosed = false
+  /** The type of every packet received, in the order it came (what next() takes stays listed here). */
+  readonly arrived: number[] = []
 
   private constructor(readonly sock: Socket) {
     this.closed = new Promise((r) => sock.once('close', () => { this.isClosed = true; this.wake(); r() }))
     sock.on('error', () => { /* seen as the close that follows */ })
-    sock.on('data', (b) => this.reader.push(b, (p) => { this.inbox.push(p); this.wake() }))
+    sock.on('data', (b) => this.reader.push(b, (p) => { this.arrived.push(p.type); this.inbox.push(p); this.wake() }))
   }
 
   /** Opens a TCP connection and sends `first` (usually a CONNECT). */

@@ -1,0 +1,46 @@
+import { finished, type Duplex } from 'node:stream'
+import type { Aedes, Client } from 'aedes'
+
+type Deliver = (packet: unknown, cb: () => void) => void
+interface Connecting { connackSent?: boolean; conn: Duplex; deliver0: Deliver; deliverQoS: Deliver }
+
+/** Deliveries that reached a connecting client before its CONNACK went out, in arrival order. */
+const held = new WeakMap<Client, Array<() => void>>()
+
+/**
+ * Sends nothing to a client before its CONNACK (MQTT-3.2.0-1: the first packet from the server is
+ * CONNACK). aedes restores a resumed session's subscriptions before it answers the CONNECT, and the
+ * will, the takeover and the session clean-up still wait on the persistence after that, so a message
+ * published meanwhile went out first. MQTT.js then never saw its CONNACK (it drops what comes
+ * before it): it timed out and reconnected, into the same race, most often on a cluster, where
+ * those steps are Redis round trips.
+ *
+ * Wraps the client's two delivery functions before the CONNECT is handled (aedes binds a
+ * subscription to them when it makes it); what arrives early waits here and goes out, in order,
+ * once aedes has written the CONNACK, or meets the closed client as aedes would have met it.
+ */
+export function connackFirst(client: Client): void {
+  const c = client as unknown as Connecting
+  const queue: Array<() => void> = []
+  held.set(client, queue)
+  const hold = (deliver: Deliver): Deliver => (packet, cb) => {
+    if (c.connackSent || !held.has(client)) return deliver(packet, cb)
+    queue.push(() => deliver(packet, cb))
+  }
+  c.deliver0 = hold(c.deliver0)
+  c.deliverQoS = hold(c.deliverQoS)
+  finished(c.conn, () => release(client))
+}
+
+/** Lets the held deliveries of every client go once its CONNACK is written; install once per broker. */
+export function releaseAtConnack(aedes: Aedes): void {
+  // aedes emits this from the CONNACK's write callback, so the CONNACK is ahead in the socket.
+  aedes.on('connackSent', (_packet: unknown, client: Client) => release(client))
+}
+
+function release(client: Client): void {
+  const queue = held.get(client)
+  if (!queue) return
+  held.delete(client)
+  for (const deliver of queue) deliver()
+}
