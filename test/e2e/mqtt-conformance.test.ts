@@ -105,10 +105,18 @@ describe('CONNECT and CONNACK', () => {
     const first = await open(t, { clientId, clean: false })
     await first.subscribe(1, ['test/busy', 1])
     await first.end()
-    // A publisher that never pauses: each resumed CONNECT meets messages for the restored subscription.
+    // A publisher that never pauses, paced by PINGREQ (the broker reads a connection's packets in order,
+    // so PINGRESP means the batch before it is published): each resumed CONNECT meets messages for the
+    // restored subscription, and no backlog outlives the case to reach a later case's wildcard.
     const publisher = await open(t)
     let flooding = true
-    const flood = (async () => { while (flooding) { publisher.send(wire.publish('test/busy', 'x', 0)); await new Promise((r) => setImmediate(r)) } })()
+    const flood = (async () => {
+      while (flooding) {
+        for (let n = 0; n < 50; n++) publisher.send(wire.publish('test/busy', 'x', 0))
+        publisher.send(wire.pingreq())
+        await publisher.next(PacketType.PINGRESP)
+      }
+    })()
     try {
       for (let i = 0; i < 30; i++) {
         const r = await RawClient.connect(t.port, login({ clientId, clean: false, will: { topic: 'test/busy-will', payload: 'gone' } }))
