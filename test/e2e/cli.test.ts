@@ -13,7 +13,7 @@ describe('the command line', () => {
     assert.equal(main.code, 0)
     for (const cmd of [['serve'], ['user', 'add'], ['user', 'passwd'], ['user', 'del'], ['user', 'list']]) {
       const r = await runCli([...cmd, '--help'])
-      assert.equal(r.code, 0, cmd.join(' '))
+      assert.equal(r.code, 0, `${cmd.join(' ')}: ${r.stderr}`)
       assert.match(r.stdout, new RegExp(`^Usage: npx owntracks-hub ${cmd.join(' ')}`))
       assert.match(r.stdout, /--data VALUE .*OTHUB_DATA/)
       assert.match(r.stdout, /--acl-dir VALUE/)
