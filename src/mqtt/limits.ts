@@ -167,13 +167,13 @@ function limitPacketSize(c: AedesClient, limits: Limits): void {
   }
 }
 
-function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, carried: () => number): void {
+function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, flush: () => void): void {
   const noop = () => {}
   const wrap = (inner: Deliver): Deliver => (packet, cb) => {
     if (!packet.brokerId) return inner(packet, cb)
-    // Only what earlier turns left unsent is the receiver's backlog: one group commit may release thousands
-    // of deliveries in one turn, more than the kernel takes at once, to a subscriber that reads them all.
-    const waiting = carried()
+    let waiting = c.conn.writableLength
+    // What this turn corked is not the receiver's backlog: hand it to the socket, then judge what is left.
+    if (maxQueued > 0 && waiting > maxQueued) { flush(); waiting = c.conn.writableLength }
     if (maxQueued > 0 && waiting > maxQueued) {
       if (!c.conn.destroyed) {
         stats.slowConsumers++
@@ -194,15 +194,14 @@ function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, 
  * delivery, as a syscall of its own. The first write of a turn corks the socket until the turn's
  * immediates run, which is the same turn: nothing waits for a later event, and back-pressure is unchanged
  * (write() still answers from the buffered length). end() and destroy() send what is corked first.
- * Returns the bytes earlier turns left waiting (the slow-subscriber check judges those).
+ * Returns what sends the corked bytes now (the slow-subscriber check, before it judges the backlog).
  */
-function oneWritePerTurn(conn: Socket): () => number {
+function oneWritePerTurn(conn: Socket): () => void {
   const write = conn.write
   let corked = false
-  let carried = 0
   const uncork = () => { corked = false; conn.uncork() }
   conn.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
-    if (!corked && !conn.destroyed) { carried = conn.writableLength; corked = true; conn.cork(); setImmediate(uncork) }
+    if (!corked && !conn.destroyed) { corked = true; conn.cork(); setImmediate(uncork) }
     return write.apply(this, args)
   } as Socket['write']
   // A refusal is written and the socket destroyed in one go (CONNACK 1 for an unknown protocol level):
@@ -212,7 +211,7 @@ function oneWritePerTurn(conn: Socket): () => number {
     if (corked) uncork()
     return destroy.apply(this, args)
   } as Socket['destroy']
-  return () => (corked ? carried : conn.writableLength)
+  return () => { if (corked) uncork() }
 }
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>

@@ -1,4 +1,3 @@
-import { isUtf8 } from 'node:buffer'
 import { Readable } from 'node:stream'
 import type { Level } from 'level'
 import { topicMatches } from '../access/topic-match.js'
@@ -19,9 +18,9 @@ interface RetainedStore {
  */
 export interface RetainedDisk {
   /** Every kept message: its topic and its value as `pack` made it. */
-  load(): AsyncIterable<[string, string]>
+  load(): AsyncIterable<[string, Buffer]>
   /** Queues a write (undefined: a delete) for the next batch, without waiting. */
-  stage(topic: string, value: string | undefined): void
+  stage(topic: string, value: Buffer | undefined): void
   /** Resolves once everything staged so far is on disk. */
   commit(): Promise<void>
 }
@@ -47,15 +46,12 @@ const OLD_KEY = 'retained:'
  * Nearly every retained publish is a phone's location, card or waypoints, which the history stores before
  * the PUBACK: the returned function puts the retained copy into that same batch (at a steady rate two
  * LevelDB round trips per location became one, about a tenth of a core at 1,000 msg/s), and storeRetained
- * then only changes memory. A write storeRetained staged for the topic in between (another client's clear,
- * a publish without a record) would be newer on disk than in memory: then it is written again. QoS 2 is
- * left out, as aedes publishes it only at PUBREL, which may never come. aedes hands storeRetained a Packet
- * of its own holding the publish's payload Buffer, which is how a staged publish is recognised
- * (test/unit/aedes-internals.test.ts checks that aedes still does so).
+ * then only changes memory. A write for the topic staged in between (another client's publish or clear)
+ * would be older on disk than in memory: then it is written again. QoS 2 is left out, as aedes publishes
+ * it only at PUBREL, which may never come.
  *
  * Only what SUBSCRIBE sends on is kept: the payload copied out of the socket's read buffer (a slice would
- * keep that whole buffer alive). On disk it is text, like everything in that database: the QoS digit, then
- * `u` and the payload when it is UTF-8 (an OwnTracks JSON payload, readable in a dump), else `b` and base64.
+ * keep that whole buffer alive) into the value that is written, one byte of QoS and the payload.
  * The broker's database of an earlier hub (`retained:<topic>` as aedes-persistence-level wrote them) is
  * moved here at the first start.
  */
@@ -65,18 +61,15 @@ export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>
   const setup = p.setup.bind(p)
   const older = p.createRetainedStream.bind(p)
   let seq = 0
-  /**
-   * Per topic with publishes staged with their records and not stored here yet: how many, and the newest
-   * write storeRetained itself staged meanwhile.
-   */
-  const pending = new Map<string, { count: number; direct: number }>()
+  /** The newest write staged for a topic, while it may be in flight. */
+  const newest = new Map<string, number>()
   /** Retained publishes staged with their record, by payload (aedes' Packet keeps that Buffer). */
-  const early = new WeakMap<Buffer, { n: number; value: string }>()
-  const write = (topic: string, value: string | undefined): Promise<void> => {
-    const e = pending.get(topic)
-    if (e) e.direct = ++seq
+  const early = new WeakMap<Buffer, { n: number; value: Buffer }>()
+  const write = (topic: string, value: Buffer | undefined): Promise<void> => {
+    const n = ++seq
+    newest.set(topic, n)
     disk.stage(topic, value)
-    return disk.commit()
+    return disk.commit().finally(() => { if (newest.get(topic) === n) newest.delete(topic) })
   }
   p.setup = async (broker) => {
     await setup(broker)
@@ -85,8 +78,9 @@ export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>
     for await (const r of older('#') as AsyncIterable<RetainedPacket>) {
       moved.push(r.topic)
       if (retained.has(r.topic)) continue
-      retained.set(r.topic, kept(r.topic, r.payload, r.qos))
-      disk.stage(r.topic, pack(r.payload, r.qos))
+      const value = pack(r.payload, r.qos)
+      retained.set(r.topic, unpack(r.topic, value))
+      disk.stage(r.topic, value)
     }
     if (moved.length === 0) return
     await disk.commit()
@@ -97,54 +91,44 @@ export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>
     const staged = Buffer.isBuffer(payload) ? early.get(payload) : undefined
     if (staged) {
       early.delete(payload as Buffer)
-      retained.set(packet.topic, kept(packet.topic, payload, packet.qos))
-      // Later publishes staged with their records come later here too; only a write of storeRetained's
-      // own staged after this one is newer on disk than what memory now holds.
-      const e = pending.get(packet.topic)!
-      const overtaken = e.direct > staged.n
-      if (--e.count === 0) pending.delete(packet.topic)
-      return overtaken ? write(packet.topic, staged.value) : Promise.resolve()
+      retained.set(packet.topic, unpack(packet.topic, staged.value))
+      if (newest.get(packet.topic) === staged.n) { newest.delete(packet.topic); return Promise.resolve() }
+      return write(packet.topic, staged.value)
     }
     if (payload.length === 0) {
       retained.delete(packet.topic)
       return write(packet.topic, undefined)
     }
-    retained.set(packet.topic, kept(packet.topic, payload, packet.qos))
-    return write(packet.topic, pack(payload, packet.qos))
+    const value = pack(payload, packet.qos)
+    retained.set(packet.topic, unpack(packet.topic, value))
+    return write(packet.topic, value)
   }
   p.createRetainedStreamCombi = (patterns) => Readable.from(patterns.flatMap((f) => matching(retained, f)))
   p.createRetainedStream = (pattern) => Readable.from(matching(retained, pattern))
   const alongside: RetainAlongside = (packet) => {
     const payload = packet.payload
     if (packet.qos > 1 || !Buffer.isBuffer(payload) || payload.length === 0) return
+    const n = ++seq
     const value = pack(payload, packet.qos)
-    early.set(payload, { n: ++seq, value })
-    const e = pending.get(packet.topic)
-    if (e) e.count++
-    else pending.set(packet.topic, { count: 1, direct: 0 })
+    newest.set(packet.topic, n)
+    early.set(payload, { n, value })
     disk.stage(packet.topic, value)
   }
   return { alongside, count: () => retained.size }
 }
 
-/** The stored text of a retained message: QoS digit, `u` + UTF-8 text or `b` + base64 of the payload. */
-function pack(payload: Buffer | string, qos: number): string {
-  if (typeof payload === 'string') return `${qos & 3}u${payload}`
-  return isUtf8(payload) ? `${qos & 3}u${payload.toString('utf8')}` : `${qos & 3}b${payload.toString('base64')}`
-}
-
-/** What SUBSCRIBE sends on, the payload copied into a buffer of its own. */
-function kept(topic: string, payload: Buffer | string, qos: number): RetainedPacket {
+/** One byte of QoS, then the payload, in a buffer of its own. */
+function pack(payload: Buffer | string, qos: number): Buffer {
   const src = Buffer.isBuffer(payload) ? payload : Buffer.from(payload)
-  const copy = Buffer.allocUnsafeSlow(src.length)
-  src.copy(copy)
-  return { cmd: 'publish', topic, payload: copy, qos, retain: true }
+  const value = Buffer.allocUnsafeSlow(src.length + 1)
+  value[0] = qos & 3
+  src.copy(value, 1)
+  return value
 }
 
-/** What SUBSCRIBE sends on, from the stored text. */
-function unpack(topic: string, value: string): RetainedPacket {
-  const payload = value[1] === 'b' ? Buffer.from(value.slice(2), 'base64') : Buffer.from(value.slice(2), 'utf8')
-  return { cmd: 'publish', topic, payload, qos: Number(value[0]) & 3, retain: true }
+/** What SUBSCRIBE sends on, its payload a view of the stored value. */
+function unpack(topic: string, value: Buffer): RetainedPacket {
+  return { cmd: 'publish', topic, payload: value.subarray(1), qos: value[0] & 3, retain: true }
 }
 
 function matching(retained: Map<string, RetainedPacket>, filter: string): RetainedPacket[] {

@@ -18,8 +18,7 @@ import { tempDir } from '../helpers/hub.js'
  * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence, the client
  * handle() returns), src/mqtt/granted-qos.ts (deliver0/deliverQoS), src/mqtt/packet-log.ts and
  * src/mqtt/protocol-level.ts (the parser's packet and error events), src/mqtt/sign-in.ts (the will during
- * authenticate), src/mqtt/persistence.ts and src/mqtt/retained.ts (the payload Buffer storeRetained is handed).
- * These packages are pinned exactly; an upgrade that moves any of
+ * authenticate) and src/mqtt/persistence.ts. These packages are pinned exactly; an upgrade that moves any of
  * these fails here, naming what moved, before it fails in the field.
  */
 
@@ -113,27 +112,6 @@ describe('aedes as the hub patches it', () => {
       assert.deepEqual(emitted.filter((e) => e.brokerCounter === before + 1), [{ brokerId: b.id, brokerCounter: before + 1 }])
     } finally {
       b.mq.emit = inner
-    }
-  })
-
-  test("a client's retained publish reaches storeRetained holding the payload Buffer authorizePublish saw (retained.ts recognises staged publishes by it)", async () => {
-    const seen: unknown[] = []
-    const stored: unknown[] = []
-    const own = await Aedes.createBroker({ authorizePublish: (_c, packet, done) => { seen.push(packet.payload); done(null) } })
-    const persistence = (own as unknown as { persistence: { storeRetained(p: { payload: unknown }): Promise<void> } }).persistence
-    const storeRetained = persistence.storeRetained.bind(persistence)
-    persistence.storeRetained = (packet) => { stored.push(packet.payload); return storeRetained(packet) }
-    const srv = createServer((sock) => { own.handle(sock) })
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${(srv.address() as AddressInfo).port}`, { protocolVersion: 4, reconnectPeriod: 0 })
-    try {
-      await c.publishAsync('owntracks/jane/phone', '{"_type":"location"}', { qos: 1, retain: true })
-      assert.equal(stored.length, 1)
-      assert.ok(Buffer.isBuffer(seen[0]) && stored[0] === seen[0], 'the same Buffer object')
-    } finally {
-      await c.endAsync()
-      await new Promise<void>((r) => own.close(() => r()))
-      await new Promise((r) => srv.close(r))
     }
   })
 
