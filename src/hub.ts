@@ -159,7 +159,6 @@ export class Hub {
       stateDir: join(cfg.data, 'broker'), drainTimeout: cfg.drainTimeout, connectTimeout: cfg.connectTimeout,
       users: this.users, access: this.access, ingest, stats: this.stats, log, allowAnonymous: cfg.allowAnonymous,
       certUsername: cfg.tlsCertUsername, limits: cfg, throttle, shared: this.cluster?.broker, sharedOwners: this.cluster?.owners,
-      retained: levelHistory?.retained,
     })
     if (this.broker.level) this.guards.push(guardWrites(this.broker.level, 'broker', log))
     await this.startPlaces()

@@ -43,12 +43,7 @@ export class Ingest {
   /** Told of every stored location, after the write committed (the geocoder queue); must not block. */
   afterStore?: (user: string, device: string, message: Record<string, unknown>) => void
 
-  /**
-   * `alongside` is called once the record is staged for the history, if it is: the history's LevelDB
-   * stages in the same turn, so what `alongside` stages goes to disk in the same batch (the broker's
-   * retained copy of the publish), and a record refused before that leaves nothing staged.
-   */
-  async handle(topic: string, payload: Buffer, from: string, alongside?: () => void): Promise<IngestOutcome> {
+  async handle(topic: string, payload: Buffer, from: string): Promise<IngestOutcome> {
     const dt = parseDeviceTopic(topic, this.base)
     // An empty publish clears a retained message: not a payload to judge.
     if (!dt || payload.length === 0) return { kind: 'ignored' }
@@ -95,9 +90,7 @@ export class Ingest {
       message = rest as typeof message
     }
     try {
-      const written = this.history.write([{ user: dt.user, device: dt.device, message, topic }])
-      alongside?.()
-      await written
+      await this.history.write([{ user: dt.user, device: dt.device, message, topic }])
     } catch (err) {
       this.stats.storeFailures++
       this.log.error(`History write failed for '${topic}' from ${from}: ${(err as Error).message}; not acknowledged`)

@@ -4,7 +4,6 @@ import type { Ingest } from '../ingest.js'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { describePublish } from './describe.js'
-import type { RetainAlongside } from './retained.js'
 
 export interface AcceptPublishDeps {
   access: AccessControl
@@ -13,8 +12,6 @@ export interface AcceptPublishDeps {
   log: Logger
   /** Publishes refused by access: acknowledged, then discarded by orderPublishes. */
   drop: WeakSet<object>
-  /** Puts a retained publish into the batch of the record it brings (retained.ts); none in a cluster. */
-  retainAlongside?: RetainAlongside
 }
 
 /**
@@ -36,8 +33,7 @@ export function acceptPublish(d: AcceptPublishDeps, identityOf: (client: Client)
       }
     }
     // A will published after a restart has no client any more; its topic was checked at CONNECT.
-    const alongside = packet.retain && d.retainAlongside ? () => d.retainAlongside!(packet) : undefined
-    d.ingest.handle(packet.topic, toBuffer(packet.payload), client ? client.id : 'will', alongside).then(
+    d.ingest.handle(packet.topic, toBuffer(packet.payload), client ? client.id : 'will').then(
       (outcome) => {
         if (outcome.kind === 'refused') d.drop.add(packet) // acknowledged, so the phone does not resend it forever
         done(null)

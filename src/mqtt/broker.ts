@@ -14,17 +14,14 @@ import { connId, countForwards, guardConnections, limitPublishes, type Connectio
 import { orderPublishes } from './ordered-publish.js'
 import { tracePackets } from './packet-log.js'
 import { brokerPersistence } from './persistence.js'
-import type { RetainedDisk } from './retained.js'
 import { answerUnknownProtocol } from './protocol-level.js'
 import type { IngestOutcome } from '../ingest.js'
 import type { HubMessage, Publish } from './publish.js'
 import { SessionOwners, type SharedOwners } from './session-owners.js'
 
-export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners' | 'retainAlongside'> {
-  /** Directory of the broker's own LevelDB (sessions, in-flight, wills). */
+export interface BrokerOptions extends Omit<HookDeps, 'drop' | 'owners'> {
+  /** Directory of the broker's own LevelDB (retained, sessions, in-flight, wills). */
   stateDir: string
-  /** Where retained messages are kept without a cluster: the history's database (retained.ts says why). */
-  retained?: RetainedDisk
   drainTimeout: number
   /** ms a new connection has to send its whole CONNECT packet. */
   connectTimeout: number
@@ -66,11 +63,9 @@ export class Broker {
     await db?.open()
     const drop = new WeakSet<object>()
     const owners = await SessionOwners.load(db, o.log, o.sharedOwners)
-    if (!o.shared && !o.retained) throw new Error('a broker without a cluster needs a store for its retained messages')
-    const local = o.shared ? undefined : brokerPersistence(db!, o.retained!)
-    const hooks = createHooks({ ...o, drop, owners, retainAlongside: local?.retained.alongside })
+    const hooks = createHooks({ ...o, drop, owners })
     const aedes = await Aedes.createBroker({
-      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: local!.persistence }),
+      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: brokerPersistence(db!) }),
       drainTimeout: o.drainTimeout,
       connectTimeout: o.connectTimeout,
       ...hooks,
@@ -81,7 +76,6 @@ export class Broker {
     releaseAtConnack(aedes)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
     b.shared = o.shared
-    b.retainedCount = local?.retained.count
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
     b.logEvents()
     return b
@@ -149,11 +143,12 @@ export class Broker {
   /** The broker's own database, for backups and the write guard (store/write-guard.ts); none in a cluster. */
   get level(): Level<string, Buffer> | undefined { return this.db }
 
-  private retainedCount?: () => number
-
-  /** Retained messages stored now, $SYS included. */
+  /** Retained messages stored now, $SYS included (a key scan: no values are read). */
   async countRetained(): Promise<number> {
-    return this.retainedCount ? this.retainedCount() : this.shared!.countRetained()
+    if (!this.db) return this.shared!.countRetained()
+    let n = 0
+    for await (const _ of this.db.keys({ gte: 'retained:', lt: 'retained;' })) n++
+    return n
   }
 
   /**

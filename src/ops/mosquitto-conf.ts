@@ -23,7 +23,7 @@ const BRIDGE = /^(address|addresses|bridge_\w+|cleansession|keepalive_interval|l
 
 /** What the hub does instead of these, in the words the report prints. */
 const INSTEAD: Record<string, string> = {
-  persistence: 'the hub always keeps retained messages (in <data>/history), persistent sessions, queued messages and wills (in <data>/broker), LevelDB, written as they change',
+  persistence: 'the hub always keeps retained messages, persistent sessions, queued messages and wills in <data>/broker (LevelDB), written as they change',
   persistence_location: 'the hub keeps its state in --data (<data>/broker, <data>/history); Mosquitto\'s mosquitto.db is not read',
   persistence_file: 'the hub keeps its state in --data (<data>/broker)',
   autosave_interval: 'the hub writes its state as it changes, not at intervals',

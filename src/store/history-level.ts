@@ -15,8 +15,6 @@ import type { DeviceSummary, HistoryRecord, HistoryStore, PruneCounts, RangeQuer
  *   D \0 user \0 device                              device summary: newest location, its topic, card, months
  *   S \0 user \0 device \0 YYYY-MM-DD                 a day's visits, trips and summary (days/store.ts; derived)
  *   G \0 ghash7                                      a geocoder's answer for a 150 m cell (geo/geocoder.ts)
- *   T \0 topic                                       the broker's retained message of any topic (mqtt/retained.ts):
- *                                                    binary, one byte of QoS, then the payload as published
  *
  * h8 is the first 8 hex digits of SHA-1 over the payload. A QoS 1 redelivery hashes the same, lands on the
  * same key and is stored once; two different messages with the same tst both survive. Zero-padded tst
@@ -67,11 +65,7 @@ interface DeviceState {
   monthsJson?: string
 }
 
-type TextOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
-/** A retained message's put carries its own encoding: abstract-level encodes each operation by its own. */
-type Op = TextOp | { type: 'put'; key: string; value: Buffer; valueEncoding: 'buffer' }
-
-const RETAINED = `T${SEP}`
+type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
 
 export interface LevelHistoryOptions {
   /** fsync each batch: survives power loss, not only a crash of the process. */
@@ -85,7 +79,7 @@ export class LevelHistory implements HistoryStore {
   private readonly perUser = new Map<string, number>()
   private readonly sync: boolean
   /** History and summary writes of a burst go to LevelDB in one batch. */
-  private readonly batches = new GroupCommit<Op>((ops) => this.db.batch(ops as TextOp[], { sync: this.sync }).catch((err: Error) => {
+  private readonly batches = new GroupCommit<Op>((ops) => this.db.batch(ops, { sync: this.sync }).catch((err: Error) => {
     this.gone.clear() // the deletes of a failed batch did not happen
     throw err
   }))
@@ -160,24 +154,6 @@ export class LevelHistory implements HistoryStore {
     this.gone.delete(key)
     this.batches.stage({ type: 'put', key, value })
     return this.batches.wait()
-  }
-
-  /**
-   * The broker's retained messages, kept here so that the batch which stores a phone's location in the
-   * history stores it as the retained message of its topic too: one LevelDB write per location, not two.
-   * stage() joins the next batch without waiting, commit() resolves once all staged so far is on disk.
-   */
-  readonly retained = {
-    load: () => this.retainedEntries(),
-    stage: (topic: string, value: Buffer | undefined): void => {
-      this.batches.stage(value === undefined ? { type: 'del', key: RETAINED + topic } : { type: 'put', key: RETAINED + topic, value, valueEncoding: 'buffer' })
-    },
-    commit: (): Promise<void> => this.batches.wait(),
-  }
-
-  private async *retainedEntries(): AsyncIterable<[string, Buffer]> {
-    const entries = this.db.iterator({ gt: RETAINED, lt: `T\x01`, valueEncoding: 'buffer' }) as unknown as AsyncIterable<[string, Buffer]>
-    for await (const [k, v] of entries) yield [k.slice(RETAINED.length), v]
   }
 
   /** Queues the puts of planned records and of the device summaries they change. */
@@ -265,7 +241,7 @@ export class LevelHistory implements HistoryStore {
     const counts = { locations: 0, records: 0 }
     const cut = pad(before)
     const drop = async (keys: AsyncIterable<string>, keep: (k: string) => boolean, count: 'locations' | 'records') => {
-      let ops: TextOp[] = []
+      let ops: Op[] = []
       for await (const key of keys) {
         if (keep(key)) continue
         ops.push({ type: 'del', key })
