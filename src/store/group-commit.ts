@@ -6,6 +6,8 @@ interface Waiter { resolve: () => void; reject: (e: Error) => void }
  */
 export class GroupCommit<T> {
   private items: T[] = []
+  /** Where a keyed item of the next batch stands in `items` (stageLatest). */
+  private keyed = new Map<string, number>()
   private waiters: Waiter[] = []
   private flushing = false
 
@@ -13,6 +15,18 @@ export class GroupCommit<T> {
 
   /** Puts an item into the next batch without waiting; a wait() after it covers it. */
   stage(item: T): void { this.items.push(item) }
+
+  /**
+   * Puts an item into the next batch in place of one staged under the same key since the last commit:
+   * only the newest of them would stand once the batch is written (a device's summary, rewritten by
+   * each of its locations in a burst). Nothing else in the batch may write that key.
+   */
+  stageLatest(key: string, item: T): void {
+    const at = this.keyed.get(key)
+    if (at !== undefined) { this.items[at] = item; return }
+    this.keyed.set(key, this.items.length)
+    this.items.push(item)
+  }
 
   /** Resolves once everything staged so far is committed, or rejects with its batch's error. */
   wait(): Promise<void> {
@@ -30,6 +44,7 @@ export class GroupCommit<T> {
     const { items, waiters } = this
     if (waiters.length === 0) { this.flushing = false; return }
     this.items = []
+    this.keyed = new Map()
     this.waiters = []
     this.commit(items).then(
       () => { for (const w of waiters) w.resolve() },

@@ -66,6 +66,8 @@ interface DeviceState {
 }
 
 type Op = { type: 'put'; key: string; value: string } | { type: 'del'; key: string }
+/** A device's summary as it stands when its batch is written (summaryJson then, once per batch). */
+type Staged = Op | { type: 'summary'; key: string; st: DeviceState }
 
 export interface LevelHistoryOptions {
   /** fsync each batch: survives power loss, not only a crash of the process. */
@@ -79,7 +81,7 @@ export class LevelHistory implements HistoryStore {
   private readonly perUser = new Map<string, number>()
   private readonly sync: boolean
   /** History and summary writes of a burst go to LevelDB in one batch. */
-  private readonly batches = new GroupCommit<Op>((ops) => this.db.batch(ops, { sync: this.sync }).catch((err: Error) => {
+  private readonly batches = new GroupCommit<Staged>((staged) => this.db.batch(staged.map(written), { sync: this.sync }).catch((err: Error) => {
     this.gone.clear() // the deletes of a failed batch did not happen
     throw err
   }))
@@ -175,7 +177,8 @@ export class LevelHistory implements HistoryStore {
         st.card = r.message; st.cardJson = json; touched.add(st)
       }
     }
-    for (const st of touched) this.batches.stage(this.summaryPut(st))
+    // A burst of one device's locations in one batch writes its summary once, the newest.
+    for (const st of touched) this.stageSummary(st)
     // A bound on what is remembered: forgetting only costs deletes that were not needed.
     if (this.gone.size > 100_000) this.gone.clear()
     for (const key of dels) {
@@ -185,8 +188,9 @@ export class LevelHistory implements HistoryStore {
     }
   }
 
-  private summaryPut(st: DeviceState): Op {
-    return { type: 'put', key: devKey(st.user, st.device), value: summaryJson(st) }
+  private stageSummary(st: DeviceState): void {
+    const key = devKey(st.user, st.device)
+    this.batches.stageLatest(key, { type: 'summary', key, st })
   }
 
   private state(user: string, device: string): DeviceState {
@@ -263,7 +267,7 @@ export class LevelHistory implements HistoryStore {
       if (old.length === 0) continue
       for (const m of old) st.months.delete(m)
       st.monthsJson = undefined
-      this.batches.stage(this.summaryPut(st)) // through the queue, so it commits after any summary staged earlier
+      this.stageSummary(st) // through the queue, so it commits after any summary staged earlier
       changed = true
     }
     if (changed) await this.batches.wait()
@@ -350,6 +354,15 @@ function plan(r: HistoryRecord): Planned {
   const tst = typeof r.message.tst === 'number' ? r.message.tst : r.at ?? Math.floor(Date.now() / 1000)
   const prefix = r.message._type === 'location' ? locPrefix(r.user, r.device) : recPrefix(r.user, r.device, r.message._type)
   return { r, key: prefix + pad(tst) + SEP + h8(json), json, tst }
+}
+
+/**
+ * What LevelDB is handed for a staged write. A summary is serialised when its batch is cut: every change
+ * to a device's state is staged together with the write that made it, so the summary then holds what this
+ * batch and the earlier ones store, and nothing that a later batch will.
+ */
+function written(s: Staged): Op {
+  return s.type === 'summary' ? { type: 'put', key: s.key, value: summaryJson(s.st) } : s
 }
 
 /**

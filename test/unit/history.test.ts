@@ -80,6 +80,24 @@ test('the stored device summary is the JSON of its newest location, topic, card 
   assert.deepEqual(h.device('jane', 'sum')!.card, card)
 })
 
+test('a burst of one device\'s locations in one batch writes its summary once, as it stands after the newest', async () => {
+  const d = await LevelHistory.open(join(dir, 'burst'))
+  try {
+    const batches: string[][] = []
+    const batch = d.level.batch.bind(d.level)
+    ;(d.level as unknown as { batch: (ops: { key: string }[], o: unknown) => Promise<void> }).batch = (ops, o) => { batches.push(ops.map((op) => op.key)); return batch(ops as never, o as never) }
+    // One turn's writes from two devices (as a group commit gathers them), then one more while it commits.
+    const first = Array.from({ length: 10 }, (_, i) => d.write([rec(loc(86_400 * 31 + i * 60), i % 2 ? 'a' : 'b')]))
+    await Promise.all([...first, d.write([rec(loc(86_400 * 40), 'a')])])
+    const summaries = batches.map((keys) => keys.filter((k) => k.startsWith('D\x00')).sort())
+    assert.deepEqual(summaries[0], ['D\x00jane\x00a', 'D\x00jane\x00b'])
+    assert.ok(summaries.every((s) => new Set(s).size === s.length), `a summary once per batch: ${JSON.stringify(summaries)}`)
+    assert.equal(JSON.parse(await d.level.get('D\x00jane\x00b') as string).last.tst, 86_400 * 31 + 8 * 60)
+    assert.equal(JSON.parse(await d.level.get('D\x00jane\x00a') as string).last.tst, 86_400 * 40)
+    assert.deepEqual(JSON.parse(await d.level.get('D\x00jane\x00a') as string).months, ['1970-02'])
+  } finally { await d.close() }
+})
+
 test('a day made stale is deleted once until it is made again; a failed batch forgets what it deleted', async () => {
   const d = await LevelHistory.open(join(dir, 'derived'))
   try {
