@@ -48,3 +48,35 @@ test('retained messages are answered from memory, written so that aedes-persiste
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('a burst of retained publishes reaches the disk as each topic\'s newest, also when batches queue behind one in flight', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'othub-retained-'))
+  try {
+    let db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
+    await db.open()
+    const batches: number[] = []
+    const batch = db.batch.bind(db)
+    ;(db as unknown as { batch: (ops: unknown[]) => Promise<void> }).batch = (ops) => { batches.push(ops.length); return batch(ops as never) }
+    const p = brokerPersistence(db) as unknown as Store
+    await p.setup({})
+    // Three turns' worth of writes: the first turn's batch is in flight while the others are staged.
+    const acks: Promise<void>[] = []
+    for (let turn = 0; turn < 3; turn++) {
+      for (let i = 0; i < 10; i++) acks.push(p.storeRetained(pub('owntracks/jane/phone', `t${turn}-${i}`)))
+      acks.push(p.storeRetained(pub(`owntracks/fred/d${turn}`, 'here')))
+      if (turn === 1) acks.push(p.storeRetained(pub('owntracks/fred/d0', ''))) // cleared after it was set
+      await new Promise((r) => setImmediate(r))
+    }
+    await Promise.all(acks)
+    assert.ok(batches.every((n) => n <= 3), `each batch holds a topic once: ${batches}`)
+    await db.close()
+
+    db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
+    await db.open()
+    const plain = new AsyncLevelPersistence(db) as unknown as Store
+    assert.deepEqual(await all(plain.createRetainedStream('#')), ['owntracks/fred/d1=here@1', 'owntracks/fred/d2=here@1', 'owntracks/jane/phone=t2-9@1'])
+    await db.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
