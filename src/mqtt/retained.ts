@@ -26,9 +26,9 @@ const KEY = 'retained:'
  *
  * Writes still reach LevelDB before aedes acknowledges the publish, so a restart or a crash finds what was
  * acknowledged; memory changes first, as aedes' own in-memory persistence does. Only what SUBSCRIBE sends
- * on is kept, the payload copied out of the socket's read buffer (a slice would keep that whole buffer
- * alive), and stored as the same msgpack map aedes-persistence-level reads back, written here in one
- * exact-size buffer instead of by msgpack-lite (which allocates and zero-fills a fresh buffer of at least 2 kB for each).
+ * on is kept, and stored as the same msgpack map aedes-persistence-level reads back, written here
+ * (encodeRetained) instead of by msgpack-lite, which allocates and zero-fills a fresh buffer of at least
+ * 2 kB for each.
  */
 export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>): void {
   const p = persistence as RetainedStore
@@ -37,26 +37,19 @@ export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>
   const allOnDisk = p.createRetainedStream.bind(p)
   p.setup = async (broker) => {
     await setup(broker)
-    for await (const r of allOnDisk('#') as AsyncIterable<RetainedPacket>) retained.set(r.topic, kept(r))
+    for await (const r of allOnDisk('#') as AsyncIterable<RetainedPacket>) retained.set(r.topic, encodeRetained(r).kept)
   }
   p.storeRetained = (packet) => {
     if (packet.payload.length === 0) {
       retained.delete(packet.topic)
       return db.del(KEY + packet.topic)
     }
-    const r = kept(packet)
-    retained.set(packet.topic, r)
-    return db.put(KEY + packet.topic, encodeRetained(r))
+    const { record, kept } = encodeRetained(packet)
+    retained.set(packet.topic, kept)
+    return db.put(KEY + packet.topic, record)
   }
   p.createRetainedStreamCombi = (patterns) => Readable.from(patterns.flatMap((f) => matching(retained, f)))
   p.createRetainedStream = (pattern) => Readable.from(matching(retained, pattern))
-}
-
-function kept(r: RetainedPacket): RetainedPacket {
-  const src = Buffer.isBuffer(r.payload) ? r.payload : Buffer.from(r.payload)
-  const payload = Buffer.allocUnsafeSlow(src.length)
-  src.copy(payload)
-  return { cmd: 'publish', topic: r.topic, payload, qos: r.qos, retain: true }
 }
 
 function matching(retained: Map<string, RetainedPacket>, filter: string): RetainedPacket[] {
@@ -69,30 +62,46 @@ function matching(retained: Map<string, RetainedPacket>, filter: string): Retain
   return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0))
 }
 
-/** Length prefix of a msgpack str or bin of `n` bytes (the spec's smallest form). */
-function header(n: number, str: boolean): Buffer {
-  if (str && n < 32) return Buffer.from([0xa0 | n])
-  if (n < 0x100) return Buffer.from([str ? 0xd9 : 0xc4, n])
-  if (n < 0x10000) return Buffer.from([str ? 0xda : 0xc5, n >> 8, n & 0xff])
-  const b = Buffer.alloc(5)
-  b[0] = str ? 0xdb : 0xc6
-  b.writeUInt32BE(n, 1)
-  return b
+/** Bytes of a msgpack str or bin length prefix for `n` bytes, in the spec's smallest form. */
+const headerBytes = (n: number, str: boolean) => (str && n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5)
+
+/** Writes that prefix at `at`; returns where the value starts. */
+function writeHeader(b: Buffer, at: number, n: number, str: boolean): number {
+  if (str && n < 32) { b[at] = 0xa0 | n; return at + 1 }
+  if (n < 0x100) { b[at] = str ? 0xd9 : 0xc4; b[at + 1] = n; return at + 2 }
+  if (n < 0x10000) { b[at] = str ? 0xda : 0xc5; b.writeUInt16BE(n, at + 1); return at + 3 }
+  b[at] = str ? 0xdb : 0xc6
+  b.writeUInt32BE(n, at + 1)
+  return at + 5
 }
 
-const FIXED = {
-  map: Buffer.from([0x85]), // a map of five entries
-  cmd: Buffer.from([0xa3, ...Buffer.from('cmd'), 0xa7, ...Buffer.from('publish')]),
-  topic: Buffer.from([0xa5, ...Buffer.from('topic')]),
-  payload: Buffer.from([0xa7, ...Buffer.from('payload')]),
-  qos: Buffer.from([0xa3, ...Buffer.from('qos')]),
-  retain: Buffer.from([0xa6, ...Buffer.from('retain'), 0xc3]), // retain: true
-}
+const ascii = (s: string) => [...Buffer.from(s)]
+const MAP_CMD_TOPIC = Buffer.from([0x85, 0xa3, ...ascii('cmd'), 0xa7, ...ascii('publish'), 0xa5, ...ascii('topic')]) // a map of five entries
+const PAYLOAD = Buffer.from([0xa7, ...ascii('payload')])
+const QOS = Buffer.from([0xa3, ...ascii('qos')])
+const RETAIN = Buffer.from([0xa6, ...ascii('retain'), 0xc3]) // retain: true
 
-/** {cmd, topic, payload, qos, retain} as msgpack: strings as str, the payload as bin, qos a fixint. */
-export function encodeRetained(r: RetainedPacket): Buffer {
-  const topic = Buffer.from(r.topic, 'utf8')
-  const payload = r.payload as Buffer
-  return Buffer.concat([FIXED.map, FIXED.cmd, FIXED.topic, header(topic.length, true), topic,
-    FIXED.payload, header(payload.length, false), payload, FIXED.qos, Buffer.from([r.qos & 0x7f]), FIXED.retain])
+/**
+ * {cmd, topic, payload, qos, retain} as msgpack (strings as str, the payload as bin, qos a fixint), in one
+ * exact-size allocation of its own; the message kept in memory holds its payload as a view of the same
+ * bytes. Its own allocation, not a slice of Node's shared pool: a retained message lives long, and a
+ * slice would keep a whole pool (or the socket's read buffer it came in) alive with it.
+ */
+export function encodeRetained(r: RetainedPacket): { record: Buffer; kept: RetainedPacket } {
+  const src = Buffer.isBuffer(r.payload) ? r.payload : Buffer.from(r.payload)
+  const topicBytes = Buffer.byteLength(r.topic, 'utf8')
+  const size = MAP_CMD_TOPIC.length + headerBytes(topicBytes, true) + topicBytes + PAYLOAD.length +
+    headerBytes(src.length, false) + src.length + QOS.length + 1 + RETAIN.length
+  const b = Buffer.allocUnsafeSlow(size)
+  let at = MAP_CMD_TOPIC.copy(b, 0)
+  at = writeHeader(b, at, topicBytes, true)
+  at += b.write(r.topic, at, 'utf8')
+  at += PAYLOAD.copy(b, at)
+  at = writeHeader(b, at, src.length, false)
+  const payload = b.subarray(at, at + src.length)
+  at += src.copy(b, at)
+  at += QOS.copy(b, at)
+  b[at++] = r.qos & 0x7f
+  RETAIN.copy(b, at)
+  return { record: b, kept: { cmd: 'publish', topic: r.topic, payload, qos: r.qos, retain: true } }
 }
