@@ -54,6 +54,8 @@ function month(tst: number): string {
 interface DeviceState {
   user: string
   device: string
+  /** Its summary's key (devKey). */
+  key: string
   last?: Record<string, unknown>
   lastTopic?: string
   lastTst: number
@@ -107,8 +109,8 @@ export class LevelHistory implements HistoryStore {
       const [, user, device] = key.split(SEP)
       const s = JSON.parse(value) as { last?: Record<string, unknown>; lastTopic?: string; card?: Record<string, unknown>; months?: string[] }
       h.counted(user, 1)
-      h.devs.set(devKey(user, device), {
-        user, device, last: s.last, lastTopic: s.lastTopic, card: s.card,
+      h.devs.set(key, {
+        user, device, key, last: s.last, lastTopic: s.lastTopic, card: s.card,
         lastTst: typeof s.last?.tst === 'number' ? s.last.tst : -1,
         months: new Set(s.months ?? []),
       })
@@ -158,45 +160,48 @@ export class LevelHistory implements HistoryStore {
     return this.batches.wait()
   }
 
-  /** Queues the puts of planned records and of the device summaries they change. */
+  /**
+   * Queues the puts of planned records, the device summaries they change and the deletes of what they make
+   * stale. Nothing is gathered per call: a summary is staged once per batch (stageSummary), and a stale key
+   * once until it is written again (`gone`).
+   */
   private stage(planned: Planned[]): void {
-    const touched = new Set<DeviceState>()
-    const dels = new Set<string>()
+    // A bound on what is remembered: forgetting only costs deletes that were not needed.
+    if (this.gone.size > 100_000) this.gone.clear()
     for (const { r, key, json, tst } of planned) {
       const st = this.state(r.user, r.device)
       this.batches.stage({ type: 'put', key, value: json })
       if (r.message._type === 'location') {
-        for (const stale of this.derived) for (const k of stale(r.user, r.device, tst)) dels.add(k)
+        let changed = false
         const m = month(tst)
-        if (!st.months.has(m)) { st.months.add(m); st.monthsJson = undefined; touched.add(st) }
+        if (!st.months.has(m)) { st.months.add(m); st.monthsJson = undefined; changed = true }
         if (tst >= st.lastTst) {
-          st.last = r.message; st.lastJson = json; st.lastTst = tst; st.lastTopic = r.topic; touched.add(st)
+          st.last = r.message; st.lastJson = json; st.lastTst = tst; st.lastTopic = r.topic; changed = true
+        }
+        if (changed) this.stageSummary(st)
+        for (const stale of this.derived) {
+          for (const k of stale(r.user, r.device, tst)) {
+            if (this.gone.has(k)) continue
+            this.gone.add(k)
+            this.batches.stage({ type: 'del', key: k })
+          }
         }
       } else if (r.message._type === 'card' && r.topic.endsWith('/info')) {
         // The device's card is what its `…/info` topic holds: shares show a card by that topic.
-        st.card = r.message; st.cardJson = json; touched.add(st)
+        st.card = r.message; st.cardJson = json
+        this.stageSummary(st)
       }
-    }
-    // A burst of one device's locations in one batch writes its summary once, the newest.
-    for (const st of touched) this.stageSummary(st)
-    // A bound on what is remembered: forgetting only costs deletes that were not needed.
-    if (this.gone.size > 100_000) this.gone.clear()
-    for (const key of dels) {
-      if (this.gone.has(key)) continue
-      this.gone.add(key)
-      this.batches.stage({ type: 'del', key })
     }
   }
 
   private stageSummary(st: DeviceState): void {
-    const key = devKey(st.user, st.device)
-    this.batches.stageLatest(key, { type: 'summary', key, st })
+    this.batches.stageLatest(st.key, { type: 'summary', key: st.key, st })
   }
 
   private state(user: string, device: string): DeviceState {
     const k = devKey(user, device)
     let st = this.devs.get(k)
-    if (!st) { st = { user, device, lastTst: -1, months: new Set() }; this.devs.set(k, st); this.counted(user, 1) }
+    if (!st) { st = { user, device, key: k, lastTst: -1, months: new Set() }; this.devs.set(k, st); this.counted(user, 1) }
     return st
   }
 
