@@ -37,6 +37,7 @@ import { UserRegistry, ensureInitialAdmin } from './users/registry.js'
 import { backupRoute } from './http/backup-route.js'
 import { createMetrics } from './ops/metrics.js'
 import { SysTopics } from './ops/sys-topics.js'
+import { MemoryReducer } from './ops/memory-reducer.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
 import { Days, type DaysOptions } from './days/store.js'
 import { Geocoder } from './geo/geocoder.js'
@@ -89,6 +90,7 @@ export class Hub {
   private retention?: Retention
   // Operations: $SYS, and the disk-full guards of both databases.
   private sys?: SysTopics
+  private memory?: MemoryReducer
   private readonly guards: WriteGuard[] = []
   /** HTTP Basic or the map's session: /api/* and WebSocket upgrades (`auth.upgrade(req)`) authenticate here. */
   auth!: HttpAuth
@@ -244,6 +246,8 @@ export class Hub {
     this.sys = new SysTopics({ aedes: this.broker.aedes, stats: this.stats, connections: this.broker.connections, countRetained: () => this.broker.countRetained(), version: VERSION, log }, cfg.sysInterval)
     this.sys.start()
     if (initial) this.announceAdmin(initial, mqtt)
+    this.memory = new MemoryReducer(log, this.stats)
+    await this.memory.start()
     log.info(`owntracks-hub ${VERSION} running; data in ${cfg.data}, rules in ${cfg.aclDir}`)
     return this.listening
   }
@@ -330,6 +334,7 @@ export class Hub {
     const step = (what: string) => { this.stopStep = what }
     step('draining'); await this.cluster?.drain()
     this.sys?.stop()
+    this.memory?.stop()
     this.users?.close()
     this.access?.close()
     this.places?.close()

@@ -34,6 +34,8 @@ export class Stats {
   protocolErrors = 0
   /** Publishes from a device over max-devices-per-user (acknowledged, neither stored nor delivered). */
   devicesRefused = 0
+  /** Full collections the hub asked of V8 when it went quiet (ops/memory-reducer.ts). */
+  memoryCollections = 0
   /** History group commits (one LevelDB batch for every write that arrived meanwhile) and how long each took. */
   readonly commitSeconds = new Histogram({
     name: 'othub_history_commit_seconds', help: 'Duration of history group commits (one LevelDB batch each)',

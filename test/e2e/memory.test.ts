@@ -1,0 +1,48 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { startHub, type RunningHub } from '../helpers/hub.js'
+import { addUsers } from '../helpers/users.js'
+import { WireClient } from '../helpers/wire.js'
+
+/** RSS of a process now, in MB, from /proc. */
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
+
+describe('memory, when the hub goes quiet', () => {
+  let hub: RunningHub
+  // One account logs in 500 times from one address: the password-check limits would refuse most of them.
+  before(async () => { hub = await startHub({ args: ['--auth-rate-account', '0', '--auth-rate-address', '0'] }); await addUsers(hub, 'jane') })
+  after(async () => { await hub?.stop() })
+
+  const metric = async (name: string) => {
+    const text = await (await hub.http('/metrics')).text()
+    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+  }
+
+  test('what 500 phones logging in left behind is given back once they sit idle, and nothing they need goes with it', async () => {
+    const atStart = await metric('othub_memory_collections_total')
+    assert.ok(atStart >= 1, 'start-up garbage is collected before the hub says it is running')
+    const phones: WireClient[] = []
+    for (let i = 0; i < 500; i += 100) {
+      phones.push(...await Promise.all(Array.from({ length: 100 }, async (_, k) => {
+        const c = await WireClient.open(hub.mqttPort, { clientId: `jane-m${i + k}`, username: 'jane', password: 'jane-pw', clean: false, keepalive: 120 })
+        await c.subscribe(`owntracks/jane/m${i + k}/cmd`, 1)
+        return c
+      })))
+    }
+    const busy = { heap: await metric('nodejs_heap_size_total_bytes'), rss: rssMb(hub.proc.pid!) }
+    // Quiet now (asked every 2 s: a scrape is work too): within a few of its checks the hub collects once.
+    for (let i = 0; i < 15 && (await metric('othub_memory_collections_total')) === atStart; i++) await new Promise((r) => setTimeout(r, 2000))
+    assert.ok((await metric('othub_memory_collections_total')) > atStart, 'a full collection once the logins are over')
+    const quiet = { heap: await metric('nodejs_heap_size_total_bytes'), rss: rssMb(hub.proc.pid!) }
+    assert.ok(quiet.heap < busy.heap * 0.8, `V8's heap shrank: ${(busy.heap / 1048576).toFixed(1)} → ${(quiet.heap / 1048576).toFixed(1)} MB`)
+    assert.ok(quiet.rss < busy.rss, `and so did the RSS: ${busy.rss.toFixed(1)} → ${quiet.rss.toFixed(1)} MB`)
+    // Every phone is still connected and subscribed: a command reaches the last one.
+    const last = phones[phones.length - 1]
+    const got = new Promise<string>((resolve) => { last.onMessage = (m) => resolve(m.topic) })
+    const admin = await WireClient.open(hub.mqttPort, { clientId: 'admin-m', username: 'admin', password: hub.adminPassword })
+    await admin.publish('owntracks/jane/m499/cmd', '{"_type":"cmd","action":"reportLocation"}', 1)
+    assert.equal(await got, 'owntracks/jane/m499/cmd')
+    await Promise.all([...phones, admin].map((c) => c.close()))
+  })
+})
