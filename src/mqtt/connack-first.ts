@@ -4,8 +4,8 @@ import type { Aedes, Client } from 'aedes'
 type Deliver = (packet: unknown, cb: () => void) => void
 interface Connecting { connackSent?: boolean; conn: Duplex; deliver0: Deliver; deliverQoS: Deliver }
 
-/** Deliveries that reached a connecting client before its CONNACK went out, in arrival order. */
-const held = new WeakMap<Client, Array<() => void>>()
+/** Deliveries that reached a connecting client before its CONNACK went out, in arrival order; and what stops watching its socket. */
+const held = new WeakMap<Client, { queue: Array<() => void>; unwatch: () => void }>()
 
 /**
  * Sends nothing to a client before its CONNACK (MQTT-3.2.0-1: the first packet from the server is
@@ -22,14 +22,14 @@ const held = new WeakMap<Client, Array<() => void>>()
 export function connackFirst(client: Client): void {
   const c = client as unknown as Connecting
   const queue: Array<() => void> = []
-  held.set(client, queue)
   const hold = (deliver: Deliver): Deliver => (packet, cb) => {
     if (c.connackSent || !held.has(client)) return deliver(packet, cb)
     queue.push(() => deliver(packet, cb))
   }
   c.deliver0 = hold(c.deliver0)
   c.deliverQoS = hold(c.deliverQoS)
-  finished(c.conn, () => release(client))
+  // Watched only until the CONNACK: its listeners would otherwise stay on the socket of every idle phone.
+  held.set(client, { queue, unwatch: finished(c.conn, () => release(client)) })
 }
 
 /** Lets the held deliveries of every client go once its CONNACK is written; install once per broker. */
@@ -39,8 +39,9 @@ export function releaseAtConnack(aedes: Aedes): void {
 }
 
 function release(client: Client): void {
-  const queue = held.get(client)
-  if (!queue) return
+  const h = held.get(client)
+  if (!h) return
   held.delete(client)
-  for (const deliver of queue) deliver()
+  h.unwatch()
+  for (const deliver of h.queue) deliver()
 }
