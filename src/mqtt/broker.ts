@@ -9,6 +9,7 @@ import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
 import { connackFirst, releaseAtConnack } from './connack-first.js'
 import { deliverAtGrantedQos } from './granted-qos.js'
+import { forgetConnectPackets } from './forget-connect.js'
 import { createHooks, type HookDeps } from './hooks.js'
 import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
@@ -74,6 +75,7 @@ export class Broker {
     } as never)
     orderPublishes(aedes, drop)
     releaseAtConnack(aedes)
+    forgetConnectPackets(aedes)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
     b.shared = o.shared
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)

@@ -11,6 +11,7 @@ import { Level } from 'level'
 import mqtt, { type MqttClient } from 'mqtt'
 import mqttPacket from 'mqtt-packet'
 import { brokerPersistence } from '../../src/mqtt/persistence.js'
+import { forgetConnectPackets } from '../../src/mqtt/forget-connect.js'
 import { tempDir } from '../helpers/hub.js'
 
 /*
@@ -18,7 +19,7 @@ import { tempDir } from '../helpers/hub.js'
  * (the broker's publish counter and its emitter), src/mqtt/limits.ts (handle, the client's parser and
  * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence, the client
  * handle() returns), src/mqtt/granted-qos.ts (deliver0/deliverQoS), src/mqtt/packet-log.ts and
- * src/mqtt/protocol-level.ts (the parser's packet and error events), src/mqtt/sign-in.ts (the will during
+ * src/mqtt/protocol-level.ts (the parser's packet and error events), src/mqtt/forget-connect.ts (the parser's settings), src/mqtt/sign-in.ts (the will during
  * authenticate) and src/mqtt/persistence.ts. These packages are pinned exactly; an upgrade that moves any of
  * these fails here, naming what moved, before it fails in the field.
  */
@@ -39,7 +40,7 @@ interface ClientInternals {
   conn: Socket
   deliver0: unknown
   deliverQoS: unknown
-  _parser: { packet: { cmd?: string; length: number }; _parseLength: unknown; _emitError: unknown } & NodeJS.EventEmitter
+  _parser: { packet: { cmd?: string; length: number }; _parseLength: unknown; _emitError: unknown; settings: Record<string, unknown> } & NodeJS.EventEmitter
   _will?: { topic: string } | null
 }
 
@@ -138,6 +139,25 @@ describe('aedes as the hub patches it', () => {
       assert.deepEqual(Object.keys(client.subscriptions), ['a/#'], 'client.subscriptions')
       assert.equal(client.clean, true, 'client.clean')
       assert.equal((client.will as { topic?: string } | undefined)?.topic, 'owntracks/probe/phone', 'client.will')
+    } finally {
+      await c.endAsync()
+    }
+  })
+
+  test("mqtt-packet's parser reads only protocolVersion and bridgeMode of the CONNECT it keeps as settings; once signed in the hub keeps just those (forget-connect.ts)", async () => {
+    const source = readFileSync(createRequire(import.meta.url).resolve('mqtt-packet/parser.js'), 'utf8')
+    const read = new Set([...source.matchAll(/this\.settings\.(\w+)/g)].map((m) => m[1]))
+    assert.deepEqual([...read].sort(), ['bridgeMode', 'protocolVersion'], 'what the parser reads of its settings')
+    assert.match(source, /this\.settings = packet/, 'the parsed CONNECT becomes the settings')
+    forgetConnectPackets(broker)
+    const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { protocolVersion: 4, clientId: 'forgets', username: 'jane', password: 'secret', reconnectPeriod: 0 })
+    try {
+      const ci = b.clients.forgets as unknown as ClientInternals
+      assert.deepEqual(ci._parser.settings, { protocolVersion: 4 }, 'no password, no CONNECT kept')
+      await c.subscribeAsync('f/#', { qos: 1 })
+      const got = new Promise<string>((r) => c.once('message', (_t, p) => r(p.toString())))
+      await c.publishAsync('f/x', 'still parsed', { qos: 1 })
+      assert.equal(await got, 'still parsed')
     } finally {
       await c.endAsync()
     }
