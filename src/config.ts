@@ -60,7 +60,7 @@ export const OPTIONS = {
   maxConnections: { kind: 'int', default: 10000, scope: 'serve', help: 'MQTT connections held at once; more are closed at once and logged (0 = no limit)' },
   maxPayload: { kind: 'int', default: 2097152, scope: 'serve', help: 'largest PUBLISH payload in bytes; a bigger one is acknowledged and dropped, as Mosquitto\'s message_size_limit (0 = no limit)' },
   publishRate: { kind: 'int', default: 500, scope: 'serve', help: 'publishes per second one client may send; faster ones are slowed down, not dropped (0 = no limit)' },
-  maxQueuedBytes: { kind: 'int', default: 8388608, scope: 'serve', help: 'bytes waiting to be sent to one subscriber before it is disconnected as too slow (its persistent session keeps the rest; 0 = no limit)' },
+  maxQueuedBytes: { kind: 'int', default: 2097152, scope: 'serve', help: 'bytes waiting to be sent to one subscriber before it is disconnected as too slow (its persistent session keeps the rest; 0 = no limit)' },
   // Security: what an unauthenticated peer or a hostile user can make the hub hold (README.md, "Security")
   authRateAccount: { kind: 'int', default: 30, scope: 'serve', help: 'password checks a minute for one user name, after a burst of 10 (MQTT and HTTP together; more are refused unchecked; 0 = no limit)' },
   authRateAddress: { kind: 'int', default: 60, scope: 'serve', help: 'password checks a minute from one address, after a burst of 20 (0 = no limit)' },
