@@ -10,13 +10,14 @@ const QUIET = 0.02
 /** The heap grew by this much (and by a quarter) since the last full collection: worth giving back. */
 const GROWTH_BYTES = 8 * 1024 * 1024
 
-type Collect = () => Promise<void>
+/** A full collection, and what lets go of the inspector session it is asked through. */
+interface Collector { collect(): Promise<void>; close(): void }
 
 /**
  * Gives memory back once the hub has gone quiet after a busy spell, as a browser does in its idle time.
  * V8 collects the old generation when it grows, not when the program stops allocating, and Node never
  * tells it that it is idle: the garbage of 2,000 phones logging in (password checks, parsing, session
- * writes) was promoted and kept for good, 29 kB of RSS per idle phone where 11 kB are live, and the
+ * writes) was promoted and kept for good, 29 kB of RSS per idle phone where 13 kB are live, and the
  * hub's own start-up left 16 MB. So once the event loop has been nearly idle for a check's interval and
  * the heap has grown well past what the last full collection left, one full collection runs: a pause
  * of some 10–50 ms when nobody is waiting on the hub, never while it is busy.
@@ -30,15 +31,15 @@ export class MemoryReducer {
   private elu?: EventLoopUtilization
   /** V8's heap (bytes committed) after the last full collection. */
   private base = 0
-  private collect?: Collect
+  private collector?: Collector
   private running = false
 
   constructor(private readonly log: Logger, private readonly stats: Stats) {}
 
   /** Collects once now (what start-up left), then whenever the hub goes quiet after growing. */
   async start(): Promise<void> {
-    this.collect = await inspectorCollect(this.log)
-    if (!this.collect) return
+    this.collector = await inspectorCollector(this.log)
+    if (!this.collector) return
     await this.reduce('after start-up')
     this.elu = performance.eventLoopUtilization()
     this.timer = setInterval(() => this.check(), CHECK_MS)
@@ -48,6 +49,8 @@ export class MemoryReducer {
   stop(): void {
     clearInterval(this.timer)
     this.timer = undefined
+    this.collector?.close()
+    this.collector = undefined
   }
 
   private check(): void {
@@ -59,15 +62,17 @@ export class MemoryReducer {
   }
 
   private async reduce(why: string): Promise<void> {
-    if (this.running || !this.collect) return
+    const collector = this.collector
+    if (this.running || !collector) return
     this.running = true
     const before = getHeapStatistics().total_heap_size
     try {
-      await this.collect()
+      await collector.collect()
       this.stats.memoryCollections++
       this.base = getHeapStatistics().total_heap_size
       this.log.debug(`Memory: full collection ${why}, heap ${mb(before)} → ${mb(this.base)} MB`)
     } catch (err) {
+      if (this.collector !== collector) return // stopped meanwhile: the session was let go
       this.log.warn(`Memory: a full collection failed (${(err as Error).message}); V8 collects on its own schedule`)
       this.stop()
     } finally {
@@ -78,12 +83,15 @@ export class MemoryReducer {
 
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1)
 
-async function inspectorCollect(log: Logger): Promise<Collect | undefined> {
+async function inspectorCollector(log: Logger): Promise<Collector | undefined> {
   try {
     const { Session } = await import('node:inspector')
     const session = new Session()
     session.connect()
-    return () => new Promise<void>((resolve, reject) => session.post('HeapProfiler.collectGarbage', (err) => (err ? reject(err) : resolve())))
+    return {
+      collect: () => new Promise<void>((resolve, reject) => session.post('HeapProfiler.collectGarbage', (err) => (err ? reject(err) : resolve()))),
+      close: () => session.disconnect(),
+    }
   } catch (err) {
     log.debug(`Memory: no inspector in this Node (${(err as Error).message}); V8 collects on its own schedule`)
     return undefined

@@ -30,8 +30,8 @@ const COUNTERS: [string, string, (s: Stats) => number][] = [
   ['othub_mqtt_slow_consumers_total', 'Subscribers disconnected for more than max-queued-bytes waiting', (s) => s.slowConsumers],
   ['othub_decode_failures_total', 'OwnTracks payloads that failed to decode (delivered, not stored)', (s) => s.decodeFailures],
   ['othub_history_writes_total', 'Messages stored in the history', (s) => s.stored],
-  ['othub_memory_collections_total', 'Full garbage collections run because the hub went quiet after a busy spell', (s) => s.memoryCollections],
   ['othub_history_write_failures_total', 'Messages not stored because the history write failed (not acknowledged)', (s) => s.storeFailures],
+  ['othub_memory_collections_total', 'Full garbage collections run because the hub went quiet after a busy spell', (s) => s.memoryCollections],
 ]
 
 export interface Metrics {

@@ -7,7 +7,7 @@ interface Waiter { resolve: () => void; reject: (e: Error) => void }
 export class GroupCommit<T> {
   private items: T[] = []
   /** Where a keyed item of the next batch stands in `items` (stageLatest). */
-  private keyed = new Map<string, number>()
+  private readonly keyed = new Map<string, number>()
   private waiters: Waiter[] = []
   private flushing = false
 
@@ -44,7 +44,7 @@ export class GroupCommit<T> {
     const { items, waiters } = this
     if (waiters.length === 0) { this.flushing = false; return }
     this.items = []
-    this.keyed = new Map()
+    this.keyed.clear() // its positions were into the items just taken
     this.waiters = []
     this.commit(items).then(
       () => { for (const w of waiters) w.resolve() },
