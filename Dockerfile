@@ -7,7 +7,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY acl ./acl
 COPY public ./public
-COPY scripts/build-image.sh ./scripts/
+COPY scripts/build-image.sh scripts/pack-towns.mjs ./scripts/
 RUN sh scripts/build-image.sh /src /app
 
 FROM node:20-bookworm-slim

@@ -14,6 +14,7 @@ cd "$src"
 # tsc before we are ready, and nothing else is needed to compile.
 npm ci --no-audit --no-fund --ignore-scripts "$@"
 npx tsc -p tsconfig.json
+node scripts/pack-towns.mjs # the towns' grid, dist/src/geo/towns.bin
 
 mkdir -p "$out/dist"
 cp -R dist/src "$out/dist/src"
