@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// first: before anything loads mqtt-packet (quiet-debug.ts says why)
+import './quiet-debug.js'
 import { ConfigError, loadConfig } from './config.js'
 import { UsageError, groupHelp, helpText, parseCommand, type CommandSpec } from './commands/args.js'
 import { acl, aclSpecs } from './commands/acl.js'

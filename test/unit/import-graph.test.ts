@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
  */
 export const ROOMS: string[][] = [
   ['config', 'stats', 'watch', 'types'], // what every room uses: settings, counters, file watching
-  ['log', 'cli-hint'], // Mosquitto-style logging, as the settings ask for it; how a hint names a command
+  ['log', 'cli-hint', 'quiet-debug'], // Mosquitto-style logging, as the settings ask for it; how a hint names a command; packet tracing off unless DEBUG asks
   ['owntracks', 'geo'], // the protocol: topics, payloads and their decoding, encryption, time; place names
   ['users'], // who someone is: passwords, sign-in throttling, payload keys
   ['access'], // what someone may read, write and see
