@@ -151,7 +151,7 @@ function scanFlat(json: string): Scan | null {
     if (ve <= 0) return null
     const len = ke - ks
     if (len <= 8) {
-      if (len === 3 && json.startsWith('tst', ks)) f.tst = numberIn(json, v, ve)
+      if (len === 3 && json.startsWith('tst', ks)) f.tst = integerIn(json, v, ve) ?? numberIn(json, v, ve)
       else if (len === 3 && json.startsWith('lat', ks)) { f.lat = numberIn(json, v, ve); f.latAt = at; f.latEnd = ve }
       else if (len === 3 && json.startsWith('lon', ks)) { f.lon = numberIn(json, v, ve); f.lonAt = at; f.lonEnd = ve }
       else if (len === 5 && json.startsWith('_type', ks)) f.location = ve - v === 10 && json.startsWith('"location"', v)
@@ -189,6 +189,22 @@ function closingQuote(json: string, from: number): number {
 function nextDelimiter(json: string, from: number, end: number): number {
   const comma = json.indexOf(',', from)
   return comma < 0 ? end : comma
+}
+
+/**
+ * A whole number of up to 15 digits, read digit by digit (exact: below 2^53); undefined for anything else,
+ * which numberIn then reads. A tst is nearly always such a number, and Number() of a slice cost a point of
+ * a year more than the rest of its scan.
+ */
+function integerIn(json: string, from: number, to: number): number | undefined {
+  if (to - from > 15) return undefined
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const d = json.charCodeAt(i) - 0x30
+    if (d < 0 || d > 9) return undefined
+    n = n * 10 + d
+  }
+  return to > from ? n : undefined
 }
 
 function numberIn(json: string, from: number, to: number): number | undefined {

@@ -18,14 +18,22 @@ function splicedFeature(p: PointText, n: number, t: Track): string | null | unde
   if (t.fields) return undefined
   if (p.lat === undefined || p.lon === undefined) return null
   let body: string | undefined
-  if (p.latAt >= 0) body = p.latAt < p.lonAt ? cut(p.body, p.latAt, p.latEnd, p.lonAt, p.lonEnd) : cut(p.body, p.lonAt, p.lonEnd, p.latAt, p.latEnd)
-  else {
+  let coordinates: string
+  if (p.latAt >= 0) {
+    body = p.latAt < p.lonAt ? cut(p.body, p.latAt, p.latEnd, p.lonAt, p.lonEnd) : cut(p.body, p.lonAt, p.lonEnd, p.latAt, p.latEnd)
+    // The values as stored: JSON.stringify wrote them as String() writes the numbers they are
+    coordinates = `${p.body.slice(p.lonAt + KEY_AND_COLON, p.lonEnd)},${p.body.slice(p.latAt + KEY_AND_COLON, p.latEnd)}`
+  } else {
     const lat = cutNumber(p.body, 'lat', p.lat)
     body = lat === undefined ? undefined : cutNumber(lat, 'lon', p.lon)
+    coordinates = `${p.lon},${p.lat}`
   }
   if (body === undefined) return undefined
-  return `${n ? ',' : ''}{"type":"Feature","geometry":{"type":"Point","coordinates":[${p.lon},${p.lat}]},"properties":${p.json(body)}}`
+  return `${n ? ',' : ''}{"type":"Feature","geometry":{"type":"Point","coordinates":[${coordinates}]},"properties":${p.json(body)}}`
 }
+
+/** `"lat":` and `"lon":`: where a value starts after its key's opening quote. */
+const KEY_AND_COLON = 6
 
 /**
  * `body` without two of its fields, each from its key's quote (`a`) to the comma or end after its value
