@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import webpush from 'web-push'
 import { writeAtomic } from '../access/rules-edit.js'
 import type { Logger } from '../log.js'
 import type { AlertMessage } from './types.js'
@@ -16,6 +16,12 @@ export interface Subscription {
 }
 
 interface Vapid { publicKey: string; privateKey: string; subject: string }
+
+// web-push (and its ASN.1, JWS and proxy packages) loads when keys are made or a push goes out: most
+// hubs hold it for nothing otherwise.
+type WebPushLib = typeof import('web-push')
+let lib: WebPushLib | undefined
+const webpush = (): WebPushLib => (lib ??= createRequire(import.meta.url)('web-push') as WebPushLib)
 
 const MAX_PER_USER = 20
 const MAX_PENDING = 1000
@@ -37,7 +43,7 @@ export class WebPush {
     const vf = join(data, 'vapid.json')
     if (existsSync(vf)) this.vapid = JSON.parse(readFileSync(vf, 'utf8')) as Vapid
     else {
-      const k = webpush.generateVAPIDKeys()
+      const k = webpush().generateVAPIDKeys()
       this.vapid = { publicKey: k.publicKey, privateKey: k.privateKey, subject }
       writeAtomic(vf, JSON.stringify(this.vapid, null, 2) + '\n')
       log.info(`Web Push: made VAPID keys in ${vf}`)
@@ -92,7 +98,7 @@ export class WebPush {
   private async one(s: Subscription, m: AlertMessage): Promise<void> {
     const host = (() => { try { return new URL(s.endpoint).host } catch { return '?' } })()
     try {
-      const r = webpush.generateRequestDetails({ endpoint: s.endpoint, keys: s.keys }, JSON.stringify(m), {
+      const r = webpush().generateRequestDetails({ endpoint: s.endpoint, keys: s.keys }, JSON.stringify(m), {
         vapidDetails: this.vapid, TTL: 3600, contentEncoding: 'aes128gcm',
       })
       const res = await fetch(r.endpoint, { method: r.method, headers: r.headers as Record<string, string>, body: new Uint8Array(r.body as Buffer), signal: AbortSignal.timeout(10_000), redirect: 'error' })

@@ -1,5 +1,13 @@
-import jpeg from 'jpeg-js'
-import { PNG } from 'pngjs'
+import { createRequire } from 'node:module'
+
+// The codecs load on the first image (a card face, a photo): a hub that never sees one never holds them.
+type Png = typeof import('pngjs')
+type Jpeg = typeof import('jpeg-js')
+let codecs: { png: Png; jpeg: Jpeg } | undefined
+function load(): { png: Png; jpeg: Jpeg } {
+  const require = createRequire(import.meta.url)
+  return (codecs ??= { png: require('pngjs') as Png, jpeg: require('jpeg-js') as Jpeg })
+}
 
 /*
  * The little image work cards need — decode a PNG or JPEG, turn it upright, crop the middle square and
@@ -18,15 +26,16 @@ export function decodeImage(bytes: Buffer): Bitmap {
   const size = imageSize(bytes)
   if (size && (size.w > MAX_SIDE || size.h > MAX_SIDE)) throw new Error(`${size.w}×${size.h} pixels is more than ${MAX_SIDE}×${MAX_SIDE}`)
   if (bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47) {
-    const png = PNG.sync.read(bytes)
+    const png = load().png.PNG.sync.read(bytes)
     return { width: png.width, height: png.height, data: png.data }
   }
   // A JPEG whose frame header could not be found above is held to these limits by the codec.
-  const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 64, maxMemoryUsageInMB: 512 })
+  const img = load().jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: 64, maxMemoryUsageInMB: 512 })
   return upright({ width: img.width, height: img.height, data: img.data }, jpegOrientation(bytes))
 }
 
 export function encodePng(b: Bitmap): Buffer {
+  const { PNG } = load().png
   const png = new PNG({ width: b.width, height: b.height })
   png.data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)
   return PNG.sync.write(png)
