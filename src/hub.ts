@@ -41,7 +41,7 @@ import { MemoryReducer } from './ops/memory-reducer.js'
 import { guardWrites, type WriteGuard } from './store/write-guard.js'
 import { Days, type DaysOptions } from './days/store.js'
 import { Geocoder } from './geo/geocoder.js'
-import { offlinePlace } from './geo/offline.js'
+import { offlineZone } from './geo/offline.js'
 import { PlaceNames } from './geo/place-names.js'
 import { whereControl } from './http/where-control.js'
 import { Alerts, alertTopic } from './alerts/alerts.js'
@@ -144,16 +144,15 @@ export class Hub {
     const geocoder = cfg.geocoder && levelHistory ? await Geocoder.open(parseGeocoder(cfg.geocoder), levelHistory.level, { rate: cfg.geocoderRate, log, agent: `owntracks-hub/${VERSION}` }) : undefined
     if (geocoder) log.info(`Street addresses from ${cfg.geocoder} (at most ${cfg.geocoderRate} request/s; ${geocoder.cached} places cached)`)
     this.placeNames = new PlaceNames(geocoder)
-    const zoneOf = (lat: number, lon: number) => offlinePlace(lat, lon, 'country').tzname
     if (levelHistory) {
-      this.days = new Days({ history: levelHistory, db: levelHistory.level, put: (k, v) => levelHistory.putDerived(k, v), placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
+      this.days = new Days({ history: levelHistory, db: levelHistory.level, put: (k, v) => levelHistory.putDerived(k, v), placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf: offlineZone })
       levelHistory.onLocation(this.days.stale)
     } else if (this.cluster) {
       // A node makes days from PostgreSQL and keeps them in memory until any node changes that device.
       const { DayCache } = await import('./cluster/day-cache.js')
       const cache = new DayCache()
       this.cluster.history.onDevicesChanged((keys) => cache.forget(keys))
-      this.days = new Days({ history: this.cluster.history, db: cache as unknown as DaysOptions['db'], placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf })
+      this.days = new Days({ history: this.cluster.history, db: cache as unknown as DaysOptions['db'], placeOf: (lat, lon) => this.placeNames.of(lat, lon), log, zoneOf: offlineZone })
     }
     const ingest = this.ingest = new Ingest(this.history, cfg.topicBase, this.stats, log, (u) => this.keys.get(u), cfg.maxDevicesPerUser)
     ingest.afterStore = (_u, _d, loc) => this.placeNames.notice(loc)

@@ -42,6 +42,16 @@ export function offlinePlace(lat: number, lon: number, detail: PlaceDetail = 'st
   return { ...names }
 }
 
+/**
+ * The zone offlinePlace names for lat/lon (its cell centre's), alone: a device's day is cut in it, asked
+ * for every device with new fixes, and the country's borders (loading them holds the hub up for some
+ * 60 ms, once) are no part of it.
+ */
+export function offlineZone(lat: number, lon: number): string | undefined {
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) return undefined
+  return tzLookup(Math.round(lat * PER_DEGREE) / PER_DEGREE, Math.round(lon * PER_DEGREE) / PER_DEGREE)
+}
+
 function lookup(lat: number, lon: number, detail: PlaceDetail): PlaceFields {
   const out: PlaceFields = {}
   const cc = countryCoder().iso1A2Code([lon, lat])

@@ -1,6 +1,8 @@
 import { before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { offlinePlace } from '../../src/geo/offline.js'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { offlinePlace, offlineZone } from '../../src/geo/offline.js'
 import { nearestTown, townsReady } from '../../src/geo/towns.js'
 
 describe('country and time zone offline, in a handful of countries, near a border and at sea', () => {
@@ -69,5 +71,25 @@ describe('a stored location with its names added', () => {
     assert.equal(Object.getPrototypeOf(out), Object.prototype)
     assert.equal((out as { admin?: unknown }).admin, undefined)
     assert.equal(JSON.stringify(out), JSON.stringify({ ...{ cc: 'CH', tzname: 'Europe/Zurich', locality: 'Basel' }, ...loc }))
+  })
+})
+
+describe('a zone alone', () => {
+  test('is the zone offlinePlace names, at sea and on land, and nothing out of range', () => {
+    for (const [lat, lon] of [[51.5007, -0.1246], [47.5596, 7.5886], [47.59, 7.62], [-33.8688, 151.2093], [45, -30], [43.0, 5.5], [0, 0], [89.9999, 179.9999]]) {
+      assert.equal(offlineZone(lat, lon), offlinePlace(lat, lon).tzname, `${lat},${lon}`)
+    }
+    assert.equal(offlineZone(91, 0), undefined)
+    assert.equal(offlineZone(Number.NaN, 0), undefined)
+  })
+
+  test("does not load the countries' borders (a stall of some 60 ms the first time)", () => {
+    const offline = fileURLToPath(new URL('../../src/geo/offline.js', import.meta.url))
+    const script = `const { offlineZone } = await import(${JSON.stringify(offline)}); const { createRequire } = await import('node:module')
+      const require = createRequire(${JSON.stringify(offline)})
+      console.log(offlineZone(52.52, 13.4), Object.keys(require.cache).some((p) => p.includes('country-coder')))`
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'Europe/Berlin false')
   })
 })
