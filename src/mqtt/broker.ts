@@ -65,8 +65,9 @@ export class Broker {
     const drop = new WeakSet<object>()
     const owners = await SessionOwners.load(db, o.log, o.sharedOwners)
     const hooks = createHooks({ ...o, drop, owners })
+    const local = o.shared ? undefined : brokerPersistence(db!)
     const aedes = await Aedes.createBroker({
-      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: brokerPersistence(db!) }),
+      ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: local!.persistence }),
       drainTimeout: o.drainTimeout,
       connectTimeout: o.connectTimeout,
       ...hooks,
@@ -77,6 +78,7 @@ export class Broker {
     releaseAtConnack(aedes)
     forgetConnectPackets(aedes)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
+    b.retainedCount = local?.retainedCount
     b.shared = o.shared
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
     b.logEvents()
@@ -145,12 +147,12 @@ export class Broker {
   /** The broker's own database, for backups and the write guard (store/write-guard.ts); none in a cluster. */
   get level(): Level<string, Buffer> | undefined { return this.db }
 
-  /** Retained messages stored now, $SYS included (a key scan: no values are read). */
+  /** How many retained messages the embedded broker holds (mqtt/retained.ts keeps them all in memory). */
+  private retainedCount?: () => number
+
+  /** Retained messages stored now, $SYS included. */
   async countRetained(): Promise<number> {
-    if (!this.db) return this.shared!.countRetained()
-    let n = 0
-    for await (const _ of this.db.keys({ gte: 'retained:', lt: 'retained;' })) n++
-    return n
+    return this.retainedCount ? this.retainedCount() : this.shared!.countRetained()
   }
 
   /**

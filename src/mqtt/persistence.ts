@@ -14,13 +14,12 @@ type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: stri
  *    after a put still wins). Sessions, offline queues and wills are written at once:
  *    a phone reconnecting right after a publish must find its queued copy on disk.
  */
-export function brokerPersistence(db: Level<string, Buffer>): AsyncLevelPersistence {
+export function brokerPersistence(db: Level<string, Buffer>): { persistence: AsyncLevelPersistence; retainedCount: () => number } {
   coalesceRetained(db)
   const p = new AsyncLevelPersistence(db) as AsyncLevelPersistence & { outgoingClearMessageId(c: { clean: boolean }, packet: unknown): Promise<unknown> }
   const clear = p.outgoingClearMessageId.bind(p)
   p.outgoingClearMessageId = (client, packet) => (client.clean ? Promise.resolve(undefined) : clear(client, packet))
-  retainedInMemory(p, db)
-  return p
+  return { persistence: p, retainedCount: retainedInMemory(p, db) }
 }
 
 const RETAINED = 'retained:'

@@ -28,9 +28,9 @@ const KEY = 'retained:'
  * acknowledged; memory changes first, as aedes' own in-memory persistence does. Only what SUBSCRIBE sends
  * on is kept, and stored as the same msgpack map aedes-persistence-level reads back, written here
  * (encodeRetained) instead of by msgpack-lite, which allocates and zero-fills a fresh buffer of at least
- * 2 kB for each.
+ * 2 kB for each. Returns how many there are (for $SYS: counting the keys on disk took milliseconds).
  */
-export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>): void {
+export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>): () => number {
   const p = persistence as RetainedStore
   const retained = new Map<string, RetainedPacket>()
   const setup = p.setup.bind(p)
@@ -50,6 +50,7 @@ export function retainedInMemory(persistence: unknown, db: Level<string, Buffer>
   }
   p.createRetainedStreamCombi = (patterns) => Readable.from(patterns.flatMap((f) => matching(retained, f)))
   p.createRetainedStream = (pattern) => Readable.from(matching(retained, pattern))
+  return () => retained.size
 }
 
 function matching(retained: Map<string, RetainedPacket>, filter: string): RetainedPacket[] {

@@ -193,7 +193,7 @@ describe('aedes-persistence-level as the hub patches it', () => {
     const batched: string[] = []
     const batch = db.batch.bind(db) as (ops: { type: string; key: string }[], o?: unknown) => Promise<void>
     ;(db as unknown as { batch: typeof batch }).batch = (ops, o) => { for (const op of ops) batched.push(`${op.type} ${op.key}`); return batch(ops, o) }
-    const p = brokerPersistence(db) as unknown as { setup(b: unknown): Promise<void>; storeRetained(packet: object): Promise<void>; destroy?(): Promise<void> }
+    const p = brokerPersistence(db).persistence as unknown as { setup(b: unknown): Promise<void>; storeRetained(packet: object): Promise<void>; destroy?(): Promise<void> }
     await p.setup({ id: 'probe' })
     await p.storeRetained({ cmd: 'publish', topic: 'owntracks/jane/phone', payload: Buffer.from('x'), qos: 1, retain: true, brokerId: 'probe', brokerCounter: 1 })
     const keys: string[] = []
