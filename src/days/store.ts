@@ -28,8 +28,9 @@ const SEP = '\x00'
 const REFRESH_MS = 10_000
 /** How often dates held back as today are looked at again, when no new fix does it sooner. */
 const TODAY_MS = 15 * 60_000
-/** The longest the background refresh keeps the event loop before it lets others have a turn (ms). */
+/** The background refresh lets others have a turn after this long (ms), or this many devices. */
 const SLICE_MS = 2
+const SLICE_DEVICES = 256
 
 /** A device's hours (epoch s / 3600) that new fixes fell into: the days to make are the local dates they span. */
 interface Dirty { user: string; device: string; hours: Set<number> }
@@ -154,23 +155,34 @@ export class Days {
     this.waiting.clear()
     this.running = (async () => {
       let slice = performance.now()
+      // Today in each zone, as a span of epoch s: most hours fall in it, told without formatting a date.
+      const todays = new Map<string, { date: string; from: number; to: number }>()
+      const now = Date.now() / 1000
+      let looked = 0
       for (const { user, device, hours } of work) {
         // A slice at a time: every phone publishing today puts its device here, and looking at
         // 2,000 of them in one go held everyone's MQTT up for 70 ms every REFRESH_MS.
-        if (performance.now() - slice > SLICE_MS) {
+        if (++looked % SLICE_DEVICES === 0 || performance.now() - slice > SLICE_MS) {
           await new Promise((r) => setImmediate(r))
           if (this.closed) return
           slice = performance.now()
         }
         const tz = this.zone(user, device)
-        const today = localDate(Date.now() / 1000, tz)
+        let today = todays.get(tz)
+        if (!today) {
+          const date = localDate(now, tz)
+          today = { date, from: dayStart(date, tz), to: dayStart(nextDate(date), tz) }
+          todays.set(tz, today)
+        }
         const dates = new Map<string, number>()
         // an hour lies in one local date, or in two where the zone is not a whole hour off UTC
-        for (const h of hours) for (const t of [h * 3600, h * 3600 + 3599]) dates.set(localDate(t, tz), h)
+        for (const h of hours) {
+          for (const t of [h * 3600, h * 3600 + 3599]) dates.set(t >= today.from && t < today.to ? today.date : localDate(t, tz), h)
+        }
         for (const [date, h] of dates) {
           if (this.closed) return
-          if (date < today) await this.day(user, device, date)
-          else if (date === today) mark(this.waiting, user, device, h)
+          if (date < today.date) await this.day(user, device, date)
+          else if (date === today.date) mark(this.waiting, user, device, h)
         }
       }
     })().catch((err: Error) => this.o.log.error(`Making day summaries failed: ${err.message} (they are made again when asked for)`))
