@@ -32,15 +32,22 @@ const TODAY_MS = 15 * 60_000
 const SLICE_MS = 2
 const SLICE_DEVICES = 256
 
-/** A device's hours (epoch s / 3600) that new fixes fell into: the days to make are the local dates they span. */
-interface Dirty { user: string; device: string; hours: Set<number> }
+/**
+ * A device's hours (epoch s / 3600) that new fixes fell into: the days to make are the local dates they
+ * span. `backlogAt`: when its last fix of an hour long past arrived (ms; 0: none).
+ */
+interface Dirty { user: string; device: string; hours: Set<number>; backlogAt: number }
 
-function mark(m: Map<string, Dirty>, user: string, device: string, hour: number): void {
+function mark(m: Map<string, Dirty>, user: string, device: string, hour: number): Dirty {
   const k = user + SEP + device
   let e = m.get(k)
-  if (!e) { e = { user, device, hours: new Set() }; m.set(k, e) }
+  if (!e) { e = { user, device, hours: new Set(), backlogAt: 0 }; m.set(k, e) }
   e.hours.add(hour)
+  return e
 }
+
+/** A fix this much older than its arrival is part of a backlog (a phone back online, an import), not live. */
+const BACKLOG_S = 3600
 
 const key = (u: string, d: string, date: string) => `S${SEP}${u}${SEP}${d}${SEP}${date}`
 const utcDate = (tst: number) => new Date(tst * 1000).toISOString().slice(0, 10)
@@ -81,7 +88,9 @@ export class Days {
       this.staleDay = day
     }
     const dates = this.staleDates
-    mark(this.dirty, user, device, Math.floor(tst / 3600))
+    const e = mark(this.dirty, user, device, Math.floor(tst / 3600))
+    const now = Date.now()
+    if (tst < now / 1000 - BACKLOG_S) e.backlogAt = now
     if (!this.timer && !this.closed) { this.timer = setTimeout(() => this.refresh(), this.o.refreshMs ?? REFRESH_MS); this.timer.unref() }
     return dates.map((x) => key(user, device, x))
   }
@@ -146,13 +155,23 @@ export class Days {
     return computeDay(date, tz, fixes, this.o.placeOf)
   }
 
-  /** Makes the past days that new fixes touched again, so readers find them ready; today's wait until they are past. */
+  /**
+   * Makes the past days that new fixes touched again, so readers find them ready; today's wait until they
+   * are past. A device whose backlog is still arriving waits until it pauses: a phone uploading a week it
+   * kept offline, or an import over MQTT, would otherwise have the same days read and made again at every
+   * refresh until it is done (and a day asked for meanwhile is made when it is read).
+   */
   private refresh(): void {
     this.timer = undefined
     if (this.running || this.closed) return
-    const work = [...this.dirty.values(), ...this.waiting.values()]
-    this.dirty.clear()
+    const quiet = (this.o.refreshMs ?? REFRESH_MS) / 2
+    const work = [...this.waiting.values()]
     this.waiting.clear()
+    for (const [k, e] of this.dirty) {
+      if (Date.now() - e.backlogAt < quiet) continue
+      work.push(e)
+      this.dirty.delete(k)
+    }
     this.running = (async () => {
       let slice = performance.now()
       // Today in each zone, as a span of epoch s: most hours fall in it, told without formatting a date.
@@ -188,6 +207,8 @@ export class Days {
     })().catch((err: Error) => this.o.log.error(`Making day summaries failed: ${err.message} (they are made again when asked for)`))
       .finally(() => {
         this.running = undefined
+        // backlogs still arriving, and fixes that came during this refresh
+        if (this.dirty.size > 0 && !this.timer && !this.closed) { this.timer = setTimeout(() => this.refresh(), this.o.refreshMs ?? REFRESH_MS); this.timer.unref() }
         if (this.waiting.size > 0 && !this.laterTimer && !this.closed) {
           this.laterTimer = setTimeout(() => { this.laterTimer = undefined; this.refresh() }, TODAY_MS)
           this.laterTimer.unref()

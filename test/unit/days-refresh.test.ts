@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LevelHistory } from '../../src/store/history-level.js'
 import { Days } from '../../src/days/store.js'
-import { localDate } from '../../src/days/local-time.js'
+import { dayStart, localDate } from '../../src/days/local-time.js'
 import { createLogger } from '../../src/log.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'othub-days-'))
@@ -68,4 +68,31 @@ test('thousands of phones publishing today: the background refresh looks at thei
   await ticking
   assert.ok(seen && turnsDuring > 1, `other work had ${turnsDuring} turns while the refresh ran: it held the event loop for all 3,000 devices at once`)
   assert.deepEqual(errors, [])
+})
+
+test('a backlog still arriving has its days made once it pauses, not again at every refresh', async () => {
+  const d2 = mkdtempSync(join(tmpdir(), 'othub-days-backlog-'))
+  const h2 = await LevelHistory.open(join(d2, 'history'))
+  const made: string[] = []
+  const days2 = new Days({ history: h2, db: h2.level, put: (k, v) => { made.push(k); return h2.putDerived(k, v) }, placeOf: () => ({}), log, zoneOf: () => TZ, refreshMs: 50 })
+  h2.onLocation(days2.stale)
+  try {
+    const now = Math.floor(Date.now() / 1000)
+    await h2.write([{ ...fix(now), user: 'kim' }])
+    // A phone back online uploads last week, a fix every 5 ms for a second: twenty refresh intervals.
+    const past = localDate(now - 7 * 86_400, TZ)
+    const week = dayStart(past, TZ) + 12 * 3600 // its noon: the backlog stays within the day
+    let n = 0
+    for (const until = Date.now() + 1000; Date.now() < until; n++) {
+      await h2.write([{ ...fix(week + n), user: 'kim' }])
+      await new Promise((r) => setTimeout(r, 5))
+    }
+    const key = `S\x00kim\x00phone\x00${past}`
+    await until('the day of the backlog to be made', async () => (await h2.level.get(key)) !== undefined)
+    assert.equal(JSON.parse((await h2.level.get(key))!).summary.fixes, n, 'made from the whole backlog')
+    assert.ok(made.filter((k) => k === key).length <= 3, `made ${made.filter((k) => k === key).length} times while it arrived`)
+    assert.deepEqual(errors, [])
+  } finally {
+    await days2.close(); await h2.close(); rmSync(d2, { recursive: true, force: true })
+  }
 })
