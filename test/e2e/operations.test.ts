@@ -62,6 +62,8 @@ describe('$SYS and /metrics', () => {
     assert.equal(value('othub_decode_failures_total'), 1)
     assert.ok(value('othub_history_commit_seconds_count') >= 1)
     assert.ok(value('othub_mqtt_connections_total') >= 1)
+    assert.ok(value('othub_mqtt_received_bytes_total') > 200, 'the CONNECT and both PUBLISHes')
+    assert.ok(value('othub_mqtt_sent_bytes_total') >= 8, 'a CONNACK and two PUBACKs')
     assert.equal(value('othub_history_writable'), 1)
     assert.match(text, /^othub_http_requests_total\{method="GET",route="\/metrics",status="403"\} 1$/m)
     assert.match(text, /^process_resident_memory_bytes \d+/m)
