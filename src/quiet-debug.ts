@@ -30,15 +30,13 @@ Object.assign(createDebug, {
 })
 Object.assign(createDebug, { debug: createDebug, default: createDebug })
 
-/** Puts the no-op `debug` where mqtt-packet's require('debug') finds it; returns its path, or undefined when DEBUG is set. */
-export function quietDebug(debugEnv: string | undefined): string | undefined {
-  if (debugEnv) return undefined
+/** Puts the no-op `debug` where mqtt-packet's require('debug') finds it, unless DEBUG is set. */
+function quietDebug(debugEnv: string | undefined): void {
+  if (debugEnv) return
   const fromPacket = createRequire(createRequire(import.meta.url).resolve('mqtt-packet'))
   const path = fromPacket.resolve('debug')
-  const cache = fromPacket.cache
   // A module already loaded (a test that imported mqtt-packet before) keeps the debug it has.
-  if (!cache[path]) cache[path] = { id: path, filename: path, loaded: true, exports: createDebug, children: [], paths: [] } as unknown as NodeJS.Module
-  return path
+  if (!fromPacket.cache[path]) fromPacket.cache[path] = { id: path, filename: path, loaded: true, exports: createDebug, children: [], paths: [] } as unknown as NodeJS.Module
 }
 
 quietDebug(process.env.DEBUG)

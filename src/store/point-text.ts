@@ -193,8 +193,8 @@ function nextDelimiter(json: string, from: number, end: number): number {
 
 /**
  * A whole number of up to 15 digits, read digit by digit (exact: below 2^53); undefined for anything else,
- * which numberIn then reads. A tst is nearly always such a number, and Number() of a slice cost a point of
- * a year more than the rest of its scan.
+ * which numberIn then reads. A tst is nearly always such a number, and Number() of a slice of it was some
+ * 6% of serving a year of points.
  */
 function integerIn(json: string, from: number, to: number): number | undefined {
   if (to - from > 15) return undefined

@@ -35,3 +35,17 @@ test('a pack whose bytes do not start on an aligned offset is read all the same'
   assert.equal(g.lat[123], made.lat[123])
   assert.equal(g.names.toString('utf8', g.starts[5], g.starts[6] - 1), made.names.toString('utf8', made.starts[5], made.starts[6] - 1))
 })
+
+test('a small pack in a slice of Node\'s buffer pool, at any offset, is read all the same', () => {
+  const names = Buffer.from('Aa\nBb\n')
+  const tiny = { lat: Float32Array.of(1, 2), lon: Float32Array.of(3, 4), names, starts: Int32Array.of(0, 3, 6), order: Int32Array.of(0, 1), cellKeys: Int32Array.of(7), cellStart: Int32Array.of(0, 2) }
+  const pack = packGrid(tiny, 't')
+  for (let shift = 0; shift < 8; shift++) {
+    const pooled = Buffer.allocUnsafe(pack.length + shift).subarray(shift) // under 4 kB: a slice of the pool
+    pack.copy(pooled)
+    const g = unpackGrid(pooled, 't')!
+    assert.deepEqual([...g.lat, ...g.lon, ...g.cellStart], [1, 2, 3, 4, 0, 2], `shift ${shift}`)
+    assert.equal(g.names.toString('utf8', g.starts[1], g.starts[2] - 1), 'Bb')
+  }
+})
+
