@@ -74,10 +74,7 @@ export function createSignIn(d: SignInDeps): SignIn {
             d.stats.clientIdRefused++
             return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : 'another user'}; each phone needs its own client id`, done, 2)
           }
-          const conn = (client as unknown as { conn: NodeJS.EventEmitter & { destroyed?: boolean } }).conn
-          // The check may take a round trip to the cluster, during which the connection may have gone.
-          if (conn.destroyed) d.owners.release(client.id, client)
-          else conn.once('close', () => d.owners.release(client.id, client))
+          releaseOnClose(d.owners, client)
           identities.set(client, who)
           done(null, true)
         }, (err: Error) => {
@@ -114,6 +111,18 @@ export function createSignIn(d: SignInDeps): SignIn {
       })
     },
   }
+}
+
+/**
+ * Gives the client id back when the connection closes. Out here, not in authenticate: a listener made
+ * there would share its scope, and so keep aedes' callback, the CONNECT packet and the password alive for
+ * as long as the connection lasts (about 1 kB a phone, and a password in memory for no reason).
+ */
+function releaseOnClose(owners: SessionOwners, client: Client): void {
+  const conn = (client as unknown as { conn: NodeJS.EventEmitter & { destroyed?: boolean } }).conn
+  // The check may take a round trip to the cluster, during which the connection may have gone.
+  if (conn.destroyed) owners.release(client.id, client)
+  else conn.once('close', () => owners.release(client.id, client))
 }
 
 /**

@@ -1,8 +1,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
-import { startHub, type RunningHub } from '../helpers/hub.js'
-import { addUsers } from '../helpers/users.js'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { startHub, tempDir, type RunningHub } from '../helpers/hub.js'
+import { addUsers, pw } from '../helpers/users.js'
 import { WireClient } from '../helpers/wire.js'
 
 /** RSS of a process now, in MB, from /proc. */
@@ -44,5 +45,43 @@ describe('memory, when the hub goes quiet', () => {
     await admin.publish('owntracks/jane/m499/cmd', '{"_type":"cmd","action":"reportLocation"}', 1)
     assert.equal(await got, 'owntracks/jane/m499/cmd')
     await Promise.all([...phones, admin].map((c) => c.close()))
+  })
+})
+
+describe('what a connected phone costs to keep', () => {
+  const snaps = tempDir()
+  let hub: RunningHub
+  // A heap snapshot on SIGUSR2 (Node writes it into --diagnostic-dir): what the hub holds, live objects only.
+  before(async () => { hub = await startHub({ env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snaps}` } }); await addUsers(hub, 'qzmemo') })
+  after(async () => { await hub?.stop(); rmSync(snaps, { recursive: true, force: true }) })
+
+  /** The strings of a heap snapshot of the hub, taken now. */
+  const heapStrings = async (): Promise<string[]> => {
+    process.kill(hub.proc.pid!, 'SIGUSR2')
+    for (let i = 0; i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 200))
+      const file = readdirSync(snaps).find((f) => f.endsWith('.heapsnapshot'))
+      if (!file) continue
+      try {
+        return (JSON.parse(readFileSync(join(snaps, file), 'utf8')) as { strings: string[] }).strings
+      } catch {
+        // still being written
+      }
+    }
+    throw new Error('no heap snapshot within 20 s')
+  }
+
+  test('neither its password nor its CONNECT is kept once it is in', async () => {
+    const phone = await WireClient.open(hub.mqttPort, { clientId: 'qzmemo-phone', username: 'qzmemo', password: pw('qzmemo'), clean: false })
+    await phone.subscribe('owntracks/qzmemo/phone/cmd', 1)
+    const strings = await heapStrings()
+    assert.ok(strings.includes('qzmemo-phone'), 'the snapshot holds the connected client (its id)')
+    assert.ok(!strings.includes(pw('qzmemo')), 'the password of a connected phone is not in the hub\'s memory')
+    // still connected and served
+    const got = new Promise<string>((resolve) => { phone.onMessage = (m) => resolve(m.topic) })
+    const admin = await WireClient.open(hub.mqttPort, { clientId: 'admin-q', username: 'admin', password: hub.adminPassword })
+    await admin.publish('owntracks/qzmemo/phone/cmd', '{"_type":"cmd","action":"reportLocation"}', 1)
+    assert.equal(await got, 'owntracks/qzmemo/phone/cmd')
+    await Promise.all([phone.close(), admin.close()])
   })
 })
