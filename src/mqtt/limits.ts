@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net'
+import mqttPacket from 'mqtt-packet'
 import type { Aedes, AedesOptions, Client, PublishPacket } from 'aedes'
 import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
@@ -30,15 +31,19 @@ interface AedesClient {
   conn: Socket
   deliver0: Deliver
   deliverQoS: Deliver
-  _parser: { packet: { cmd?: string; length: number }; _parseLength(): boolean; _emitError(e: Error): void }
+  _parser: { packet: { cmd?: string; length: number }; connectSeen?: boolean; _parseLength(): boolean; _emitError(e: Error): void }
 }
 
 /** The largest PUBLISH that can still carry a payload of `maxPayload`: fixed header, 64 kB topic, message id. */
 const packetCeiling = (maxPayload: number) => maxPayload + 2 + 65_535 + 2
 
 const ids = new WeakMap<object, number>()
-const loginWatch = new WeakMap<object, () => void>()
 let nextId = 0
+
+/** A connection's set in `pending`, and its address, while it has not logged in (fields of the socket, not a closure). */
+const WAITING = Symbol('waiting')
+const ADDRESS = Symbol('address')
+type Watched = Socket & { [WAITING]?: Set<Socket>; [ADDRESS]?: string }
 
 /** The connection's number, for log lines that must be tied together (`conn=17`). */
 export function connId(client: Client): number | undefined {
@@ -109,28 +114,46 @@ export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log
     if (!mine) pending.set(addr, waiting)
     waiting.add(sock)
     pendingTotal++
-    const loggedIn = () => {
-      if (!waiting.delete(sock)) return
-      pendingTotal--
-      if (waiting.size === 0 && pending.get(addr) === waiting) pending.delete(addr)
-    }
     live.add(sock)
-    sock.once('close', () => {
-      loggedIn()
-      live.delete(sock)
-      closedIn += sock.bytesRead ?? 0
-      closedOut += sock.bytesWritten ?? 0
-    })
+    ;(sock as Watched)[WAITING] = waiting
+    ;(sock as Watched)[ADDRESS] = addr
+    // One listener shared by every connection (`this` is the socket): a closure per connection, and
+    // once()'s wrapper, would cost every idle phone memory for the whole time it stays connected.
+    sock.on('close', onClose)
     const client = handle(conn, req)
     ids.set(client, ++nextId)
-    loginWatch.set(client, loggedIn)
     const c = client as unknown as AedesClient
-    limitPacketSize(c, limits)
-    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats, oneWritePerTurn(c.conn))
+    c._parser._parseLength = parseLength
+    ;(c.conn as Corkable)[CORKED] = false
+    c.conn.write = corkedWrite as Socket['write']
+    c.conn.destroy = uncorkedDestroy as Socket['destroy']
+    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats)
     return client
   }
 
-  aedes.on('client', (client: Client) => { loginWatch.get(client)?.() })
+  /** A connection has logged in, or gone: it no longer counts against the limits before login. */
+  const loggedIn = (sock: Watched) => {
+    const waiting = sock[WAITING]
+    if (!waiting) return
+    const addr = sock[ADDRESS]!
+    sock[WAITING] = sock[ADDRESS] = undefined
+    waiting.delete(sock)
+    pendingTotal--
+    if (waiting.size === 0 && pending.get(addr) === waiting) pending.delete(addr)
+  }
+  function onClose(this: Watched) {
+    loggedIn(this)
+    live.delete(this)
+    closedIn += this.bytesRead ?? 0
+    closedOut += this.bytesWritten ?? 0
+  }
+  const parseLength = packetSizeGuard(limits)
+
+  aedes.on('client', (client: Client) => {
+    const conn = (client as unknown as AedesClient).conn
+    // Over WebSocket the connection counted is the TCP socket under the stream aedes reads.
+    loggedIn(((client as unknown as { req?: { socket?: Socket } }).req?.socket ?? conn) as Watched)
+  })
   let bytesAt: number | undefined
   let bytesSeen = { in: 0, out: 0 }
 
@@ -152,17 +175,20 @@ export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log
   }
 }
 
-function limitPacketSize(c: AedesClient, limits: Limits): void {
-  const parser = c._parser
-  const parseLength = parser._parseLength
+/**
+ * The parsers' length check with the packet limits, one function for every connection (`this` is the
+ * parser; whether its CONNECT was seen is a field of the parser, not a closure per connection).
+ */
+function packetSizeGuard(limits: Limits): AedesClient['_parser']['_parseLength'] {
+  // mqtt-packet exports a factory, not its class: the method is its instances' prototype's.
+  const parseLength = (Object.getPrototypeOf(mqttPacket.parser()) as AedesClient['_parser'])._parseLength
   const ceiling = limits.maxPayload > 0 ? packetCeiling(limits.maxPayload) : Infinity
   const connectMax = limits.maxConnectBytes > 0 ? limits.maxConnectBytes : Infinity
-  let connectSeen = false
-  parser._parseLength = function (this: AedesClient['_parser']) {
+  return function (this: AedesClient['_parser']) {
     const ok = parseLength.call(this)
     if (!ok) return ok
-    const first = !connectSeen
-    if (this.packet.cmd === 'connect') connectSeen = true
+    const first = !this.connectSeen
+    if (this.packet.cmd === 'connect') this.connectSeen = true
     if (this.packet.cmd === 'connect' && this.packet.length > connectMax) {
       this._emitError(new Error(`a connect packet of ${this.packet.length} bytes, more than max-connect-bytes ${limits.maxConnectBytes}`))
     } else if (this.packet.length > ceiling) {
@@ -175,13 +201,14 @@ function limitPacketSize(c: AedesClient, limits: Limits): void {
   }
 }
 
-function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, flush: () => void): void {
-  const noop = () => {}
+const noop = () => {}
+
+function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats): void {
   const wrap = (inner: Deliver): Deliver => (packet, cb) => {
     if (!packet.brokerId) return inner(packet, cb)
     let waiting = c.conn.writableLength
     // What this turn corked is not the receiver's backlog: hand it to the socket, then judge what is left.
-    if (maxQueued > 0 && waiting > maxQueued) { flush(); waiting = c.conn.writableLength }
+    if (maxQueued > 0 && waiting > maxQueued) { sendCorked(c.conn); waiting = c.conn.writableLength }
     if (maxQueued > 0 && waiting > maxQueued) {
       if (!c.conn.destroyed) {
         stats.slowConsumers++
@@ -196,30 +223,34 @@ function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats, 
   c.deliverQoS = wrap(c.deliverQoS)
 }
 
-/**
+/*
  * One write per connection per turn of the event loop. aedes writes every packet on its own (mqtt-packet
  * corks only the parts of one packet), so a phone got each PUBACK of a group commit, and a subscriber each
  * delivery, as a syscall of its own. The first write of a turn corks the socket until the turn's
  * immediates run, which is the same turn: nothing waits for a later event, and back-pressure is unchanged
  * (write() still answers from the buffered length). end() and destroy() send what is corked first.
- * Returns what sends the corked bytes now (the slow-subscriber check, before it judges the backlog).
+ * The functions are shared by every connection (`this` is the stream, whether it is corked a field of it),
+ * the original write and destroy those of its class.
  */
-function oneWritePerTurn(conn: Socket): () => void {
-  const write = conn.write
-  let corked = false
-  const uncork = () => { corked = false; conn.uncork() }
-  conn.write = function (this: Socket, ...args: Parameters<Socket['write']>) {
-    if (!corked && !conn.destroyed) { corked = true; conn.cork(); setImmediate(uncork) }
-    return write.apply(this, args)
-  } as Socket['write']
-  // A refusal is written and the socket destroyed in one go (CONNACK 1 for an unknown protocol level):
-  // what is corked goes out first, as it would have without the cork.
-  const destroy = conn.destroy
-  conn.destroy = function (this: Socket, ...args: Parameters<Socket['destroy']>) {
-    if (corked) uncork()
-    return destroy.apply(this, args)
-  } as Socket['destroy']
-  return () => { if (corked) uncork() }
+const CORKED = Symbol('corked')
+type Corkable = Socket & { [CORKED]?: boolean }
+
+function sendCorked(conn: Corkable): void {
+  if (!conn[CORKED]) return
+  conn[CORKED] = false
+  conn.uncork()
+}
+
+function corkedWrite(this: Corkable, ...args: Parameters<Socket['write']>): boolean {
+  if (!this[CORKED] && !this.destroyed) { this[CORKED] = true; this.cork(); setImmediate(sendCorked, this) }
+  return (Object.getPrototypeOf(this) as Socket).write.apply(this, args)
+}
+
+// A refusal is written and the socket destroyed in one go (CONNACK 1 for an unknown protocol level):
+// what is corked goes out first, as it would have without the cork.
+function uncorkedDestroy(this: Corkable, ...args: Parameters<Socket['destroy']>): Socket {
+  sendCorked(this)
+  return (Object.getPrototypeOf(this) as Socket).destroy.apply(this, args)
 }
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>

@@ -39,6 +39,7 @@ export type SignIn = Required<Pick<AedesOptions, 'preConnect' | 'authenticate'>>
 export function createSignIn(d: SignInDeps): SignIn {
   const identities = new WeakMap<Client, Identity>()
   const connects = new WeakMap<Client, ConnectInfo>()
+  const releaseOnClose = releaser(d.owners)
 
   const refuse = (client: Client, why: string, done: (e: AuthenticateError | null, ok: boolean | null) => void, returnCode: 2 | 5 = 5) => {
     d.stats.authFailures++
@@ -74,7 +75,7 @@ export function createSignIn(d: SignInDeps): SignIn {
             d.stats.clientIdRefused++
             return refuse(client, `client id '${client.id}' belongs to ${claim.owner === ANONYMOUS ? 'an anonymous client' : 'another user'}; each phone needs its own client id`, done, 2)
           }
-          releaseOnClose(d.owners, client)
+          releaseOnClose(client)
           identities.set(client, who)
           done(null, true)
         }, (err: Error) => {
@@ -114,15 +115,19 @@ export function createSignIn(d: SignInDeps): SignIn {
 }
 
 /**
- * Gives the client id back when the connection closes. Out here, not in authenticate: a listener made
- * there would share its scope, and so keep aedes' callback, the CONNECT packet and the password alive for
- * as long as the connection lasts (about 1 kB a phone, and a password in memory for no reason).
+ * What gives a client id back when its connection closes: one listener for every connection of a hub
+ * (`this` is the connection, aedes' `conn.client` its client). Not a closure made in authenticate: that
+ * would share its scope, and so keep aedes' callback, the CONNECT packet and the password alive for as
+ * long as the connection lasts (about 1 kB a phone, and a password in memory for no reason).
  */
-function releaseOnClose(owners: SessionOwners, client: Client): void {
-  const conn = (client as unknown as { conn: NodeJS.EventEmitter & { destroyed?: boolean } }).conn
-  // The check may take a round trip to the cluster, during which the connection may have gone.
-  if (conn.destroyed) owners.release(client.id, client)
-  else conn.once('close', () => owners.release(client.id, client))
+function releaser(owners: SessionOwners): (client: Client) => void {
+  function release(this: { client: Client }) { owners.release(this.client.id, this.client) }
+  return (client) => {
+    const conn = (client as unknown as { conn: NodeJS.EventEmitter & { destroyed?: boolean } }).conn
+    // The check may take a round trip to the cluster, during which the connection may have gone.
+    if (conn.destroyed) owners.release(client.id, client)
+    else conn.on('close', release)
+  }
 }
 
 /**

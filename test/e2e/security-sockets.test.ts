@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import mqtt from 'mqtt'
 import { promisify } from 'node:util'
 import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { closedCount, openSockets } from '../helpers/flood.js'
@@ -33,5 +34,27 @@ describe('an anonymous flood: the connections a peer without credentials can mak
     await waitFor('the idle MQTT sockets closed by the hub', () => closedCount(socks) === socks.length, 60_000)
     await waitFor('the idle HTTP sockets closed by the hub (headers timeout)', () => closedCount(http) === http.length, 60_000)
     for (const s of [...socks, ...http]) s.destroy()
+  })
+})
+
+describe('connections that have logged in no longer count as waiting for their login', () => {
+  let hub: RunningHub
+  before(async () => {
+    hub = await startHub({ args: ['--max-pending-per-address', '3', '--auth-rate-address', '0'] })
+    await addUsers(hub, 'jane')
+  })
+  after(async () => { await hub?.stop() })
+
+  test('with max-pending-per-address 3, eight phones from one address stay connected, over TCP and over WebSocket', async () => {
+    const opts = { username: 'jane', password: 'jane-pw', reconnectPeriod: 0, connectTimeout: 5000 }
+    const clients: mqtt.MqttClient[] = []
+    for (let i = 0; i < 8; i++) clients.push(await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.mqttPort}`, { ...opts, clientId: `jane-tcp${i}` }))
+    for (let i = 0; i < 8; i++) clients.push(await mqtt.connectAsync(`ws://127.0.0.1:${hub.httpPort}/mqtt`, { ...opts, clientId: `jane-ws${i}` }))
+    assert.equal(await metric(hub, 'othub_mqtt_connections'), 16)
+    assert.equal(await metric(hub, 'othub_mqtt_pending_refused_total'), 0)
+    // and a closed one gives its place back: the count follows
+    await clients.pop()!.endAsync()
+    await waitFor('the closed connection uncounted', async () => (await metric(hub, 'othub_mqtt_connections')) === 15)
+    await Promise.all(clients.map((c) => c.endAsync()))
   })
 })
