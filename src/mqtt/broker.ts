@@ -8,10 +8,10 @@ import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
 import { connackFirst, releaseAtConnack } from './connack-first.js'
-import { deliverAtGrantedQos } from './granted-qos.js'
+import { deliverThroughHub } from './client-delivery.js'
 import { forgetConnectPackets } from './forget-connect.js'
 import { createHooks, type HookDeps } from './hooks.js'
-import { connId, countForwards, guardConnections, limitPublishes, type ConnectionCounts, type Limits } from './limits.js'
+import { connId, countForwards, guardConnections, limitPublishes, liveDeliveries, type ConnectionCounts, type LiveDelivery, type Limits } from './limits.js'
 import { orderPublishes } from './ordered-publish.js'
 import { tracePackets } from './packet-log.js'
 import { brokerPersistence } from './persistence.js'
@@ -48,6 +48,8 @@ export class Broker {
   private readonly servers: Server[] = []
   /** Open connections and their bytes, for $SYS and /metrics. */
   connections!: ConnectionCounts
+  /** The slow-subscriber step of every delivery (limits.ts). */
+  private live!: LiveDelivery
 
   private constructor(aedes: Aedes, db: Level<string, Buffer> | undefined, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
     this.aedes = aedes
@@ -81,6 +83,7 @@ export class Broker {
     b.retainedCount = local?.retainedCount
     b.shared = o.shared
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)
+    b.live = liveDeliveries(o.limits.maxQueuedBytes, o.stats)
     b.logEvents()
     return b
   }
@@ -120,7 +123,7 @@ export class Broker {
     if (!client) return // refused by the connection limits (limits.ts) before aedes made a client
     answerUnknownProtocol(client)
     connackFirst(client)
-    deliverAtGrantedQos(client)
+    deliverThroughHub(client, this.live)
     if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
   }
 

@@ -1,8 +1,7 @@
 import { finished, type Duplex } from 'node:stream'
 import type { Aedes, Client } from 'aedes'
 
-type Deliver = (packet: unknown, cb: () => void) => void
-interface Connecting { connackSent?: boolean; conn: Duplex; deliver0: Deliver; deliverQoS: Deliver }
+interface Connecting { connackSent?: boolean; conn: Duplex }
 
 /** Deliveries that reached a connecting client before its CONNACK went out, in arrival order; and what stops watching its socket. */
 const held = new WeakMap<Client, { queue: Array<() => void>; unwatch: () => void }>()
@@ -15,21 +14,23 @@ const held = new WeakMap<Client, { queue: Array<() => void>; unwatch: () => void
  * before it): it timed out and reconnected, into the same race, most often on a cluster, where
  * those steps are Redis round trips.
  *
- * Wraps the client's two delivery functions before the CONNECT is handled (aedes binds a
- * subscription to them when it makes it); what arrives early waits here and goes out, in order,
- * once aedes has written the CONNACK, or meets the closed client as aedes would have met it.
+ * Called before the CONNECT is handled; every delivery to the client asks heldForConnack
+ * (client-delivery.ts). What arrives early waits here and goes out, in order, once aedes has written
+ * the CONNACK, or meets the closed client as aedes would have met it.
  */
 export function connackFirst(client: Client): void {
   const c = client as unknown as Connecting
-  const queue: Array<() => void> = []
-  const hold = (deliver: Deliver): Deliver => (packet, cb) => {
-    if (c.connackSent || !held.has(client)) return deliver(packet, cb)
-    queue.push(() => deliver(packet, cb))
-  }
-  c.deliver0 = hold(c.deliver0)
-  c.deliverQoS = hold(c.deliverQoS)
   // Watched only until the CONNACK: its listeners would otherwise stay on the socket of every idle phone.
-  held.set(client, { queue, unwatch: finished(c.conn, () => release(client)) })
+  held.set(client, { queue: [], unwatch: finished(c.conn, () => release(client)) })
+}
+
+/** Whether `send` must wait for the client's CONNACK: then it is queued, and goes when the CONNACK has been written. */
+export function heldForConnack(client: Client, send: () => void): boolean {
+  if ((client as unknown as Connecting).connackSent) return false
+  const h = held.get(client)
+  if (!h) return false
+  h.queue.push(send)
+  return true
 }
 
 /** Lets the held deliveries of every client go once its CONNACK is written; install once per broker. */

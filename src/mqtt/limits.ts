@@ -26,7 +26,9 @@ export interface ConnectionCounts {
   bytes(): { in: number; out: number }
 }
 
-type Deliver = (packet: { brokerId?: string | null }, cb: () => void) => void
+/** What aedes hands a client's delivery functions (the parts the hub reads). */
+export interface DeliveredPacket { topic: string; qos: number; brokerId?: string | null }
+export type Deliver = (packet: DeliveredPacket, cb: () => void) => void
 interface AedesClient {
   conn: Socket
   deliver0: Deliver
@@ -66,6 +68,7 @@ export function connId(client: Client): number | undefined {
  *    to the socket and released at once instead; a receiver with more than max-queued-bytes waiting is
  *    disconnected (a persistent session keeps what it has not acknowledged). Retained messages sent on
  *    SUBSCRIBE (no brokerId) keep aedes' own backpressure: they are that receiver's business only.
+ *    That step is liveDeliveries below, which every delivery goes through (client-delivery.ts).
  */
 export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log: Logger): ConnectionCounts {
   const live = new Set<Socket>()
@@ -127,7 +130,6 @@ export function guardConnections(aedes: Aedes, limits: Limits, stats: Stats, log
     ;(c.conn as Corkable)[CORKED] = false
     c.conn.write = corkedWrite as Socket['write']
     c.conn.destroy = uncorkedDestroy as Socket['destroy']
-    releaseLiveDeliveries(c, limits.maxQueuedBytes, stats)
     return client
   }
 
@@ -203,8 +205,16 @@ function packetSizeGuard(limits: Limits): AedesClient['_parser']['_parseLength']
 
 const noop = () => {}
 
-function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats): void {
-  const wrap = (inner: Deliver): Deliver => (packet, cb) => {
+/** A delivery step: hands `packet` to the client's own delivery function `inner` (deliver0 or deliverQoS). */
+export type LiveDelivery = (c: { conn: Socket }, inner: Deliver, packet: DeliveredPacket, cb: () => void) => void
+
+/**
+ * The slow-subscriber limit, as a step of every delivery (client-delivery.ts): a live message (one with a
+ * brokerId) is handed to the socket and its callback called at once, and a receiver with more than
+ * max-queued-bytes waiting is cut off. Retained messages sent on SUBSCRIBE keep aedes' own backpressure.
+ */
+export function liveDeliveries(maxQueued: number, stats: Stats): LiveDelivery {
+  return (c, inner, packet, cb) => {
     if (!packet.brokerId) return inner(packet, cb)
     let waiting = c.conn.writableLength
     // What this turn corked is not the receiver's backlog: hand it to the socket, then judge what is left.
@@ -219,8 +229,6 @@ function releaseLiveDeliveries(c: AedesClient, maxQueued: number, stats: Stats):
     inner(packet, noop)
     cb()
   }
-  c.deliver0 = wrap(c.deliver0)
-  c.deliverQoS = wrap(c.deliverQoS)
 }
 
 /*

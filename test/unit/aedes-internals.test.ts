@@ -18,7 +18,7 @@ import { tempDir } from '../helpers/hub.js'
  * The hub reaches into aedes and aedes-persistence-level where they offer no hook: src/mqtt/ordered-publish.ts
  * (the broker's publish counter and its emitter), src/mqtt/limits.ts (handle, the client's parser and
  * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence, the client
- * handle() returns), src/mqtt/granted-qos.ts (deliver0/deliverQoS), src/mqtt/packet-log.ts and
+ * handle() returns), src/mqtt/client-delivery.ts (deliver0/deliverQoS), src/mqtt/packet-log.ts and
  * src/mqtt/protocol-level.ts (the parser's packet and error events), src/mqtt/forget-connect.ts (the
  * parser's settings), src/mqtt/sign-in.ts (the will during authenticate) and src/mqtt/persistence.ts.
  * These packages are pinned exactly; an upgrade that moves any of
