@@ -1,9 +1,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { runCli, startHub, type RunningHub } from '../helpers/hub.js'
+import { runCli, startHub, type RunningHub, tempDir } from '../helpers/hub.js'
 import { mosquittoPub, mosquittoSub, requireTool } from '../helpers/mosquitto.js'
 import { run, startMosquittoWithAcl, type AclMosquitto } from '../helpers/mosquitto-broker.js'
 import { writeRules } from '../helpers/sharing.js'
@@ -23,7 +22,7 @@ describe("the booklet's Mosquitto ACL through 'acl import'", () => {
   let dir: string
   before(async () => {
     hub = await startHub()
-    dir = mkdtempSync(join(tmpdir(), 'othub-import-'))
+    dir = tempDir('othub-import-')
     await addUsers(hub, 'jjolie', 'fred')
   })
   after(async () => {
@@ -178,7 +177,7 @@ describe("'acl show' loads in Debian's Mosquitto and decides as the hub does", (
   before(async () => {
     requireTool('mosquitto')
     hub = await startHub()
-    dir = mkdtempSync(join(tmpdir(), 'othub-show-'))
+    dir = tempDir('othub-show-')
     await addUsers(hub, 'jane', 'fred', 'kid', 'grandma', 'anna')
     assert.equal((await runCli(['user', 'add', 'mum', '--password', pw('mum'), '--admin', '--data', hub.dataDir])).code, 0)
     await hub.waitForLog(/Reloaded users: 7 /)

@@ -27,8 +27,14 @@ export interface RunningHub {
   http(path: string, init?: RequestInit & { user?: string; password?: string }): Promise<Response>
 }
 
+/** Every temp dir a test file made: removed when its process exits, whatever the test left in them. */
+const made = new Set<string>()
+process.on('exit', () => { for (const d of made) rmSync(d, { recursive: true, force: true }) })
+
 export function tempDir(prefix = 'othub-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix))
+  const d = mkdtempSync(join(tmpdir(), prefix))
+  made.add(d)
+  return d
 }
 
 export interface StartOptions {

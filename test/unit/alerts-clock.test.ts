@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { after, describe, test } from 'node:test'
@@ -10,11 +9,11 @@ import { Webhooks } from '../../src/alerts/webhooks.js'
 import { createLogger } from '../../src/log.js'
 import { Places } from '../../src/places/places.js'
 import { receiver } from '../helpers/alert-receivers.js'
-import { waitFor } from '../helpers/hub.js'
+import { waitFor, tempDir } from '../helpers/hub.js'
 
 /** "not arrived by" runs on the hub's clock; here the clock is the test's. */
 describe('alerts: "lisa not at school by 08:30 on school days", with quiet hours', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'othub-alerts-'))
+  const dir = tempDir('othub-alerts-')
   const hook = await receiver(() => 200)
   let lines = ''
   const log = createLogger({ logLevel: 'info', logFormat: 'text' }, new Writable({ write(c, _e, cb) { lines += c.toString(); cb() } }))

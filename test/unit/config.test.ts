@@ -1,12 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { tempDir } from '../helpers/hub.js'
 import { ConfigError, envName, loadConfig } from '../../src/config.js'
 
 const file = (text: string) => {
-  const p = join(mkdtempSync(join(tmpdir(), 'othub-cfg-')), 'hub.yml')
+  const p = join(tempDir('othub-cfg-'), 'hub.yml')
   writeFileSync(p, text)
   return p
 }

@@ -1,14 +1,14 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/hub.js'
 import { LevelHistory } from '../../src/store/history-level.js'
 import { Days } from '../../src/days/store.js'
 import { dayStart, localDate } from '../../src/days/local-time.js'
 import { createLogger } from '../../src/log.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'othub-days-'))
+const dir = tempDir('othub-days-')
 let h: LevelHistory
 let days: Days
 const TZ = 'Europe/Berlin'
@@ -71,7 +71,7 @@ test('thousands of phones publishing today: the background refresh looks at thei
 })
 
 test('a backlog still arriving has its days made once it pauses, not again at every refresh', async () => {
-  const d2 = mkdtempSync(join(tmpdir(), 'othub-days-backlog-'))
+  const d2 = tempDir('othub-days-backlog-')
   const h2 = await LevelHistory.open(join(d2, 'history'))
   const made: string[] = []
   const days2 = new Days({ history: h2, db: h2.level, put: (k, v) => { made.push(k); return h2.putDerived(k, v) }, placeOf: () => ({}), log, zoneOf: () => TZ, refreshMs: 50 })

@@ -1,13 +1,14 @@
 import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/hub.js'
 import { readGpx } from '../../src/store/gpx-reader.js'
 import { ImportError, listRecorderStore, parseRecLine, readRecorderStore, type StoreItem } from '../../src/store/recorder-store.js'
 import { writeRecorderStore } from '../helpers/recorder-store.js'
 
-const tmp = mkdtempSync(join(tmpdir(), 'othub-readers-'))
+const tmp = tempDir('othub-readers-')
 after(() => rmSync(tmp, { recursive: true, force: true }))
 
 async function all<T>(it: AsyncIterable<T>): Promise<T[]> {

@@ -1,12 +1,12 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/hub.js'
 import { LevelHistory } from '../../src/store/history-level.js'
 import type { OwnTracksMessage } from '../../src/owntracks/types.js'
 
-const dir = mkdtempSync(join(tmpdir(), 'othub-hist-'))
+const dir = tempDir('othub-hist-')
 let h: LevelHistory
 before(async () => { h = await LevelHistory.open(join(dir, 'history')) })
 after(async () => { await h.close(); rmSync(dir, { recursive: true, force: true }) })

@@ -1,9 +1,9 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/hub.js'
 import {
   PasswordVerifier, formatPasswdFile, hashPassword, parsePasswdFile, readPasswdFile, verifyPassword, writePasswdFile,
 } from '../../src/users/passwd.js'
@@ -125,7 +125,7 @@ describe('parsePasswdFile / formatPasswdFile', () => {
 
 describe('writePasswdFile', () => {
   let dir: string
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'othub-passwd-')) })
+  before(async () => { dir = tempDir('othub-passwd-') })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
   test('writes 0600 via a temp file in the same directory and leaves no temp file behind', async () => {
@@ -196,7 +196,7 @@ describe('PasswordVerifier', () => {
 describe('compatibility with real Mosquitto 2', () => {
   let dir: string
   let broker: Mosquitto | undefined
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'othub-passwd-mosq-')) })
+  before(async () => { dir = tempDir('othub-passwd-mosq-') })
   after(async () => {
     await broker?.stop()
     await rm(dir, { recursive: true, force: true })

@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { tempDir } from '../helpers/hub.js'
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
 import { brokerPersistence } from '../../src/mqtt/persistence.js'
@@ -17,7 +17,7 @@ const all = async (it: AsyncIterable<Retained>) => { const out: string[] = []; f
 const pub = (topic: string, payload: string | Buffer, qos = 1) => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: true, dup: false, messageId: 7 })
 
 test('retained messages are answered from memory, written so that aedes-persistence-level reads them back, and read again at start', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'othub-retained-'))
+  const dir = tempDir('othub-retained-')
   try {
     const big = 'ü'.repeat(40_000) // a payload past 64 kB: the longest msgpack length form
     let db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
@@ -55,7 +55,7 @@ test('retained messages are answered from memory, written so that aedes-persiste
 })
 
 test('a burst of retained publishes reaches the disk as each topic\'s newest, also when batches queue behind one in flight', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'othub-retained-'))
+  const dir = tempDir('othub-retained-')
   try {
     let db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
     await db.open()

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, before, describe, test } from 'node:test'
+import { tempDir } from '../helpers/hub.js'
 import { AccessControl, type Identity } from '../../src/access/access.js'
 import { PlaceNames } from '../../src/geo/place-names.js'
 import type { PlaceDetail, PlaceFields } from '../../src/geo/types.js'
@@ -21,7 +21,7 @@ class StubNames extends PlaceNames {
 const who = (user: string): Identity => ({ user, admin: false, clientId: `${user}-phone` })
 
 describe("a device's history as each viewer reads it, spliced or not", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'othub-viewer-history-'))
+  const dir = tempDir('othub-viewer-history-')
   const acl = join(dir, 'acl')
   let history: LevelHistory
   let access: AccessControl
