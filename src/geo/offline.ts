@@ -43,6 +43,17 @@ export function offlinePlace(lat: number, lon: number, detail: PlaceDetail = 'st
 }
 
 /**
+ * The cell offlinePlace answers lat/lon from, as a number: two points of one cell get the same names
+ * (street detail), so a reader of many points asks once per cell. Undefined while the towns are not
+ * loaded (a cell is named without its town then, and that answer is not the cell's) or off the map.
+ */
+export function offlineCell(lat: number, lon: number): number | undefined {
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 || !townsLoaded()) return undefined
+  // rows -90,000…90,000 and columns -180,000…180,000: every pair its own number
+  return Math.round(lat * PER_DEGREE) * 400_000 + Math.round(lon * PER_DEGREE)
+}
+
+/**
  * The zone offlinePlace names for lat/lon (its cell centre's), alone: a device's day is cut in it, asked
  * for every device with new fixes, and the country's borders (loading them holds the hub up for some
  * 60 ms, once) are no part of it.

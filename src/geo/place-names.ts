@@ -1,5 +1,5 @@
 import type { Geocoder } from './geocoder.js'
-import { offlinePlace } from './offline.js'
+import { offlineCell, offlinePlace } from './offline.js'
 import type { PlaceDetail, PlaceFields } from './types.js'
 
 export const PLACE_FIELDS = ['cc', 'tzname', 'locality', 'addr'] as const
@@ -21,6 +21,14 @@ export class PlaceNames {
       if (a?.locality) out.locality = a.locality
     }
     return out
+  }
+
+  /**
+   * A number shared by the points of() names alike (street detail), undefined when there is none to
+   * promise: with a geocoder, whose addresses come by another grid, or before the towns are loaded.
+   */
+  cellOf(lat: number, lon: number): number | undefined {
+    return this.geocoder ? undefined : offlineCell(lat, lon)
   }
 
   /** A stored location with its place names added (the exact view; access/ decides what others get). */

@@ -27,6 +27,10 @@ export class PointTexts {
   private keys: string[] = []
   private values: unknown[] = []
   private head = ''
+  /** The last point's cell (PlaceNames.cellOf), its names and their text: a phone's fixes follow one another in a cell. */
+  private cell: number | undefined
+  private cellNames: Record<string, unknown> = {}
+  private cellHead = ''
 
   constructor(private readonly placeNames: PlaceNames | undefined, private readonly serve: (loc: Record<string, unknown>) => Point) {}
 
@@ -62,9 +66,14 @@ export class PointTexts {
     let head = ''
     // PlaceNames.annotate's condition for adding names
     if (placed && this.placeNames && location) {
-      const names = this.placeNames.of(lat, lon) as Record<string, unknown>
-      for (const k in names) if (own(json, loc, k)) return null
-      head = this.headOf(names)
+      const cell = this.placeNames.cellOf(lat, lon)
+      if (cell === undefined || cell !== this.cell) {
+        this.cell = cell
+        this.cellNames = this.placeNames.of(lat, lon) as Record<string, unknown>
+        this.cellHead = this.headOf(this.cellNames)
+      }
+      for (const k in this.cellNames) if (own(json, loc, k)) return null
+      head = this.cellHead
     }
     let tail = ''
     if (tst !== undefined) {

@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { PlaceNames } from '../../src/geo/place-names.js'
+import { townsReady } from '../../src/geo/towns.js'
 import type { PlaceDetail, PlaceFields } from '../../src/geo/types.js'
 import { enrichPoint, timeFields } from '../../src/store/enrich.js'
 import { FORMATS, formatBatches, PointText, type Served, type Track } from '../../src/store/formats/index.js'
@@ -12,6 +13,11 @@ class StubNames extends PlaceNames {
     const out: PlaceFields = { cc: lat > 0 ? 'DE' : 'AU', tzname: lon > 0 ? 'Europe/Berlin' : 'Etc/GMT+12' }
     if (Math.round(lat * 10) % 3 !== 0) out.locality = `Town "${Math.round(lat * 10)}"`
     return out
+  }
+
+  // of() answers alike within a tenth of a degree of latitude and a sign of longitude: a cell
+  override cellOf(lat: number, lon: number): number | undefined {
+    return Number.isFinite(lat) && Number.isFinite(lon) ? Math.round(lat * 10) * 2 + (lon > 0 ? 1 : 0) : undefined
   }
 }
 
@@ -126,5 +132,23 @@ describe('the time fields', () => {
     const tsts = [0, -1, -86400, -86401, 86399, 86400, 1.5, -0.5, 253402300799, 253402300800, -62167219201, 99_999_999_999]
     for (let i = 0; i < 5000; i++) tsts.push(1735689600 + i * 61, Math.floor((i - 2500) * 1.3e7))
     for (const tst of tsts) assert.deepEqual(timeFields(tst), byDate(tst), `tst ${tst}`)
+  })
+})
+
+describe('place names streamed with a track: asked once per cell', () => {
+  test('a walk through Berlin, points in and across cells (towns loaded): each point has the names annotate() gives it', async () => {
+    await townsReady()
+    const names = new PlaceNames()
+    const walk: Record<string, unknown>[] = Array.from({ length: 3000 }, (_, i) => ({
+      _type: 'location', tid: 'jw', tst: 1732456789 + i * 60,
+      // a few metres a minute, now and then a jump of a town or two: cells change every few points, and back
+      lat: 52.5 + (i % 97) * 0.00031 + (i % 500 < 250 ? 0 : 0.08), lon: 13.4 + (i % 61) * 0.00047 - (i % 700 < 350 ? 0 : 0.15), acc: 5,
+    }))
+    const texts = new PointTexts(names, (loc) => enrichPoint(names.annotate(loc)))
+    const spliced = walk.map((loc) => texts.ofFlat(JSON.stringify(loc), -Infinity, Infinity) as PointText)
+    assert.ok(spliced.every((p) => p instanceof PointText))
+    const objects = walk.map((loc) => enrichPoint(names.annotate(loc)))
+    assert.ok(objects.some((o) => o.locality !== objects[0].locality), 'the walk crosses from one town into another')
+    for (const format of ['json', 'geojson']) assert.equal(await body(format, spliced), await body(format, objects))
   })
 })
