@@ -69,13 +69,16 @@ export class History {
     const i = key.indexOf('/')
     const params = { user: key.slice(0, i), device: key.slice(i + 1), from: Math.floor(w[0] / 1000), to: Math.floor(w[1] / 1000) }
     this.summary.textContent = 'Loading…'
+    const asked = this.asked = (this.asked ?? 0) + 1
     let res
     try {
       res = await api(`/api/0/locations?${query({ ...params, format: 'json', fields: 'lat,lon,tst,vel,presence' })}`)
     } catch (err) {
-      this.summary.textContent = `Could not load the track: ${err.message}`
+      if (asked === this.asked) this.summary.textContent = `Could not load the track: ${err.message}`
       return
     }
+    // Another track was asked for while this one was on its way: the newest request's answer is drawn.
+    if (asked !== this.asked) return
     const visits = res.data.filter((p) => p.presence)
     // Shared as "only which place": the place visits, no track (the events list below names them).
     if (visits.length) this.drawVisits(visits)

@@ -41,6 +41,8 @@ export class Timeline {
     this.list = $('timeline-list')
     this.summary = $('timeline-summary')
     this.items = []
+    /** Counts the days asked for: only the answer to the newest is drawn. */
+    this.asked = 0
     $('timeline-prev').addEventListener('click', () => this.step(-1))
     $('timeline-next').addEventListener('click', () => this.step(1))
     $('timeline-date').addEventListener('change', (e) => { if (e.target.value) { this.date = e.target.value; this.load() } })
@@ -76,15 +78,20 @@ export class Timeline {
     const i = key.indexOf('/')
     this.summary.textContent = 'Loading…'
     this.summary.dataset.date = ''
+    const asked = ++this.asked
     let day
     try {
       day = await api(`/api/0/day?${query({ user: key.slice(0, i), device: key.slice(i + 1), date: this.date })}`)
     } catch (err) {
+      if (asked !== this.asked) return
       this.clearMap()
       this.list.replaceChildren()
       this.summary.textContent = err.status === 403 ? 'You may not see this device\'s history (live position only).' : `Could not load the day: ${err.message}`
       return
     }
+    // Another day or device was chosen while this answer was on its way (answers can overtake each
+    // other): the newest choice's answer draws the timeline, not whichever arrives last.
+    if (asked !== this.asked) return
     this.render(day)
     this.loadStats(key.slice(0, i), key.slice(i + 1))
   }

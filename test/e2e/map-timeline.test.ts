@@ -54,6 +54,60 @@ describe('the map\'s timeline: one day of visits and trips, previous/next day, l
     })
   }
 
+  test('a slow answer for the day asked first does not replace the day chosen after it', async () => {
+    const p = await signInPage(b, hub, 'jane', 'jane-pw', DESKTOP)
+    // the answer for Monday is held back until Tuesday's has been drawn
+    let tuesdayDrawn = false
+    await p.page.route('**/api/0/day?*', async (route) => {
+      if (new URL(route.request().url()).searchParams.get('date') === '2026-11-02') await waitFor('Tuesday drawn first', () => tuesdayDrawn)
+      await route.continue()
+    })
+    await p.page.getByRole('button', { name: 'Timeline' }).click()
+    await p.page.locator('#timeline-device').selectOption('jane/phone')
+    await p.page.locator('#timeline-date').fill('2026-11-02')
+    await p.page.locator('#timeline-date').fill('2026-11-03')
+    await p.page.locator('#timeline-summary[data-date="2026-11-03"]').waitFor()
+    const monday = p.page.waitForResponse((r) => r.url().includes('date=2026-11-02'))
+    tuesdayDrawn = true
+    await monday
+    // the page has Monday's answer now: a moment for it to draw it (it must not)
+    await p.page.evaluate(() => new Promise((r) => setTimeout(r, 300)))
+    assert.equal(await p.page.locator('#timeline-summary').getAttribute('data-date'), '2026-11-03')
+    assert.match(await p.page.locator('#timeline-title').innerText(), /Tuesday/)
+    assert.deepEqual(p.errors, [])
+    await p.ctx.close()
+  })
+
+  test('the history panel too: a slow track asked first is not drawn over the one asked after it', async () => {
+    const p = await signInPage(b, hub, 'jane', 'jane-pw', DESKTOP)
+    let secondDrawn = false
+    // the first track's `from`, as the page reads its local time
+    const firstFrom = await p.page.evaluate(() => String(new Date('2026-11-02T00:00').getTime() / 1000))
+    await p.page.route('**/api/0/locations?*', async (route) => {
+      if (new URL(route.request().url()).searchParams.get('from') === firstFrom) await waitFor('the second track drawn first', () => secondDrawn)
+      await route.continue()
+    })
+    await p.page.getByRole('button', { name: 'History' }).click()
+    await p.page.locator('#history-device').selectOption('jane/phone')
+    await p.page.getByLabel('Range').selectOption('custom')
+    const show = async (from: string, to: string) => {
+      await p.page.locator('#history-from').fill(from)
+      await p.page.locator('#history-to').fill(to)
+      await p.page.getByRole('button', { name: 'Show track' }).click()
+    }
+    await show('2026-11-02T00:00', '2026-11-02T23:59')
+    await show('2026-11-03T10:00', '2026-11-03T10:30')
+    await p.page.locator('#history-summary[data-points]:not([data-points=""])').waitFor()
+    const second = await p.page.locator('#history-summary').getAttribute('data-points')
+    const first = p.page.waitForResponse((r) => new URL(r.url()).searchParams.get('from') === firstFrom)
+    secondDrawn = true
+    await first
+    await p.page.evaluate(() => new Promise((r) => setTimeout(r, 300)))
+    assert.equal(await p.page.locator('#history-summary').getAttribute('data-points'), second, 'still the track asked for last')
+    assert.deepEqual(p.errors, [])
+    await p.ctx.close()
+  })
+
   test('dark mode follows the system setting', async () => {
     const p = await signInPage(b, hub, 'jane', 'jane-pw', DESKTOP)
     await p.page.emulateMedia({ colorScheme: 'dark' })
