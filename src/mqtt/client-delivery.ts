@@ -24,7 +24,9 @@ export function deliverThroughHub(client: Client, live: LiveDelivery): void {
     const qos = grantedQos(c.subscriptions, packet)
     if (qos !== 0) packet.qos = qos // each subscription's delivery gets its own copy of the packet
     const inner = qos === 0 ? deliver0 : deliverQoS
-    if (!heldForConnack(client, () => live(c, inner, packet, cb))) live(c, inner, packet, cb)
+    const waiting = heldForConnack(client)
+    if (waiting) waiting.push(() => live(c, inner, packet, cb))
+    else live(c, inner, packet, cb)
   }
   c.deliver0 = deliver
   c.deliverQoS = deliver

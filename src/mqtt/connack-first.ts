@@ -24,13 +24,13 @@ export function connackFirst(client: Client): void {
   held.set(client, { queue: [], unwatch: finished(c.conn, () => release(client)) })
 }
 
-/** Whether `send` must wait for the client's CONNACK: then it is queued, and goes when the CONNACK has been written. */
-export function heldForConnack(client: Client, send: () => void): boolean {
-  if ((client as unknown as Connecting).connackSent) return false
-  const h = held.get(client)
-  if (!h) return false
-  h.queue.push(send)
-  return true
+/**
+ * Where a delivery to the client waits for its CONNACK: the queue, which goes out once the CONNACK has been
+ * written; undefined when it need not wait.
+ */
+export function heldForConnack(client: Client): Array<() => void> | undefined {
+  if ((client as unknown as Connecting).connackSent) return undefined
+  return held.get(client)?.queue
 }
 
 /** Lets the held deliveries of every client go once its CONNACK is written; install once per broker. */
