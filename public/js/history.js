@@ -17,6 +17,8 @@ export class History {
     this.renderer = L.canvas({ padding: 0.5 })
     this.layer = null
     this.points = []
+    /** Counts the tracks asked for: only the answer to the newest is drawn. */
+    this.asked = 0
     this.form = $('history-form')
     this.device = $('history-device')
     this.range = $('history-range')
@@ -69,7 +71,7 @@ export class History {
     const i = key.indexOf('/')
     const params = { user: key.slice(0, i), device: key.slice(i + 1), from: Math.floor(w[0] / 1000), to: Math.floor(w[1] / 1000) }
     this.summary.textContent = 'Loading…'
-    const asked = this.asked = (this.asked ?? 0) + 1
+    const asked = ++this.asked
     let res
     try {
       res = await api(`/api/0/locations?${query({ ...params, format: 'json', fields: 'lat,lon,tst,vel,presence' })}`)

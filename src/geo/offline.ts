@@ -28,9 +28,13 @@ const PER_DEGREE = 1000
 const CACHE_CELLS = 8192
 const cells = new Map<string, PlaceFields>()
 
+const onMap = (lat: number, lon: number) => Number.isFinite(lat) && Number.isFinite(lon) && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180
+/** A coordinate's row or column of cells; times 1/PER_DEGREE, the cell centre's. */
+const cellIndex = (deg: number) => Math.round(deg * PER_DEGREE)
+
 export function offlinePlace(lat: number, lon: number, detail: PlaceDetail = 'street'): PlaceFields {
-  if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) return {}
-  const row = Math.round(lat * PER_DEGREE), col = Math.round(lon * PER_DEGREE)
+  if (!onMap(lat, lon)) return {}
+  const row = cellIndex(lat), col = cellIndex(lon)
   const key = `${detail === 'country' ? 'c' : 't'}${row},${col}`
   const hit = cells.get(key)
   if (hit) return { ...hit }
@@ -48,9 +52,9 @@ export function offlinePlace(lat: number, lon: number, detail: PlaceDetail = 'st
  * loaded (a cell is named without its town then, and that answer is not the cell's) or off the map.
  */
 export function offlineCell(lat: number, lon: number): number | undefined {
-  if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 || !townsLoaded()) return undefined
+  if (!onMap(lat, lon) || !townsLoaded()) return undefined
   // rows -90,000…90,000 and columns -180,000…180,000: every pair its own number
-  return Math.round(lat * PER_DEGREE) * 400_000 + Math.round(lon * PER_DEGREE)
+  return cellIndex(lat) * 400_000 + cellIndex(lon)
 }
 
 /**
@@ -59,8 +63,8 @@ export function offlineCell(lat: number, lon: number): number | undefined {
  * 60 ms, once) are no part of it.
  */
 export function offlineZone(lat: number, lon: number): string | undefined {
-  if (!Number.isFinite(lat) || !Number.isFinite(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180) return undefined
-  return tzLookup(Math.round(lat * PER_DEGREE) / PER_DEGREE, Math.round(lon * PER_DEGREE) / PER_DEGREE)
+  if (!onMap(lat, lon)) return undefined
+  return tzLookup(cellIndex(lat) / PER_DEGREE, cellIndex(lon) / PER_DEGREE)
 }
 
 function lookup(lat: number, lon: number, detail: PlaceDetail): PlaceFields {
