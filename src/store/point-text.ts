@@ -216,7 +216,31 @@ function integerIn(json: string, from: number, to: number): number | undefined {
   return to > from ? n : undefined
 }
 
+/** Powers of ten a double holds exactly (up to 10^22). */
+const TENS = Array.from({ length: 23 }, (_, k) => 10 ** k)
+
+/**
+ * A JSON number. One of up to 15 digits with no exponent (a coordinate as phones send it) is read digit
+ * by digit and divided by its power of ten once: both operands are exact doubles, so the one rounding
+ * of the division gives the double nearest the decimal, which is what Number() gives (the fast path of
+ * Clinger's algorithm). Anything else goes to Number(); a value that is no number is undefined.
+ */
 function numberIn(json: string, from: number, to: number): number | undefined {
+  let i = from
+  const negative = json.charCodeAt(i) === 0x2d
+  if (negative) i++
+  let n = 0, digits = 0, fraction = -1
+  for (; i < to; i++) {
+    const c = json.charCodeAt(i)
+    if (c >= 0x30 && c <= 0x39) { n = n * 10 + (c - 0x30); digits++ }
+    else if (c === 0x2e && fraction < 0) fraction = i
+    else break
+  }
+  const leading = json.charCodeAt(negative ? from + 1 : from)
+  if (i === to && digits > 0 && digits <= 15 && leading >= 0x30 && leading <= 0x39 && fraction !== to - 1) {
+    const v = fraction < 0 ? n : n / TENS[to - 1 - fraction]
+    return negative ? -v : v
+  }
   const c = json.charCodeAt(from)
   return c === 0x2d || (c >= 0x30 && c <= 0x39) ? Number(json.slice(from, to)) : undefined
 }

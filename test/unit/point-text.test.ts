@@ -115,6 +115,24 @@ describe('a location served as published, spliced from its stored text', () => {
     for (const format of ['json', 'geojson', 'geojsonpoi', 'csv']) assert.equal(await body(format, viaText), await body(format, viaObject), format)
   })
 
+  test('coordinates read from the text are the numbers JSON.parse reads, to the last bit', () => {
+    let seed = 11
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const numbers: number[] = [0, -0, 1, -1, 90, -180, 0.1, 0.3, 1e-7, 5e-324, 1e21, 123456789012345, 1234567890123456, 0.000001, 52.516312345678901]
+    for (let i = 0; i < 20_000; i++) {
+      const digits = 1 + Math.floor(rnd() * 17)
+      const v = Number(((rnd() * 360 - 180) * 10 ** Math.floor(rnd() * 6 - 3)).toPrecision(digits))
+      numbers.push(v, -v, Math.round(v))
+    }
+    for (const lat of numbers) {
+      const json = JSON.stringify({ _type: 'location', tst: 1732456789, lat, lon: -lat })
+      const flat = texts.ofFlat(json, -Infinity, Infinity)
+      assert.ok(flat instanceof PointText, json)
+      const parsed = JSON.parse(json) as { lat: number; lon: number }
+      assert.ok(Object.is(flat.lat, parsed.lat) && Object.is(flat.lon, parsed.lon), json)
+    }
+  })
+
   test('without place names the pieces are the stored location and its time fields', () => {
     const plain = new PointTexts(undefined, enrichPoint)
     const json = JSON.stringify(stored[0])
