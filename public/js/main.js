@@ -104,6 +104,12 @@ function startApp(session) {
     const inView = all.filter((ll) => seen.contains(ll))
     return (inView.length ? inView : all).length ? L.latLngBounds(inView.length ? inView : all) : null
   }
+  // A zoom still animating when a panel opens ends where it was headed: Leaflet moves the map to the
+  // animation's target when its transition ends, which would undo the fit made meanwhile. So the fit
+  // waits for the zoom to end.
+  let zooming = false
+  map.on('zoomanim', () => { zooming = true })
+  map.on('zoomend', () => { zooming = false })
   const open = (name) => {
     const seen = map.getBounds()
     for (const t of tabs) {
@@ -115,11 +121,14 @@ function startApp(session) {
     // The panel takes room from the map (a column on a desktop, a sheet over it on a phone): fit again,
     // now that the sheet is open, into the part of the map still free.
     map.invalidateSize({ pan: false })
-    const b = subject(seen)
-    if (b) {
+    const fit = () => {
+      const b = subject(seen)
+      if (!b) return
       const one = b.getNorthEast().equals(b.getSouthWest())
       map.fitBounds(one ? b.pad(0.002) : b, { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: one ? Math.max(map.getZoom(), 15) : 17, animate: false })
     }
+    if (zooming) map.once('zoomend', fit)
+    else fit()
     if (name === 'tours') tours.load()
     if (name === 'sharing') { sharing.load(); users?.load() }
     if (name === 'timeline') timeline.load()

@@ -25,6 +25,19 @@ describe('the map on a desktop and a phone: panels leave the markers and the end
     await p.ctx.close()
   })
 
+  test('phone: a sheet opened while the map is still zooming fits once the zoom has ended', async () => {
+    const p = await signInPage(b, hub, 'fred', 'fred-pw', PHONE)
+    await allSeen(p.page, '.pin')
+    // One task: the zoom's animation has begun (it ends some 250 ms later) when the sheet opens.
+    await p.page.evaluate(() => {
+      (document.querySelector('.leaflet-control-zoom-in') as HTMLElement).click()
+      ;(document.querySelector('button.tab[data-panel="people"]') as HTMLElement).click()
+    })
+    await new Promise((r) => setTimeout(r, 1000))
+    await allSeen(p.page, '.pin')
+    await p.ctx.close()
+  })
+
   test('phone: the sheet of People does not cover the markers; the end of a track stays above it', async () => {
     const p = await signInPage(b, hub, 'fred', 'fred-pw', PHONE)
     await allSeen(p.page, '.pin')
