@@ -32,6 +32,9 @@ export function acceptPublish(d: AcceptPublishDeps, identityOf: (client: Client)
         return done(null)
       }
     }
+    // The DUP of an incoming PUBLISH says the client sent it before; it is not passed on to subscribers,
+    // whose copy is a first delivery (MQTT-3.3.1-3). Logged above as it came, as Mosquitto logs it.
+    packet.dup = false
     // A will published after a restart has no client any more; its topic was checked at CONNECT.
     d.ingest.handle(packet.topic, toBuffer(packet.payload), client ? client.id : 'will').then(
       (outcome) => {

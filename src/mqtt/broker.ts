@@ -15,6 +15,7 @@ import { connId, countForwards, guardConnections, limitPublishes, liveDeliveries
 import { orderPublishes } from './ordered-publish.js'
 import { tracePackets } from './packet-log.js'
 import { brokerPersistence } from './persistence.js'
+import { dupOnResend } from './resend-dup.js'
 import { answerUnknownProtocol } from './protocol-level.js'
 import type { IngestOutcome } from '../ingest.js'
 import type { HubMessage, Publish } from './publish.js'
@@ -77,6 +78,7 @@ export class Broker {
       authorizeForward: countForwards(hooks.authorizeForward, o.stats),
     } as never)
     orderPublishes(aedes, drop)
+    dupOnResend((aedes as unknown as { persistence: unknown }).persistence)
     releaseAtConnack(aedes)
     forgetConnectPackets(aedes)
     const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)

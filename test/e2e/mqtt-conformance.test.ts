@@ -169,6 +169,41 @@ describe('PUBLISH flows and QoS', () => {
     await c.end()
   }))
 
+  it('[MQTT-3.3.1-1] [MQTT-4.4.0-1] a QoS 1 message not acknowledged is sent again to the resumed session with DUP 1 and the same packet id; one queued while it was away goes with DUP 0', both(async (t) => {
+    const sid = id('dup')
+    const sub = await open(t, { clientId: sid, clean: false })
+    await sub.subscribe(1, ['test/dup', 1])
+    const pub = await open(t)
+    pub.send(wire.publish('test/dup', 'again', 1, false, 5))
+    await pub.next(PacketType.PUBACK)
+    const first = decodePublish(await sub.next(PacketType.PUBLISH))
+    assert.equal(first.dup, false, `${t.name}: the first copy`)
+    sub.sock.destroy() // gone without a PUBACK
+    await sub.closed
+    pub.send(wire.publish('test/dup', 'while away', 1, false, 8))
+    await pub.next(PacketType.PUBACK)
+    const again = await open(t, { clientId: sid, clean: false })
+    const resent = decodePublish(await again.next(PacketType.PUBLISH))
+    assert.deepEqual([resent.payload.toString(), resent.id, resent.dup], ['again', first.id, true], `${t.name}: sent again`)
+    const queued = decodePublish(await again.next(PacketType.PUBLISH))
+    assert.deepEqual([queued.payload.toString(), queued.dup], ['while away', false], `${t.name}: queued while away, a first delivery`)
+    again.send(wire.puback(resent.id!))
+    again.send(wire.puback(queued.id!))
+    await again.end(); await pub.end()
+  }))
+
+  it('[MQTT-3.3.1-3] the DUP of an incoming PUBLISH is not passed on: a subscriber gets its first copy with DUP 0', both(async (t) => {
+    const sub = await open(t)
+    await sub.subscribe(1, ['test/dup-in', 1])
+    const pub = await open(t)
+    pub.send(wire.publish('test/dup-in', 'sent before', 1, false, 6, true))
+    await pub.next(PacketType.PUBACK)
+    const got = decodePublish(await sub.next(PacketType.PUBLISH))
+    assert.deepEqual([got.payload.toString(), got.dup], ['sent before', false], t.name)
+    sub.send(wire.puback(got.id!))
+    await sub.end(); await pub.end()
+  }))
+
   it('[MQTT-4.3.3-2] QoS 2: PUBLISH → PUBREC, PUBREL → PUBCOMP, and the subscriber gets the message once', both(async (t) => {
     const sub = await open(t)
     await sub.subscribe(1, ['test/q2', 2])
