@@ -68,7 +68,7 @@ export class Broker {
     const drop = new WeakSet<object>()
     const owners = await SessionOwners.load(db, o.log, o.sharedOwners)
     const hooks = createHooks({ ...o, drop, owners })
-    const local = o.shared ? undefined : brokerPersistence(db!)
+    const local = o.shared ? undefined : brokerPersistence(db!, o.log)
     const aedes = await Aedes.createBroker({
       ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: local!.persistence }),
       drainTimeout: o.drainTimeout,

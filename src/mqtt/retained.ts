@@ -24,8 +24,8 @@ const KEY = 'retained:'
  * kept as a Map; a filter without wildcards is one lookup. Matches come in topic order, as LevelDB's key
  * order gave them; `#` and `+` do not match `$SYS/…` (MQTT-4.7.2-1).
  *
- * Writes still reach LevelDB before aedes acknowledges the publish, so a restart or a crash finds what was
- * acknowledged; memory changes first, as aedes' own in-memory persistence does. Only what SUBSCRIBE sends
+ * Writes still reach LevelDB, as group commits (persistence.ts says when a publish waits for its write), so a
+ * restart finds them; memory changes first, as aedes' own in-memory persistence does. Only what SUBSCRIBE sends
  * on is kept, and stored as the same msgpack map aedes-persistence-level reads back, written here
  * (encodeRetained) instead of by msgpack-lite, which allocates and zero-fills a fresh buffer of at least
  * 2 kB for each. Returns how many there are (for $SYS: counting the keys on disk took milliseconds).

@@ -35,6 +35,12 @@ export class GroupCommit<T> {
     return p
   }
 
+  /** Items staged for the next batch. */
+  get staged(): number { return this.items.length }
+
+  /** A batch is being committed now. */
+  get busy(): boolean { return this.flushing }
+
   /** Resolves when no batch is being committed any more (before closing the store). */
   async idle(): Promise<void> {
     while (this.flushing) await new Promise((r) => setTimeout(r, 5))

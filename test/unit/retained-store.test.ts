@@ -2,7 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { tempDir } from '../helpers/hub.js'
+import { Writable } from 'node:stream'
+import { tempDir, waitFor } from '../helpers/hub.js'
+import { createLogger } from '../../src/log.js'
 import AsyncLevelPersistence from 'aedes-persistence-level/asyncPersistence.js'
 import { Level } from 'level'
 import { brokerPersistence } from '../../src/mqtt/persistence.js'
@@ -14,6 +16,7 @@ import { brokerPersistence } from '../../src/mqtt/persistence.js'
 interface Retained { topic: string; payload: Buffer; qos: number }
 type Store = { setup(b: unknown): Promise<void>; storeRetained(p: object): Promise<void>; createRetainedStreamCombi(f: string[]): AsyncIterable<Retained>; createRetainedStream(f: string): AsyncIterable<Retained> }
 const all = async (it: AsyncIterable<Retained>) => { const out: string[] = []; for await (const r of it) out.push(`${r.topic}=${r.payload.toString()}@${r.qos}`); return out }
+const log = createLogger({ logLevel: 'error', logFormat: 'text' }, new Writable({ write: (_c, _e, cb) => cb() }))
 const pub = (topic: string, payload: string | Buffer, qos = 1) => ({ cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: true, dup: false, messageId: 7 })
 
 test('retained messages are answered from memory, written so that aedes-persistence-level reads them back, and read again at start', async () => {
@@ -22,7 +25,7 @@ test('retained messages are answered from memory, written so that aedes-persiste
     const big = 'ü'.repeat(40_000) // a payload past 64 kB: the longest msgpack length form
     let db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
     await db.open()
-    const first = brokerPersistence(db)
+    const first = brokerPersistence(db, log)
     let p = first.persistence as unknown as Store
     await p.setup({})
     await p.storeRetained(pub('owntracks/jane/phone', '{"_type":"location"}'))
@@ -42,7 +45,7 @@ test('retained messages are answered from memory, written so that aedes-persiste
     await db.open()
     const plain = new AsyncLevelPersistence(db) as unknown as Store
     assert.deepEqual(await all(plain.createRetainedStream('#')), ['$SYS/broker/uptime=5 seconds@0', 'owntracks/jane/phone={"_type":"location"}@1', `owntracks/jane/phone/info=${big}@0`])
-    const again = brokerPersistence(db)
+    const again = brokerPersistence(db, log)
     p = again.persistence as unknown as Store
     await p.setup({})
     assert.equal(again.retainedCount(), 3, 'counted from what is read at start')
@@ -62,7 +65,7 @@ test('a burst of retained publishes reaches the disk as each topic\'s newest, al
     const batches: string[][] = []
     const batch = db.batch.bind(db)
     ;(db as unknown as { batch: (ops: { key: string }[]) => Promise<void> }).batch = (ops) => { batches.push(ops.map((o) => o.key)); return batch(ops as never) }
-    const p = brokerPersistence(db).persistence as unknown as Store
+    const p = brokerPersistence(db, log).persistence as unknown as Store
     await p.setup({})
     // Three turns' worth of writes: the first turn's batch is in flight while the others are staged.
     const acks: Promise<void>[] = []
@@ -82,6 +85,69 @@ test('a burst of retained publishes reaches the disk as each topic\'s newest, al
     await db.open()
     const plain = new AsyncLevelPersistence(db) as unknown as Store
     assert.deepEqual(await all(plain.createRetainedStream('#')), ['owntracks/fred/d1=here@1', 'owntracks/fred/d2=here@1', 'owntracks/jane/phone=t2-9@1'])
+    await db.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('at a light load a retained publish does not wait for the disk; its change follows within milliseconds, with others in one batch, and a stop writes it', async () => {
+  const dir = tempDir('othub-retained-')
+  try {
+    let db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
+    await db.open()
+    const batches: string[][] = []
+    const batch = db.batch.bind(db)
+    ;(db as unknown as { batch: (ops: { key: string }[]) => Promise<void> }).batch = (ops) => { batches.push(ops.map((o) => o.key)); return batch(ops as never) }
+    const p = brokerPersistence(db, log).persistence as unknown as Store
+    await p.setup({})
+    for (let i = 0; i < 5; i++) {
+      await p.storeRetained(pub(`owntracks/u${i}/phone`, `fix ${i}`))
+      assert.equal(batches.length, 0, 'answered before anything is written')
+    }
+    await waitFor('one batch with the five changes', () => batches.length === 1 && batches[0].length === 5)
+    const plain = () => all((new AsyncLevelPersistence(db) as unknown as Store).createRetainedStream('#'))
+    assert.equal((await plain()).length, 5)
+    // a change still waiting for its batch when the hub stops is written by the stop
+    await p.storeRetained(pub('owntracks/u0/phone', 'last'))
+    await db.close()
+    db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
+    await db.open()
+    assert.ok((await plain()).includes('owntracks/u0/phone=last@1'), 'written by the stop')
+    await db.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('under load a retained publish waits until its change is on disk: the wait paces the publishers', async () => {
+  const dir = tempDir('othub-retained-')
+  try {
+    const db = new Level<string, Buffer>(join(dir, 'state'), { valueEncoding: 'buffer' })
+    await db.open()
+    const done = new Set<string>()
+    const batch = db.batch.bind(db)
+    let started = () => {}
+    ;(db as unknown as { batch: (ops: { key: string }[]) => Promise<void> }).batch = async (ops) => {
+      started()
+      await new Promise((r) => setTimeout(r, 20)) // a slow disk: the batch stays in flight
+      await batch(ops as never)
+      for (const o of ops) done.add(o.key)
+    }
+    const p = brokerPersistence(db, log).persistence as unknown as Store
+    await p.setup({})
+    // more changes at once than a light load has: the later ones start a batch and wait for it
+    const answered: string[] = []
+    const all100 = Array.from({ length: 100 }, (_, i) => `owntracks/u${i}/phone`)
+    await Promise.all(all100.map((t) => p.storeRetained(pub(t, 'x')).then(() => { if (done.has(`retained:${t}`)) answered.push(t) })))
+    assert.ok(answered.length >= 60, `most answered only once on disk: ${answered.length} of 100`)
+    // a light change goes to disk in a batch of its own; while that is in flight, a new change waits for its batch
+    const flying = new Promise<void>((r) => { started = r })
+    await p.storeRetained(pub('owntracks/a/phone', '1'))
+    assert.equal(done.has('retained:owntracks/a/phone'), false, 'a light change is answered at once')
+    await flying
+    await p.storeRetained(pub('owntracks/b/phone', '2'))
+    assert.ok(done.has('retained:owntracks/b/phone'), 'answered once on disk')
     await db.close()
   } finally {
     rmSync(dir, { recursive: true, force: true })
