@@ -106,7 +106,8 @@ function startApp(session) {
   }
   // A zoom still animating when a panel opens ends where it was headed: Leaflet moves the map to the
   // animation's target when its transition ends, which would undo the fit made meanwhile. So the fit
-  // waits for the zoom to end.
+  // waits for the zoom to end. A zoom asked for just before (the first fit's, a tap on +) begins only at
+  // the next animation frame, so that is where the fit looks.
   let zooming = false
   map.on('zoomanim', () => { zooming = true })
   map.on('zoomend', () => { zooming = false })
@@ -127,8 +128,10 @@ function startApp(session) {
       const one = b.getNorthEast().equals(b.getSouthWest())
       map.fitBounds(one ? b.pad(0.002) : b, { paddingTopLeft: [40, 40], paddingBottomRight: [40, 40 + sheetHeight()], maxZoom: one ? Math.max(map.getZoom(), 15) : 17, animate: false })
     }
-    if (zooming) map.once('zoomend', fit)
-    else fit()
+    requestAnimationFrame(() => {
+      if (zooming) map.once('zoomend', fit)
+      else fit()
+    })
     if (name === 'tours') tours.load()
     if (name === 'sharing') { sharing.load(); users?.load() }
     if (name === 'timeline') timeline.load()
