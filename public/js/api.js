@@ -55,3 +55,26 @@ export function query(params) {
   for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v))
   return q.toString()
 }
+
+/** What a `latest` call resolves with when a newer call was made meanwhile: its answer is not to be drawn. */
+export const STALE = Symbol('a newer answer is coming')
+
+/**
+ * For a panel that asks for its list when it opens and again after each change: an answer asked before a
+ * change may arrive after the one asked after it, and would take the change off the panel. Each call of
+ * the returned function resolves with its answer, or with STALE (also instead of an error) when another
+ * call was made after it.
+ */
+export function latest(path) {
+  let asked = 0
+  return async () => {
+    const mine = ++asked
+    try {
+      const answer = await api(path)
+      return mine === asked ? answer : STALE
+    } catch (err) {
+      if (mine !== asked) return STALE
+      throw err
+    }
+  }
+}

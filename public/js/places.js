@@ -2,7 +2,7 @@
 // a polygon by clicks), presence chips for people shared as "place only", place events in the history,
 // alerts, and this browser's Web Push subscription. Kept apart from the rest of the map: main.js,
 // live.js and history.js only call in through the hooks marked "places".
-import { api } from './api.js'
+import { api, latest, STALE } from './api.js'
 import { absTime, colorFor, el } from './format.js'
 
 const $ = (id) => document.getElementById(id)
@@ -23,6 +23,7 @@ export class PlacesPanel {
     this.layer = L.layerGroup().addTo(map)
     this.draft = null
     this.data = { places: [], alerts: [], presence: [] }
+    this.askPlaces = latest('/api/places')
     this.eventsLayer = L.layerGroup().addTo(map)
     $('place-form').addEventListener('submit', (e) => { e.preventDefault(); this.save() })
     $('place-new-circle').addEventListener('click', () => this.startCircle())
@@ -42,7 +43,11 @@ export class PlacesPanel {
   }
 
   async load() {
-    try { this.data = await api('/api/places') } catch (err) { $('place-error').textContent = err.message; return }
+    // asked at start, when the panel opens and after each change: only the newest answer is drawn
+    let data
+    try { data = await this.askPlaces() } catch (err) { $('place-error').textContent = err.message; return }
+    if (data === STALE) return
+    this.data = data
     this.draw()
     this.renderList()
     this.renderAlerts()

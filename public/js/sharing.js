@@ -1,6 +1,6 @@
 // The sharing page: whom I see, who sees me and how; create, change and revoke my shares. Everything
 // goes through /api/sharing, which checks each change as the whole rules file would be checked.
-import { api } from './api.js'
+import { api, latest, STALE } from './api.js'
 import { absTime, el, localInputValue } from './format.js'
 
 const $ = (id) => document.getElementById(id)
@@ -28,6 +28,7 @@ export class SharingPanel {
     this.onChanged = onChanged
     this.editing = null
     this.data = null
+    this.askRules = latest('/api/sharing')
     $('share-duration').addEventListener('change', () => { $('share-until-row').hidden = $('share-duration').value !== 'until' })
     $('share-form').addEventListener('submit', (e) => { e.preventDefault(); this.save() })
     $('share-cancel').addEventListener('click', () => this.edit(null))
@@ -35,7 +36,9 @@ export class SharingPanel {
 
   async load() {
     try {
-      this.data = await api('/api/sharing')
+      const answer = await this.askRules() // when the panel opens and after each change: the newest is drawn
+      if (answer === STALE) return
+      this.data = answer
       $('share-error').textContent = ''
     } catch (err) {
       $('share-error').textContent = `Could not load the sharing rules: ${err.message}`

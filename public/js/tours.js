@@ -1,6 +1,6 @@
 // Tours from the map: create a public, time-limited link for one of your own devices, list, copy and
 // delete them. Tours the OwnTracks iOS app requested appear here too.
-import { api } from './api.js'
+import { api, latest, STALE } from './api.js'
 import { absTime, el, localInputValue, utcTourTime } from './format.js'
 
 const $ = (id) => document.getElementById(id)
@@ -10,6 +10,7 @@ export class ToursPanel {
     this.live = live
     this.session = session
     this.list = $('tours-list')
+    this.askTours = latest('/api/tours')
     this.select = $('tour-device')
     const now = new Date()
     $('tour-from').value = localInputValue(now)
@@ -26,8 +27,8 @@ export class ToursPanel {
 
   async load() {
     try {
-      const { tours } = await api('/api/tours')
-      this.render(tours)
+      const answer = await this.askTours() // when the panel opens and after each change: the newest is drawn
+      if (answer !== STALE) this.render(answer.tours)
     } catch (err) {
       $('tour-error').textContent = `Could not load your tours: ${err.message}`
     }

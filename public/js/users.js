@@ -1,6 +1,6 @@
 // The users section of the Sharing tab, for admins: the hub's users from /api/users, with add, new
 // password, admin role and delete. The same password and admins files as `owntracks-hub user`.
-import { api } from './api.js'
+import { api, latest, STALE } from './api.js'
 import { el } from './format.js'
 
 const $ = (id) => document.getElementById(id)
@@ -9,6 +9,7 @@ export class UsersPanel {
   constructor(session) {
     this.session = session
     this.users = []
+    this.askUsers = latest('/api/users')
     $('user-form').addEventListener('submit', (e) => { e.preventDefault(); this.addUser() })
   }
 
@@ -16,7 +17,9 @@ export class UsersPanel {
   async load() {
     $('share-users').hidden = false
     try {
-      this.users = (await api('/api/users')).users
+      const answer = await this.askUsers() // when the panel opens and after each change: the newest is drawn
+      if (answer === STALE) return
+      this.users = answer.users
     } catch (err) {
       $('users-list').replaceChildren(el('li', { class: 'error' }, `Could not list users: ${err.message}`))
       return

@@ -115,6 +115,38 @@ describe('the map with places: grandma sees "at school since …" instead of a m
     assert.deepEqual(errors, [])
   })
 
+  test('a slow answer asked before an alert was added does not take the alert off the list', async () => {
+    const { page, errors } = await signInPage(b, hub, 'grandma', 'grandma-pw')
+    await page.locator('#alert-about option[value="lisa"]').waitFor({ state: 'attached' })
+    // the answer asked when the panel opens is held back until the alert added after it is listed
+    let listed = false
+    let held = true
+    await page.route('**/api/places', async (route) => {
+      if (!held || route.request().method() !== 'GET') return route.continue()
+      held = false
+      const response = await route.fetch() // asked now, before the alert exists; answered later
+      await waitFor('the alert listed first', () => listed, 15_000)
+      await route.fulfill({ response })
+    })
+    const slow = page.waitForResponse((r) => r.url().endsWith('/api/places') && r.request().method() === 'GET')
+    await page.getByRole('button', { name: 'Places' }).click()
+    const form = page.getByRole('form', { name: 'Tell me when' })
+    await form.getByLabel('Person', { exact: true }).selectOption('lisa')
+    await form.getByLabel('Event', { exact: true }).selectOption('leave')
+    await form.getByLabel('Place', { exact: true }).selectOption('school')
+    await form.getByRole('button', { name: 'Add alert' }).click()
+    const item = page.locator('#alerts-list li', { hasText: 'lisa leaves school → grandma' })
+    await item.waitFor()
+    listed = true
+    await slow
+    // the page has the older answer now: a moment for it to draw it (it must not)
+    await page.evaluate(() => new Promise((r) => setTimeout(r, 300)))
+    assert.equal(await item.count(), 1, 'the alert is still listed')
+    await item.getByRole('button', { name: 'Remove' }).click()
+    await waitFor('the alert gone', async () => (await page.locator('#alerts-list li').count()) === 0)
+    assert.deepEqual(errors, [])
+  })
+
   test('lisa\'s history shows the hub\'s arrival at school in the timeline', async () => {
     const { page, errors } = await signInPage(b, hub, 'lisa', 'lisa-pw')
     await page.getByRole('button', { name: 'History' }).click()
