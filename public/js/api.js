@@ -60,14 +60,14 @@ export function query(params) {
 export const STALE = Symbol('a newer answer is coming')
 
 /**
- * For a panel that asks for its list when it opens and again after each change: an answer asked before a
- * change may arrive after the one asked after it, and would take the change off the panel. Each call of
- * the returned function resolves with its answer, or with STALE (also instead of an error) when another
- * call was made after it.
+ * For a panel that asks again for what it shows (it opened, a change was made, another day was chosen):
+ * answers can overtake each other, and the one asked first must not replace what was asked after it. Each
+ * call of the returned function (a GET of `path`) resolves with its answer, or with STALE (also instead of
+ * an error) when another call was made after it.
  */
-export function latest(path) {
+export function latest() {
   let asked = 0
-  return async () => {
+  return async (path) => {
     const mine = ++asked
     try {
       const answer = await api(path)

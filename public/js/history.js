@@ -1,7 +1,7 @@
 // History: one device's track over a range, drawn on a canvas (tens of thousands of points stay smooth:
 // Leaflet simplifies the line per zoom level, and at most MAX_DOTS point dots are drawn), with start and
 // end markers, a time slider with playback, distance and duration, and GPX / GeoJSON downloads.
-import { api, query } from './api.js'
+import { latest, query, STALE } from './api.js'
 import { absTime, colorFor, distanceText, durationText, el, haversine, localInputValue, sheetHeight } from './format.js'
 
 const MAX_DOTS = 2000
@@ -17,8 +17,8 @@ export class History {
     this.renderer = L.canvas({ padding: 0.5 })
     this.layer = null
     this.points = []
-    /** Counts the tracks asked for: only the answer to the newest is drawn. */
-    this.asked = 0
+    /** Tracks are asked for as they are chosen: only the answer to the newest is drawn. */
+    this.askTrack = latest()
     this.form = $('history-form')
     this.device = $('history-device')
     this.range = $('history-range')
@@ -71,16 +71,15 @@ export class History {
     const i = key.indexOf('/')
     const params = { user: key.slice(0, i), device: key.slice(i + 1), from: Math.floor(w[0] / 1000), to: Math.floor(w[1] / 1000) }
     this.summary.textContent = 'Loading…'
-    const asked = ++this.asked
     let res
     try {
-      res = await api(`/api/0/locations?${query({ ...params, format: 'json', fields: 'lat,lon,tst,vel,presence' })}`)
+      res = await this.askTrack(`/api/0/locations?${query({ ...params, format: 'json', fields: 'lat,lon,tst,vel,presence' })}`)
     } catch (err) {
-      if (asked === this.asked) this.summary.textContent = `Could not load the track: ${err.message}`
+      this.summary.textContent = `Could not load the track: ${err.message}`
       return
     }
     // Another track was asked for while this one was on its way: the newest request's answer is drawn.
-    if (asked !== this.asked) return
+    if (res === STALE) return
     const visits = res.data.filter((p) => p.presence)
     // Shared as "only which place": the place visits, no track (the events list below names them).
     if (visits.length) this.drawVisits(visits)

@@ -23,7 +23,7 @@ export class PlacesPanel {
     this.layer = L.layerGroup().addTo(map)
     this.draft = null
     this.data = { places: [], alerts: [], presence: [] }
-    this.askPlaces = latest('/api/places')
+    this.askPlaces = latest()
     this.eventsLayer = L.layerGroup().addTo(map)
     $('place-form').addEventListener('submit', (e) => { e.preventDefault(); this.save() })
     $('place-new-circle').addEventListener('click', () => this.startCircle())
@@ -45,7 +45,7 @@ export class PlacesPanel {
   async load() {
     // asked at start, when the panel opens and after each change: only the newest answer is drawn
     let data
-    try { data = await this.askPlaces() } catch (err) { $('place-error').textContent = err.message; return }
+    try { data = await this.askPlaces('/api/places') } catch (err) { $('place-error').textContent = err.message; return }
     if (data === STALE) return
     this.data = data
     this.draw()

@@ -28,7 +28,7 @@ export class SharingPanel {
     this.onChanged = onChanged
     this.editing = null
     this.data = null
-    this.askRules = latest('/api/sharing')
+    this.askRules = latest()
     $('share-duration').addEventListener('change', () => { $('share-until-row').hidden = $('share-duration').value !== 'until' })
     $('share-form').addEventListener('submit', (e) => { e.preventDefault(); this.save() })
     $('share-cancel').addEventListener('click', () => this.edit(null))
@@ -36,7 +36,7 @@ export class SharingPanel {
 
   async load() {
     try {
-      const answer = await this.askRules() // when the panel opens and after each change: the newest is drawn
+      const answer = await this.askRules('/api/sharing') // when the panel opens and after each change: the newest is drawn
       if (answer === STALE) return
       this.data = answer
       $('share-error').textContent = ''

@@ -1,7 +1,7 @@
 // The timeline: one day of one device as visits (with their place names) and trips (coloured by how they
 // were travelled), beside the same day on the map. Previous/next buttons and the arrow keys change the day;
 // choosing an entry shows it on the map, and choosing a visit or trip on the map selects it in the list.
-import { api, query } from './api.js'
+import { api, latest, query, STALE } from './api.js'
 import { distanceText, durationText, el, sheetHeight } from './format.js'
 
 const $ = (id) => document.getElementById(id)
@@ -41,8 +41,8 @@ export class Timeline {
     this.list = $('timeline-list')
     this.summary = $('timeline-summary')
     this.items = []
-    /** Counts the days asked for: only the answer to the newest is drawn. */
-    this.asked = 0
+    /** Days are asked for as they are chosen: only the answer to the newest is drawn. */
+    this.askDay = latest()
     $('timeline-prev').addEventListener('click', () => this.step(-1))
     $('timeline-next').addEventListener('click', () => this.step(1))
     $('timeline-date').addEventListener('change', (e) => { if (e.target.value) { this.date = e.target.value; this.load() } })
@@ -78,12 +78,10 @@ export class Timeline {
     const i = key.indexOf('/')
     this.summary.textContent = 'Loading…'
     this.summary.dataset.date = ''
-    const asked = ++this.asked
     let day
     try {
-      day = await api(`/api/0/day?${query({ user: key.slice(0, i), device: key.slice(i + 1), date: this.date })}`)
+      day = await this.askDay(`/api/0/day?${query({ user: key.slice(0, i), device: key.slice(i + 1), date: this.date })}`)
     } catch (err) {
-      if (asked !== this.asked) return
       this.clearMap()
       this.list.replaceChildren()
       this.summary.textContent = err.status === 403 ? 'You may not see this device\'s history (live position only).' : `Could not load the day: ${err.message}`
@@ -91,7 +89,7 @@ export class Timeline {
     }
     // Another day or device was chosen while this answer was on its way (answers can overtake each
     // other): the newest choice's answer draws the timeline, not whichever arrives last.
-    if (asked !== this.asked) return
+    if (day === STALE) return
     this.render(day)
     this.loadStats(key.slice(0, i), key.slice(i + 1))
   }

@@ -10,7 +10,7 @@ export class ToursPanel {
     this.live = live
     this.session = session
     this.list = $('tours-list')
-    this.askTours = latest('/api/tours')
+    this.askTours = latest()
     this.select = $('tour-device')
     const now = new Date()
     $('tour-from').value = localInputValue(now)
@@ -27,7 +27,7 @@ export class ToursPanel {
 
   async load() {
     try {
-      const answer = await this.askTours() // when the panel opens and after each change: the newest is drawn
+      const answer = await this.askTours('/api/tours') // when the panel opens and after each change: the newest is drawn
       if (answer !== STALE) this.render(answer.tours)
     } catch (err) {
       $('tour-error').textContent = `Could not load your tours: ${err.message}`

@@ -9,7 +9,7 @@ export class UsersPanel {
   constructor(session) {
     this.session = session
     this.users = []
-    this.askUsers = latest('/api/users')
+    this.askUsers = latest()
     $('user-form').addEventListener('submit', (e) => { e.preventDefault(); this.addUser() })
   }
 
@@ -17,7 +17,7 @@ export class UsersPanel {
   async load() {
     $('share-users').hidden = false
     try {
-      const answer = await this.askUsers() // when the panel opens and after each change: the newest is drawn
+      const answer = await this.askUsers('/api/users') // when the panel opens and after each change: the newest is drawn
       if (answer === STALE) return
       this.users = answer.users
     } catch (err) {
