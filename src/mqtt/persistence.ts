@@ -39,7 +39,7 @@ const BEHIND_MAX = 32
  * Whether the publish waits for its write depends on the load. At a light one (no batch in flight, at most
  * BEHIND_MAX changes in BEHIND_MS) it goes on to its subscribers at once, and the changes of those BEHIND_MS
  * go to disk in one batch: at a steady 1,000 publishes a second that is one write in ten instead of one per
- * publish, a fifth less CPU, and the delivery no longer waits for the disk. Under load each publish waits for
+ * publish, a third fewer thread switches, and the delivery no longer waits for the disk. Under load each publish waits for
  * the batch that holds it, as before: that wait paces the publishers to what the disk and the subscribers
  * take (without it, a subscriber of everything fell behind under saturation and was cut off). The PUBACK
  * never waited for the retained write (aedes sends it before it publishes); the history is what is on disk
