@@ -21,6 +21,8 @@ export class Stats {
   droppedTooLarge = 0
   publishesThrottled = 0
   slowConsumers = 0
+  /** Reads of a connection that waited for their turn because the hub had much read and not yet handled (mqtt/read-gate.ts). */
+  readsWaited = 0
   // Security (README.md, "Security"): what a hostile peer or user was refused.
   /** Logins refused unchecked because an account or address used up its password checks (MQTT and HTTP). */
   authThrottled = 0

@@ -27,6 +27,7 @@ const COUNTERS: [string, string, (s: Stats) => number][] = [
   ['othub_mqtt_delivery_denied_total', 'Deliveries withheld from a subscriber by the access rules', (s) => s.deniedDelivery],
   ['othub_mqtt_publish_too_large_total', 'Publishes dropped for a payload over max-payload', (s) => s.droppedTooLarge],
   ['othub_mqtt_publish_throttled_total', 'Publishes slowed down by publish-rate', (s) => s.publishesThrottled],
+  ['othub_mqtt_reads_waited_total', 'Reads of a connection that waited for their turn: the hub had much read and not yet handled', (s) => s.readsWaited],
   ['othub_mqtt_slow_consumers_total', 'Subscribers disconnected for more than max-queued-bytes waiting', (s) => s.slowConsumers],
   ['othub_decode_failures_total', 'OwnTracks payloads that failed to decode (delivered, not stored)', (s) => s.decodeFailures],
   ['othub_history_writes_total', 'Messages stored in the history', (s) => s.stored],

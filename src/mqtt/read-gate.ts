@@ -1,0 +1,127 @@
+import type { Duplex } from 'node:stream'
+
+const HELD = Symbol('held')
+const EPOCH = Symbol('epoch')
+const QUEUED = Symbol('queued')
+const PASS = Symbol('pass')
+/** A connection aedes reads, with what the gate keeps on it (fields, not a closure per connection). */
+type Gated = Duplex & { [HELD]?: number; [EPOCH]?: number; [QUEUED]?: boolean; [PASS]?: boolean; client?: { _nextBatch(): void } }
+
+export interface ReadGate {
+  /** Puts a connection aedes has just made a client for behind the gate. */
+  gate(conn: Duplex): void
+}
+
+/**
+ * One bound on what all connections together have read and not yet handled.
+ *
+ * aedes reads a client's next chunk as soon as every packet of its last one is handled, so a busy hub
+ * holds one chunk of every busy phone: 1,000 phones with 10 locations in flight each put 10,000
+ * messages in memory at once. Each waited ~0.4 s for the CPU, outlived the young generation and was
+ * promoted; a subscriber of everything got them in one burst and was disconnected as too slow; and an
+ * HTTP request waited behind all of them. Past `limit` bytes, a connection whose chunk is handled
+ * waits in line before its next read: what it sent stays in the kernel's socket buffer, and the
+ * connections are read in turn.
+ *
+ * A client's packets may wait on purpose (publish-rate) or on something slow (aedes waits up to
+ * drain-timeout to write to a peer that reads nothing), so no one connection may close the gate: a
+ * chunk counts for at most a quarter of `limit`, and for `span` to 2 × `span` ms at most (two buckets of
+ * read bytes, by when they were read). When the store stalls, the hub still reads `limit` bytes per `span`.
+ *
+ * aedes asks for a chunk with `conn.read(null)` once the last one is handled; Node's own `read(0)`
+ * (filling the stream's buffer up to its high-water mark) is let through.
+ */
+export function readGate(limit: number, onWait: () => void, span = 100): ReadGate {
+  let epoch = 0
+  let current = 0 // bytes read in this span and not handled yet
+  let previous = 0 // the same, of the span before; older ones no longer count
+  const waiting: Gated[] = []
+  let immediate = false
+  let timer: NodeJS.Timeout | undefined
+
+  const advance = () => {
+    const e = Math.floor(performance.now() / span)
+    if (e === epoch) return
+    previous = e === epoch + 1 ? current : 0
+    current = 0
+    epoch = e
+  }
+  const held = () => current + previous
+  const release = (conn: Gated) => {
+    const h = conn[HELD]
+    if (!h) return
+    conn[HELD] = 0
+    if (conn[EPOCH] === epoch) current -= h
+    else if (conn[EPOCH] === epoch - 1) previous -= h
+  }
+
+  /** Lets the waiting connections read in turn while there is room; with none, looks again when the oldest bytes stop counting. */
+  const drain = () => {
+    immediate = false
+    timer = undefined
+    advance()
+    while (waiting.length > 0 && held() < limit) {
+      const conn = waiting.shift()!
+      conn[QUEUED] = false
+      if (conn.destroyed) continue
+      conn[PASS] = true
+      conn.client?._nextBatch()
+      conn[PASS] = false
+    }
+    schedule()
+  }
+  const schedule = () => {
+    if (waiting.length === 0 || immediate) return
+    if (held() < limit) {
+      immediate = true
+      if (timer) { clearTimeout(timer); timer = undefined }
+      setImmediate(drain)
+    } else if (!timer) {
+      timer = setTimeout(drain, span)
+      timer.unref()
+    }
+  }
+
+  function read(this: Gated, n?: number | null): unknown {
+    const base = Object.getPrototypeOf(this) as Duplex
+    if (n !== null) return base.read.call(this, n)
+    advance()
+    release(this)
+    if (this[PASS]) {
+      this[PASS] = false
+    } else if (this[QUEUED]) {
+      return null
+    } else if (waiting.length > 0 || held() >= limit) {
+      // Behind those already waiting, so that every connection gets its turn.
+      this[QUEUED] = true
+      waiting.push(this)
+      onWait()
+      schedule()
+      return null
+    }
+    const buf = base.read.call(this, null as unknown as undefined) as Buffer | string | null
+    if (buf !== null) {
+      const h = Math.min(buf.length, limit / 4)
+      this[HELD] = h
+      this[EPOCH] = epoch
+      current += h
+    }
+    schedule()
+    return buf
+  }
+
+  function onClose(this: Gated) {
+    advance()
+    release(this)
+    schedule()
+  }
+
+  return {
+    gate(conn) {
+      if (limit <= 0) return
+      ;(conn as Gated).read = read as Duplex['read']
+      // One listener shared by every connection (`this` is the connection).
+      conn.on('close', onClose)
+    },
+  }
+}
