@@ -110,18 +110,11 @@ export function readGate(limit: number, onWait: () => void, span = 100): ReadGat
     return buf
   }
 
-  function onClose(this: Gated) {
-    advance()
-    release(this)
-    schedule()
-  }
-
   return {
     gate(conn) {
       if (limit <= 0) return
+      // Nothing else per connection, not even a listener: what a closed one read stops counting with its span.
       ;(conn as Gated).read = read as Duplex['read']
-      // One listener shared by every connection (`this` is the connection).
-      conn.on('close', onClose)
     },
   }
 }
