@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { enrichPoint } from '../../src/store/enrich.js'
+import { enrichLast, enrichPoint } from '../../src/store/enrich.js'
 import { CSV_COLUMNS } from '../../src/store/formats/csv.js'
 import { FORMATS, formatStream, type Point, type Track } from '../../src/store/formats/index.js'
 import { parseCsv, parseGpx, parseXml } from '../helpers/formats-parse.js'
@@ -131,4 +131,12 @@ test('a point is enriched with the keys, order and values of { ...loc, ...timeFi
   assert.equal(JSON.stringify(got), JSON.stringify(want))
   assert.equal(Object.getPrototypeOf(got), Object.prototype)
   assert.equal((got as { x?: unknown }).x, undefined)
+})
+
+test("a device's last location has the keys, order and values of { ...enrichPoint(loc), username, device, topic }, the card's name and face after them", () => {
+  const loc = JSON.parse('{"_type":"location","device":"sent by the phone","lat":52.5,"lon":13.4,"__proto__":{"x":1},"tst":1700000000,"topic":"t"}') as Record<string, unknown>
+  const got = enrichLast(loc, 'jane', 'phone', 'owntracks/jane/phone', { name: 'Jane', face: 'AAAA' })
+  const want: Record<string, unknown> = { ...enrichPoint(loc), username: 'jane', device: 'phone', topic: 'owntracks/jane/phone', name: 'Jane', face: 'AAAA' }
+  assert.equal(JSON.stringify(got), JSON.stringify(want))
+  assert.equal(Object.getPrototypeOf(got), Object.prototype)
 })
