@@ -55,11 +55,11 @@ export class Broker {
   /** What all connections have read and not yet handled (read-gate.ts). */
   private readonly reads: ReadGate
 
-  private constructor(aedes: Aedes, db: Level<string, Buffer> | undefined, hooks: ReturnType<typeof createHooks>, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
+  private constructor(aedes: Aedes, db: Level<string, Buffer> | undefined, hooks: ReturnType<typeof createHooks>, reads: ReadGate, private readonly log: Logger, private readonly stats: Stats, private readonly ingest: BrokerOptions['ingest']) {
     this.aedes = aedes
     this.db = db
     this.hooks = hooks
-    this.reads = readGate(READ_GATE_BYTES, () => stats.readsWaited++)
+    this.reads = reads
   }
 
   static async start(o: BrokerOptions): Promise<Broker> {
@@ -73,19 +73,20 @@ export class Broker {
     const owners = await SessionOwners.load(db, o.log, o.sharedOwners)
     const hooks = createHooks({ ...o, drop, owners })
     const local = o.shared ? undefined : brokerPersistence(db!, o.log)
+    const reads = readGate(READ_GATE_BYTES, () => o.stats.readsWaited++)
     const aedes = await Aedes.createBroker({
       ...(o.shared ? { persistence: o.shared.persistence, mq: o.shared.mq } : { persistence: local!.persistence }),
       drainTimeout: o.drainTimeout,
       connectTimeout: o.connectTimeout,
       ...hooks,
-      authorizePublish: limitPublishes(hooks.authorizePublish, o.limits, drop, o.stats, o.log),
+      authorizePublish: limitPublishes(hooks.authorizePublish, o.limits, drop, o.stats, o.log, (client) => reads.release((client as unknown as { conn: Duplex }).conn)),
       authorizeForward: countForwards(hooks.authorizeForward, o.stats),
     } as never)
     orderPublishes(aedes, drop)
     dupOnResend((aedes as unknown as { persistence: unknown }).persistence)
     releaseAtConnack(aedes)
     forgetConnectPackets(aedes)
-    const b = new Broker(aedes, db, hooks, o.log, o.stats, o.ingest)
+    const b = new Broker(aedes, db, hooks, reads, o.log, o.stats, o.ingest)
     b.retainedCount = local?.retainedCount
     b.shared = o.shared
     b.connections = guardConnections(aedes, o.limits, o.stats, o.log)

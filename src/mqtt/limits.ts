@@ -270,9 +270,9 @@ type AuthorizeForward = NonNullable<AedesOptions['authorizeForward']>
  *    so a phone does not send it again forever;
  *  - publish-rate: a client publishing faster is answered later (a token bucket allowing one second's
  *    burst). Its next packets are read only after this one is handled, so TCP slows it down and nothing
- *    is lost. Wills (no client) are never limited.
+ *    is lost; `slowed` tells the read gate that it waits on purpose. Wills (no client) are never limited.
  */
-export function limitPublishes(inner: AuthorizePublish, limits: Limits, drop: WeakSet<object>, stats: Stats, log: Logger): AuthorizePublish {
+export function limitPublishes(inner: AuthorizePublish, limits: Limits, drop: WeakSet<object>, stats: Stats, log: Logger, slowed: (client: Client) => void): AuthorizePublish {
   const buckets = new WeakMap<Client, { due: number; warned: number }>()
   const interval = limits.publishRate > 0 ? 1000 / limits.publishRate : 0
   return (client, packet, done) => {
@@ -296,6 +296,7 @@ export function limitPublishes(inner: AuthorizePublish, limits: Limits, drop: We
       b.warned = now
       log.warn(`Client ${clientName(client)} publishes faster than publish-rate ${limits.publishRate}/s: slowing it down (nothing is dropped).`)
     }
+    slowed(client)
     setTimeout(() => inner(client, packet, done), wait)
   }
 }

@@ -10,6 +10,8 @@ type Gated = Duplex & { [HELD]?: number; [EPOCH]?: number; [QUEUED]?: boolean; [
 export interface ReadGate {
   /** Puts a connection aedes has just made a client for behind the gate. */
   gate(conn: Duplex): void
+  /** The connection's packets wait on purpose (publish-rate): what it read stops counting now. */
+  release(conn: Duplex): void
 }
 
 /**
@@ -23,10 +25,11 @@ export interface ReadGate {
  * waits in line before its next read: what it sent stays in the kernel's socket buffer, and the
  * connections are read in turn.
  *
- * A client's packets may wait on purpose (publish-rate) or on something slow (aedes waits up to
- * drain-timeout to write to a peer that reads nothing), so no one connection may close the gate: a
- * chunk counts for at most a quarter of `limit`, and for `span` to 2 × `span` ms at most (two buckets of
- * read bytes, by when they were read). When the store stalls, the hub still reads `limit` bytes per `span`.
+ Only what the hub is working on should count. A client slowed down by publish-rate stops counting as soon
+ * as it is (release). Its packets may also wait on something slow (aedes waits up to drain-timeout to
+ * write to a peer that reads nothing), so no one connection may close the gate: a chunk counts for at
+ * most a quarter of `limit`, and for `span` to 2 × `span` ms at most (two buckets of read bytes, by when
+ * they were read). When the store stalls, the hub still reads `limit` bytes per `span`.
  *
  * aedes asks for a chunk with `conn.read(null)` once the last one is handled; Node's own `read(0)`
  * (filling the stream's buffer up to its high-water mark) is let through.
@@ -47,7 +50,7 @@ export function readGate(limit: number, onWait: () => void, span = 100): ReadGat
     epoch = e
   }
   const held = () => current + previous
-  const release = (conn: Gated) => {
+  const forget = (conn: Gated) => {
     const h = conn[HELD]
     if (!h) return
     conn[HELD] = 0
@@ -86,7 +89,7 @@ export function readGate(limit: number, onWait: () => void, span = 100): ReadGat
     const base = Object.getPrototypeOf(this) as Duplex
     if (n !== null) return base.read.call(this, n)
     advance()
-    release(this)
+    forget(this)
     if (this[PASS]) {
       this[PASS] = false
     } else if (this[QUEUED]) {
@@ -115,6 +118,11 @@ export function readGate(limit: number, onWait: () => void, span = 100): ReadGat
       if (limit <= 0) return
       // Nothing else per connection, not even a listener: what a closed one read stops counting with its span.
       ;(conn as Gated).read = read as Duplex['read']
+    },
+    release(conn) {
+      advance()
+      forget(conn as Gated)
+      schedule()
     },
   }
 }
