@@ -5,7 +5,10 @@ const EPOCH = Symbol('epoch')
 const QUEUED = Symbol('queued')
 const PASS = Symbol('pass')
 /** A connection aedes reads, with what the gate keeps on it (fields, not a closure per connection). */
-type Gated = Duplex & { [HELD]?: number; [EPOCH]?: number; [QUEUED]?: boolean; [PASS]?: boolean; client?: { _nextBatch(): void } }
+type Gated = Duplex & { [HELD]?: number; [EPOCH]?: number; [QUEUED]?: boolean; [PASS]?: boolean; client?: AedesClient }
+/** What the gate uses of aedes' client: its count of packets being handled, its read step and its parser. */
+interface AedesClient { _parsingBatch: number; _nextBatch(): void; conn: Gated; _parser?: Parser }
+interface Parser { client: AedesClient; parse(buf: Buffer): unknown }
 
 export interface ReadGate {
   /** Puts a connection aedes has just made a client for behind the gate. */
@@ -32,7 +35,10 @@ export interface ReadGate {
  * they were read). When the store stalls, the hub still reads `limit` bytes per `span`.
  *
  * aedes asks for a chunk with `conn.read(null)` once the last one is handled; Node's own `read(0)`
- * (filling the stream's buffer up to its high-water mark) is let through.
+ * (filling the stream's buffer up to its high-water mark) is let through. A chunk counts only while its
+ * packets are being handled: one that held no whole packet (the start of a large one, a CONNECT still
+ * coming in) counts no longer once it is parsed, so connections that send a little at a time, before or
+ * after login, cannot shut the gate on the others.
  */
 export function readGate(limit: number, onWait: () => void, span = 100): ReadGate {
   let epoch = 0
@@ -113,11 +119,24 @@ export function readGate(limit: number, onWait: () => void, span = 100): ReadGat
     return buf
   }
 
+  function parse(this: Parser, buf: Buffer): unknown {
+    const out = (Object.getPrototypeOf(this) as Parser).parse.call(this, buf)
+    // No packet of this chunk (or of the ones read while its packets were handled at once) is pending.
+    if (this.client._parsingBatch === 0 && this.client.conn[HELD]) {
+      advance()
+      forget(this.client.conn)
+      schedule()
+    }
+    return out
+  }
+
   return {
     gate(conn) {
       if (limit <= 0) return
       // Nothing else per connection, not even a listener: what a closed one read stops counting with its span.
       ;(conn as Gated).read = read as Duplex['read']
+      const parser = (conn as Gated).client?._parser
+      if (parser) parser.parse = parse
     },
     release(conn) {
       advance()
