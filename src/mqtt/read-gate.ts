@@ -28,17 +28,17 @@ export interface ReadGate {
  * waits in line before its next read: what it sent stays in the kernel's socket buffer, and the
  * connections are read in turn.
  *
- Only what the hub is working on should count. A client slowed down by publish-rate stops counting as soon
- * as it is (release). Its packets may also wait on something slow (aedes waits up to drain-timeout to
- * write to a peer that reads nothing), so no one connection may close the gate: a chunk counts for at
- * most a quarter of `limit`, and for `span` to 2 × `span` ms at most (two buckets of read bytes, by when
- * they were read). When the store stalls, the hub still reads `limit` bytes per `span`.
+ * Only what the hub is working on counts, so that no connection can shut the gate on the others:
+ *  - a chunk counts only while its packets are being handled: one that held no whole packet (the start of
+ *    a large one, a CONNECT still coming in) counts no longer once it is parsed;
+ *  - a client slowed down by publish-rate stops counting as soon as it is (release);
+ *  - a chunk counts for at most a quarter of `limit`, and for `span` to 2 × `span` ms at most (two buckets
+ *    of read bytes, by when they were read): its packets may wait on something slow (aedes waits up to
+ *    drain-timeout to write to a peer that reads nothing), and when the store stalls the hub still reads
+ *    `limit` bytes per `span`.
  *
  * aedes asks for a chunk with `conn.read(null)` once the last one is handled; Node's own `read(0)`
- * (filling the stream's buffer up to its high-water mark) is let through. A chunk counts only while its
- * packets are being handled: one that held no whole packet (the start of a large one, a CONNECT still
- * coming in) counts no longer once it is parsed, so connections that send a little at a time, before or
- * after login, cannot shut the gate on the others.
+ * (filling the stream's buffer up to its high-water mark) is let through.
  */
 export function readGate(limit: number, onWait: () => void, span = 100): ReadGate {
   let epoch = 0
@@ -132,7 +132,6 @@ export function readGate(limit: number, onWait: () => void, span = 100): ReadGat
 
   return {
     gate(conn) {
-      if (limit <= 0) return
       // Nothing else per connection, not even a listener: what a closed one read stops counting with its span.
       ;(conn as Gated).read = read as Duplex['read']
       const parser = (conn as Gated).client?._parser

@@ -1,12 +1,11 @@
 import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, type Socket } from 'node:net'
-import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
+import { metric, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { client } from '../helpers/phone.js'
 import { wire, WireClient } from '../helpers/wire.js'
 
 const location = (i: number) => JSON.stringify({ _type: 'location', tid: 'bh', lat: 52.5 + i / 1e5, lon: 13.4, tst: 1_700_000_000 + i, acc: 5 })
-const metric = async (hub: RunningHub, name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(await (await hub.http('/metrics')).text())?.[1])
 
 describe('a hub busy with many phones', () => {
   let hub: RunningHub

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { startHub, tempDir, type RunningHub } from '../helpers/hub.js'
+import { metric, startHub, tempDir, type RunningHub } from '../helpers/hub.js'
 import { addUsers, pw } from '../helpers/users.js'
 import { WireClient } from '../helpers/wire.js'
 
@@ -15,13 +15,8 @@ describe('memory, when the hub goes quiet', () => {
   before(async () => { hub = await startHub({ args: ['--auth-rate-account', '0', '--auth-rate-address', '0'] }); await addUsers(hub, 'jane') })
   after(async () => { await hub?.stop() })
 
-  const metric = async (name: string) => {
-    const text = await (await hub.http('/metrics')).text()
-    return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
-  }
-
   test('what 500 phones logging in left behind is given back once they sit idle, and nothing they need goes with it', async () => {
-    const atStart = await metric('othub_memory_collections_total')
+    const atStart = await metric(hub, 'othub_memory_collections_total')
     assert.ok(atStart >= 1, 'start-up garbage is collected before the hub says it is running')
     const phones: WireClient[] = []
     for (let i = 0; i < 500; i += 100) {
@@ -31,11 +26,11 @@ describe('memory, when the hub goes quiet', () => {
         return c
       })))
     }
-    const busy = { heap: await metric('nodejs_heap_size_total_bytes'), rss: rssMb(hub.proc.pid!) }
+    const busy = { heap: await metric(hub, 'nodejs_heap_size_total_bytes'), rss: rssMb(hub.proc.pid!) }
     // Quiet now (asked every 2 s: a scrape is work too): within a few of its checks the hub collects once.
-    for (let i = 0; i < 15 && (await metric('othub_memory_collections_total')) === atStart; i++) await new Promise((r) => setTimeout(r, 2000))
-    assert.ok((await metric('othub_memory_collections_total')) > atStart, 'a full collection once the logins are over')
-    const quiet = { heap: await metric('nodejs_heap_size_total_bytes'), rss: rssMb(hub.proc.pid!) }
+    for (let i = 0; i < 15 && (await metric(hub, 'othub_memory_collections_total')) === atStart; i++) await new Promise((r) => setTimeout(r, 2000))
+    assert.ok((await metric(hub, 'othub_memory_collections_total')) > atStart, 'a full collection once the logins are over')
+    const quiet = { heap: await metric(hub, 'nodejs_heap_size_total_bytes'), rss: rssMb(hub.proc.pid!) }
     assert.ok(quiet.heap < busy.heap * 0.8, `V8's heap shrank: ${(busy.heap / 1048576).toFixed(1)} → ${(quiet.heap / 1048576).toFixed(1)} MB`)
     assert.ok(quiet.rss < busy.rss, `and so did the RSS: ${busy.rss.toFixed(1)} → ${quiet.rss.toFixed(1)} MB`)
     // Every phone is still connected and subscribed: a command reaches the last one.

@@ -1,14 +1,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect } from 'node:net'
-import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
+import { metric, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { ATTACKER, connackFrom } from '../helpers/flood.js'
 import { client, collect, location } from '../helpers/phone.js'
 import { signIn } from '../helpers/session.js'
 import { addUsers } from '../helpers/users.js'
 import { PacketReader, WireClient, wire } from '../helpers/wire.js'
 
-const metric = async (hub: RunningHub, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await hub.http('/metrics')).text())?.[1] ?? NaN)
 
 describe('a hostile user: client ids, sessions, kill, subscribe filters, names, devices', () => {
   let hub: RunningHub

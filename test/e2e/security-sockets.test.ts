@@ -3,13 +3,12 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import mqtt from 'mqtt'
 import { promisify } from 'node:util'
-import { startHub, waitFor, type RunningHub } from '../helpers/hub.js'
+import { metric, startHub, waitFor, type RunningHub } from '../helpers/hub.js'
 import { closedCount, openSockets } from '../helpers/flood.js'
 import { location } from '../helpers/phone.js'
 import { addUsers } from '../helpers/users.js'
 
 const run = promisify(execFile)
-const metric = async (hub: RunningHub, name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(await (await hub.http('/metrics')).text())?.[1] ?? NaN)
 
 describe('an anonymous flood: the connections a peer without credentials can make the hub hold', () => {
   let hub: RunningHub

@@ -144,6 +144,12 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
   })
 }
 
+/** One value of the hub's /metrics (asked as admin); NaN when it is not there. */
+export async function metric(hub: RunningHub, name: string): Promise<number> {
+  const text = await (await hub.http('/metrics')).text()
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+}
+
 export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
   const start = Date.now()
   let last: unknown
