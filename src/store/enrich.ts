@@ -1,4 +1,4 @@
-import ngeohash from 'ngeohash'
+import { ghash } from '../geo/ghash.js'
 import { copyFields } from '../owntracks/copy-fields.js'
 
 // toISOString() always ends in .sssZ: the Recorder's form has whole seconds
@@ -53,7 +53,7 @@ export function enrichPoint(loc: Record<string, unknown>): Record<string, unknow
     out.isotst = t.isotst
     out.disptst = t.disptst
   }
-  if (typeof loc.lat === 'number' && typeof loc.lon === 'number') out.ghash = ngeohash.encode(loc.lat, loc.lon, 7)
+  if (typeof loc.lat === 'number' && typeof loc.lon === 'number') out.ghash = ghash(loc.lat, loc.lon)
   return out
 }
 

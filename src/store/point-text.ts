@@ -1,4 +1,4 @@
-import ngeohash from 'ngeohash'
+import { ghash } from '../geo/ghash.js'
 import type { PlaceNames } from '../geo/place-names.js'
 import { timeFields } from './enrich.js'
 import { PointText, type Point } from './formats/index.js'
@@ -82,7 +82,7 @@ export class PointTexts {
       tail = `"isotst":"${t.isotst}","disptst":"${t.disptst}"`
     }
     if (placed) {
-      const g = `"ghash":"${ngeohash.encode(lat, lon, 7)}"`
+      const g = `"ghash":"${ghash(lat, lon)}"`
       tail = tail ? `${tail},${g}` : g
     }
     return new PointText(head, json.slice(1, -1), tail, json, lat, lon, this.serve, loc)
