@@ -8,6 +8,7 @@ import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
 import { connackFirst, releaseAtConnack } from './connack-first.js'
+import { leanParser } from './lean-parser.js'
 import { deliverThroughHub } from './client-delivery.js'
 import { forgetConnectPackets } from './forget-connect.js'
 import { createHooks, type HookDeps } from './hooks.js'
@@ -130,6 +131,7 @@ export class Broker {
     if (!client) return // refused by the connection limits (limits.ts) before aedes made a client
     answerUnknownProtocol(client)
     connackFirst(client)
+    leanParser(client)
     this.reads.gate((client as unknown as { conn: Duplex }).conn)
     deliverThroughHub(client, this.live)
     if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
