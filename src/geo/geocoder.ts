@@ -1,4 +1,5 @@
 import ngeohash from 'ngeohash'
+import { ghash } from './ghash.js'
 import type { Level } from 'level'
 import type { GeocoderSpec } from '../config.js'
 import type { Logger } from '../log.js'
@@ -14,7 +15,6 @@ import type { Logger } from '../log.js'
  *   G \0 ghash7      {"addr": "...", "locality": "...", "cc": "..", "at": epoch s}
  */
 const SEP = '\x00'
-export const GHASH_LENGTH = 7
 const QUEUE_MAX = 100_000
 
 export interface Address { addr?: string; locality?: string; cc?: string }
@@ -51,7 +51,7 @@ export class Geocoder {
 
   /** The cached address of the cell holding lat/lon, if asked before. */
   lookup(lat: number, lon: number): Address | undefined {
-    const a = this.cache.get(ngeohash.encode(lat, lon, GHASH_LENGTH))
+    const a = this.cache.get(ghash(lat, lon))
     if (a) this.counters.cacheHits++
     return a
   }
@@ -59,7 +59,7 @@ export class Geocoder {
   /** Asks for the place later, unless it is cached or already waiting. Returns whether it was queued. */
   notice(lat: number, lon: number): boolean {
     if (this.closed || !Number.isFinite(lat) || !Number.isFinite(lon)) return false
-    const gh = ngeohash.encode(lat, lon, GHASH_LENGTH)
+    const gh = ghash(lat, lon)
     if (this.cache.has(gh) || this.queue.has(gh) || this.queue.size >= QUEUE_MAX) return false
     // The cell's centre is asked, not the fix: the geocoder learns no more than a 150 m cell.
     const c = ngeohash.decode(gh)

@@ -1,6 +1,6 @@
 import ngeohash from 'ngeohash'
 
-/** The Recorder's geohash length (`ghash`): a cell of about 150 × 150 m. */
+/** The Recorder's geohash length (`ghash`), which also keys the geocoder's cache: a cell of about 150 × 150 m. */
 const LENGTH = 7
 
 /*

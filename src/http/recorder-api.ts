@@ -1,8 +1,8 @@
 import { Hono, type Context } from 'hono'
-import ngeohash from 'ngeohash'
 import type { AccessControl } from '../access/access.js'
 import type { Logger } from '../log.js'
 import type { Monitor } from '../monitor.js'
+import { ghash } from '../geo/ghash.js'
 import type { PlaceNames } from '../geo/place-names.js'
 import type { HistoryStore } from '../store/types.js'
 import type { Env } from './auth.js'
@@ -118,7 +118,7 @@ export function recorderApi(d: RecorderApiDeps): Hono<Env> {
     const lon = parseNumber('lon', await requestParam(c, 'lon'), -180, 180)
     const names = d.placeNames?.of(lat, lon, d.access.isAdmin(c.get('who')) ? 'street' : 'town')
     if (!names || Object.keys(names).length === 0) throw new HttpError(404, 'no name known for this place')
-    return c.json({ ...names, ghash: ngeohash.encode(lat, lon, 7) })
+    return c.json({ ...names, ghash: ghash(lat, lon) })
   })
 
   return api
