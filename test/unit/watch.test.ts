@@ -1,0 +1,32 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pollFiles } from '../../src/watch.js'
+
+test('a file written in place is taken once, whole: a poll that saw it emptied does not count', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'othub-watch-'))
+  const file = join(dir, 'places.yml')
+  writeFileSync(file, 'places: []\n')
+  let polls = 0
+  const read: string[] = []
+  // the list is asked at every poll: the test writes between two polls it has seen
+  const stop = pollFiles(() => { polls++; return [file] }, () => read.push(readFileSync(file, 'utf8')), 100)
+  const afterPolls = async (n: number) => { const until = polls + n; while (polls < until) await new Promise((r) => setTimeout(r, 5)) }
+  try {
+    await afterPolls(1)
+    writeFileSync(file, '') // what writeFileSync does first: the file emptied …
+    await afterPolls(1) // … and a poll sees it so
+    writeFileSync(file, 'places:\n  - name: school\n') // then its text
+    await afterPolls(4)
+    assert.deepEqual(read, ['places:\n  - name: school\n'])
+    // a later change is taken too, once
+    writeFileSync(file, 'places: []\n')
+    await afterPolls(3)
+    assert.deepEqual(read, ['places:\n  - name: school\n', 'places: []\n'])
+  } finally {
+    stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
