@@ -6,22 +6,34 @@ import { join } from 'node:path'
  * instead of fs.watch because editors and our own atomic writes replace files by rename, which
  * fs.watch loses track of, and because polling also works on network and container mounts.
  *
- * A change counts once the files look the same at two polls in a row, so a change is taken within two
- * intervals (a second). A file written in place (`echo … > places.yml`, writeFileSync, some editors) is
- * first emptied, then written: a poll between the two saw an empty file, and for one interval the hub ran
- * on it (no places, so a fix that entered one entered nothing). A file that changes at every poll is
- * taken once it stops.
+ * A file written in place (`echo … > places.yml`, writeFileSync, some editors) is first emptied, then
+ * written: a poll between the two saw an empty file, and for one interval the hub ran on it (no places,
+ * so a fix that entered one entered nothing). So a file that changed in place counts once it looks the
+ * same at two polls in a row (within a second); one replaced by rename (a new inode: our own writes, the
+ * CLI's password changes, most editors) is whole when it appears and counts at once.
  */
 export function pollFiles(list: () => string[], onChange: () => void, intervalMs = 500): () => void {
-  const signature = () => list().map((f) => {
-    try { const s = statSync(f); return `${f}:${s.mtimeMs}:${s.size}:${s.ino}` } catch { return `${f}:-` }
-  }).join('|')
-  let last = signature()
-  let seen = last
+  const look = () => {
+    let ids = ''
+    let sig = ''
+    for (const f of list()) {
+      try {
+        const s = statSync(f)
+        ids += `${f}:${s.ino}|`
+        sig += `${f}:${s.mtimeMs}:${s.size}:${s.ino}|`
+      } catch {
+        ids += `${f}:-|`
+        sig += `${f}:-|`
+      }
+    }
+    return { ids, sig }
+  }
+  let last = look()
+  let seen = last.sig
   const timer = setInterval(() => {
-    const now = signature()
-    if (now !== last && now === seen) { last = now; onChange() }
-    seen = now
+    const now = look()
+    if (now.sig !== last.sig && (now.sig === seen || now.ids !== last.ids)) { last = now; onChange() }
+    seen = now.sig
   }, intervalMs)
   timer.unref()
   return () => clearInterval(timer)

@@ -1,11 +1,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pollFiles } from '../../src/watch.js'
 
-test('a file written in place is taken once, whole: a poll that saw it emptied does not count', async () => {
+test('a file written in place is taken once, whole: a poll that saw it emptied does not count; a file renamed into place is taken at once', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'othub-watch-'))
   const file = join(dir, 'places.yml')
   writeFileSync(file, 'places: []\n')
@@ -21,10 +21,15 @@ test('a file written in place is taken once, whole: a poll that saw it emptied d
     writeFileSync(file, 'places:\n  - name: school\n') // then its text
     await afterPolls(4)
     assert.deepEqual(read, ['places:\n  - name: school\n'])
-    // a later change is taken too, once
+    // a later change in place is taken too, once
     writeFileSync(file, 'places: []\n')
     await afterPolls(3)
     assert.deepEqual(read, ['places:\n  - name: school\n', 'places: []\n'])
+    // a file put in place by rename (a new inode) is whole: taken at the first poll that sees it
+    writeFileSync(file + '.tmp', 'places:\n  - name: park\n')
+    renameSync(file + '.tmp', file)
+    await afterPolls(1)
+    assert.deepEqual(read.at(-1), 'places:\n  - name: park\n')
   } finally {
     stop()
     rmSync(dir, { recursive: true, force: true })
