@@ -10,7 +10,7 @@ import { join } from 'node:path'
  * written: a poll between the two saw an empty file, and for one interval the hub ran on it (no places,
  * so a fix that entered one entered nothing). So a file that changed in place counts once it looks the
  * same at two polls in a row (within a second); one replaced by rename (a new inode: our own writes, the
- * CLI's password changes, most editors) is whole when it appears and counts at once.
+ * CLI's password changes, editors that save that way) is whole when it appears and counts at once.
  */
 export function pollFiles(list: () => string[], onChange: () => void, intervalMs = 500): () => void {
   const look = () => {

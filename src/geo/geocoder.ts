@@ -1,8 +1,8 @@
 import ngeohash from 'ngeohash'
-import { ghash } from './ghash.js'
 import type { Level } from 'level'
 import type { GeocoderSpec } from '../config.js'
 import type { Logger } from '../log.js'
+import { ghash } from './ghash.js'
 
 /*
  * Street addresses from a geocoder the operator runs or chooses (`--geocoder nominatim:URL` or

@@ -1,12 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pollFiles } from '../../src/watch.js'
+import { tempDir } from '../helpers/hub.js'
 
 test('a file written in place is taken once, whole: a poll that saw it emptied does not count; a file renamed into place is taken at once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'othub-watch-'))
+  const dir = tempDir('othub-watch-')
   const file = join(dir, 'places.yml')
   writeFileSync(file, 'places: []\n')
   let polls = 0
@@ -32,6 +32,5 @@ test('a file written in place is taken once, whole: a poll that saw it emptied d
     assert.deepEqual(read.at(-1), 'places:\n  - name: park\n')
   } finally {
     stop()
-    rmSync(dir, { recursive: true, force: true })
   }
 })
