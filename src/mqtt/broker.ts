@@ -8,6 +8,7 @@ import type { Logger } from '../log.js'
 import type { Stats } from '../stats.js'
 import { peerOf } from './describe.js'
 import { connackFirst, releaseAtConnack } from './connack-first.js'
+import { leanCloseWatch } from './close-watch.js'
 import { leanParser } from './lean-parser.js'
 import { deliverThroughHub } from './client-delivery.js'
 import { forgetConnectPackets } from './forget-connect.js'
@@ -132,6 +133,7 @@ export class Broker {
     answerUnknownProtocol(client)
     connackFirst(client)
     leanParser(client)
+    leanCloseWatch(client)
     this.reads.gate((client as unknown as { conn: Duplex }).conn)
     deliverThroughHub(client, this.live)
     if (this.log.isLevelEnabled('debug')) tracePackets(client, this.log)
