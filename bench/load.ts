@@ -56,10 +56,10 @@ export interface ThroughputResult {
 
 /**
  * N phones, each with `window` retained QoS 1 publishes in flight, and `subs` subscribers on
- * owntracks/#; measures over `seconds` after a warm-up. With an HTTP port, one client keeps asking
- * /api/0/last and a page of /api/0/locations meanwhile.
+ * owntracks/#; measures over `seconds` after a warm-up. With an HTTP port and `http` (the default), one
+ * client keeps asking /api/0/last and a page of /api/0/locations meanwhile.
  */
-export async function throughput(t: Target, o: { phones: number; window: number; seconds: number; subs: number }): Promise<ThroughputResult> {
+export async function throughput(t: Target, o: { phones: number; window: number; seconds: number; subs: number; http?: boolean }): Promise<ThroughputResult> {
   let delivered = 0
   const lat: number[] = []
   let measuring = false
@@ -78,7 +78,8 @@ export async function throughput(t: Target, o: { phones: number; window: number;
   }))
   const http: number[] = []
   let httpFailed = 0
-  const httpLoop = t.httpPort ? (async () => {
+  const asking = t.httpPort !== undefined && o.http !== false
+  const httpLoop = asking ? (async () => {
     const auth = 'Basic ' + Buffer.from(`${t.admin.user}:${t.admin.password}`).toString('base64')
     const paths = ['/api/0/last', `/api/0/locations?user=${USERS[0]}&device=d0&limit=100`]
     for (let i = 0; !stop; i++) {
@@ -119,7 +120,7 @@ export async function throughput(t: Target, o: { phones: number; window: number;
     p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99),
     peakRssMb: usage(t.proc.pid!).peakKb / 1024, cpuPct: ((u1.cpuS - u0.cpuS) / wall) * 100, cpuS, ackedInWindow,
     harnessCpuPct: ((h1.user + h1.system) / 1e6 / wall) * 100,
-    http: t.httpPort ? { requests: http.length, failed: httpFailed, p50: percentile(http, 50), p95: percentile(http, 95) } : undefined,
+    http: asking ? { requests: http.length, failed: httpFailed, p50: percentile(http, 50), p95: percentile(http, 95) } : undefined,
   }
 }
 

@@ -43,12 +43,12 @@ export function table(runs: Run[], o: Shape, hist?: HistoryResult): string {
   row('broker CPU µs per acknowledged message (less sensitive to the machine\'s other load than msg/s)', (r) => f((r.thr.cpuS / r.thr.ackedInWindow) * 1e6),
     (h, x) => times(h.thr.cpuS / h.thr.ackedInWindow, x.thr.cpuS / x.thr.ackedInWindow), '')
   row('latency under saturation p50 / p99 ms', (r) => `${f(r.thr.p50, 1)} / ${f(r.thr.p99, 1)}`, () => '', '')
-  // The hub's msg/s includes this work: a closed loop, so a hub that answers sooner is asked more often.
-  row('meanwhile, HTTP answers to one client asking /api/0/last and a page of /api/0/locations in turn: count, p50 ms', (r) => (r.thr.http ? `${r.thr.http.requests}, ${f(r.thr.http.p50, 1)}` : '–'), () => '', '')
   if (hub.load) {
     row(`peak RSS MB, ${o.loadPhones} phones × ${o.window} in flight`, (r) => (r.load ? at(f(r.load.peakRssMb), r.load.load) : '–'),
       (h, x) => (h.load && x.load ? times(h.load.peakRssMb, x.load.peakRssMb) : '–'), `< 150: ${verdict(hub.load.peakRssMb < 150)}`)
     row(`${o.loadPhones} phones: delivered / expected (fewer: the subscriber was cut off as too slow)`, (r) => (r.load ? `${r.load.delivered} / ${r.load.expected}` : '–'), () => '', '')
+    // a closed loop: a hub that answers sooner is asked more often, and its msg/s includes that work
+    row(`${o.loadPhones} phones: meanwhile, HTTP answers to one client asking /api/0/last and a page of /api/0/locations in turn: count, p50 ms`, (r) => (r.load?.http ? `${r.load.http.requests}, ${f(r.load.http.p50, 1)}` : '–'), () => '', '')
   }
   row(`steady ${o.rate} msg/s from ${o.steadyPhones} phones: p50 / p99 ms publish→subscriber`, (r) => at(`${f(r.steady.p50, 2)} / ${f(r.steady.p99, 2)}`, r.steady.load),
     (h, x) => times(h.steady.p99, x.steady.p99), `p99 ≤ 1.5: ${verdict(hub.steady.p99 <= 1.5)}`)
@@ -119,7 +119,8 @@ Mosquitto 2 (\`/usr/sbin/mosquitto\`, the hub's password file, \`pattern readwri
 persistence off); with \`--before DIR\`, also a build of an earlier checkout of the hub as "hub before".
 Phones are raw MQTT 3.1.1 connections (test/helpers/wire.ts) with persistent sessions;
 RSS and CPU are read from \`/proc/<pid>/status|stat\`, the harness's own CPU from \`process.cpuUsage()\`.
-Each phase starts its target fresh. The figure in parentheses is the machine's 1-minute load average when
+The throughput phase is MQTT alone (the brokers beside the hub serve no HTTP); in the 1,000-phone phase one
+client also asks the hub's HTTP API in turn. Each phase starts its target fresh. The figure in parentheses is the machine's 1-minute load average when
 it was taken: this machine has ${cpus().length} cores shared with other work, so compare ratios within one run,
 not figures across runs. \`npm run bench -- --quick\` prints the same table with shorter phases; a full run
 rewrites this file down to the line that keeps the notes.
