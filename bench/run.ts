@@ -6,7 +6,8 @@
  *   --quick                                             shorter phases, no history, no RESULTS.md: the headline ratios in < 2 min
  *   --phones 100 --window 10 --seconds 10 --subs 1      throughput: phones (each its own user) with a window of QoS 1 publishes in flight
  *   --load-phones 1000                                  peak RSS with that many phones under the same load
- *   --steady-phones 2000 --rate 1000 --steady-seconds 20   latency and CPU at a steady rate
+ *   --steady-phones 2000 --rate 1000 --steady-seconds 20   latency and CPU at a steady rate, measured after
+ *   --steady-warmup 5                                   the rate ran that long (the start-up is shown apart)
  *   --idle 2000 --idle-seconds 30                       idle connections (each subscribed to its cmd) for memory per phone
  *   --no-history  --no-mosquitto  --no-aedes  --no-record   (a full run rewrites bench/RESULTS.md unless --no-record)
  *   --only history                                      only the history targets (with --before: beside the hub before);
@@ -36,7 +37,7 @@ const { values: a } = parseArgs({
     quick: { type: 'boolean' },
     phones: { type: 'string' }, window: { type: 'string', default: '10' }, seconds: { type: 'string' },
     subs: { type: 'string', default: '1' }, 'load-phones': { type: 'string', default: '1000' },
-    'steady-phones': { type: 'string' }, rate: { type: 'string', default: '1000' }, 'steady-seconds': { type: 'string' },
+    'steady-phones': { type: 'string' }, rate: { type: 'string', default: '1000' }, 'steady-seconds': { type: 'string' }, 'steady-warmup': { type: 'string' },
     idle: { type: 'string' }, 'idle-seconds': { type: 'string' },
     'no-history': { type: 'boolean' }, cluster: { type: 'string' }, profile: { type: 'string' }, 'node-args': { type: 'string' },
     'no-mosquitto': { type: 'boolean' }, 'no-aedes': { type: 'boolean' }, 'no-record': { type: 'boolean' }, record: { type: 'boolean' }, before: { type: 'string' },
@@ -50,6 +51,7 @@ const o = {
   phones: Number(a.phones ?? 100), window: Number(a.window), seconds: Number(a.seconds ?? (quick ? 3 : 10)), subs: Number(a.subs),
   loadPhones: quick ? 0 : Number(a['load-phones']),
   steadyPhones: Number(a['steady-phones'] ?? (quick ? 500 : 2000)), rate: Number(a.rate), steadySeconds: Number(a['steady-seconds'] ?? (quick ? 4 : 20)),
+  steadyWarmup: Number(a['steady-warmup'] ?? (quick ? 2 : 5)),
   idle: Number(a.idle ?? (quick ? 300 : 2000)), idleSeconds: Number(a['idle-seconds'] ?? (quick ? 3 : 30)),
 }
 const log = (s: string) => process.stderr.write(`bench: ${s} (load ${loadavg()[0].toFixed(1)})\n`)
@@ -72,8 +74,8 @@ async function measure(start: () => Promise<Target>): Promise<Run> {
       load = { ...await throughput(t, { phones: o.loadPhones, window: o.window, seconds: Math.min(o.seconds, 5), subs: o.subs }), load: la() }
     }
     await t.stop(); t = await start()
-    log(`${name}: ${o.rate} msg/s from ${o.steadyPhones} phones for ${o.steadySeconds} s`)
-    const st: SteadyResult & { load: number } = { ...await steady(t, { phones: o.steadyPhones, rate: o.rate, seconds: o.steadySeconds }), load: la() }
+    log(`${name}: ${o.rate} msg/s from ${o.steadyPhones} phones for ${o.steadySeconds} s after ${o.steadyWarmup} s`)
+    const st: SteadyResult & { load: number } = { ...await steady(t, { phones: o.steadyPhones, rate: o.rate, seconds: o.steadySeconds, warmup: o.steadyWarmup }), load: la() }
     return { name, thr, load, steady: st, idle: idleR as IdleResult & { load: number } }
   } finally {
     await t.stop()
