@@ -123,8 +123,9 @@ persistence off); with \`--before DIR\`, also a build of an earlier checkout of 
 Phones are raw MQTT 3.1.1 connections (test/helpers/wire.ts) with persistent sessions;
 RSS and CPU are read from \`/proc/<pid>/status|stat\`, the harness's own CPU from \`process.cpuUsage()\`.
 The throughput phase is MQTT alone (the brokers beside the hub serve no HTTP); in the 1,000-phone phase one
-client also asks the hub's HTTP API in turn. Each phase starts its target fresh. The figure in parentheses is the machine's 1-minute load average when
-it was taken: this machine has ${cpus().length} cores shared with other work, so compare ratios within one run,
+client also asks the hub's HTTP API in turn. The steady rate is measured once it has run for a few seconds,
+its start-up shown apart. Each phase starts its target fresh. The figure in parentheses is the machine's
+1-minute load average when it was taken: this machine has ${cpus().length} cores shared with other work, so compare ratios within one run,
 not figures across runs. \`npm run bench -- --quick\` prints the same table with shorter phases; a full run
 rewrites this file down to the line that keeps the notes.
 

@@ -70,7 +70,7 @@ async function measure(start: () => Promise<Target>): Promise<Run> {
     let load: (ThroughputResult & { load: number }) | undefined
     if (o.loadPhones > 0) {
       await t.stop(); t = await start()
-      log(`${name}: ${o.loadPhones} phones × ${o.window} in flight, for the peak RSS and HTTP answers meanwhile`)
+      log(`${name}: ${o.loadPhones} phones × ${o.window} in flight, for the peak RSS${t.httpPort ? ' and HTTP answers meanwhile' : ''}`)
       load = { ...await throughput(t, { phones: o.loadPhones, window: o.window, seconds: Math.min(o.seconds, 5), subs: o.subs }), load: la() }
     }
     await t.stop(); t = await start()
