@@ -21,7 +21,7 @@ import { createLogger } from '../../src/log.js'
  * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence, the client
  * handle() returns), src/mqtt/client-delivery.ts (deliver0/deliverQoS), src/mqtt/packet-log.ts and
  * src/mqtt/protocol-level.ts (the parser's packet and error events), src/mqtt/forget-connect.ts (the
- * parser's settings), src/mqtt/lean-parser.ts (the parser's list; test/unit/lean-parser.test.ts), src/mqtt/close-watch.ts (the client's
+ * parser's settings), src/mqtt/lean-parser.ts (the parser's list, and bl's own `_bufs` under it; test/unit/lean-parser.test.ts), src/mqtt/close-watch.ts (the client's
  * _eos and the socket's client; test/unit/close-watch.test.ts), src/mqtt/sign-in.ts (the will during authenticate) and src/mqtt/persistence.ts.
  * These packages are pinned exactly; an upgrade that moves any of
  * these fails here, naming what moved, before it fails in the field.

@@ -47,3 +47,34 @@ test('a parser with the plain list reads what one with its stream reads, however
     assert.deepEqual(parseAll(lean, bytes, sizes), expected)
   }
 })
+
+test("the parser's list reads every byte, pair and range as bl's own list does, wherever its buffers are cut", () => {
+  const parsing = { _parser: { _list: {} } }
+  leanParser(parsing as unknown as Client)
+  type Reads = { append(b: Buffer): void; consume(n: number): void; length: number; readUInt8(o: number): number; readUInt16BE(o: number): number; slice(s: number, e: number): Buffer; toString(enc: string, s: number, e: number): string }
+  const Lean = parsing._parser._list.constructor as new () => Reads
+  // the list it extends: bl's BufferList, as mqtt-packet loads it
+  const Plain = (Object.getPrototypeOf(Lean.prototype) as { constructor: new () => Reads }).constructor
+  assert.equal(Plain.name, 'BufferList')
+  const bytes = Buffer.from(Array.from({ length: 40 }, (_, i) => (i * 37 + 11) & 0xff))
+  for (const cuts of [[40], [1, 39], [3, 3, 34], [7, 1, 1, 31], [20, 20]]) {
+    const lean = new Lean()
+    const plain = new Plain()
+    let at = 0
+    for (const n of cuts) { lean.append(bytes.subarray(at, at + n)); plain.append(bytes.subarray(at, at + n)); at += n }
+    for (const consumed of [0, 2, 5]) {
+      if (consumed) { lean.consume(consumed); plain.consume(consumed) }
+      for (let i = 0; i < lean.length; i++) {
+        assert.equal(lean.readUInt8(i), plain.readUInt8(i), `byte ${i} of ${cuts}`)
+        if (i + 2 <= lean.length) assert.equal(lean.readUInt16BE(i), plain.readUInt16BE(i), `pair ${i} of ${cuts}`)
+        for (let j = i; j <= lean.length; j++) {
+          assert.deepEqual(lean.slice(i, j), plain.slice(i, j), `range ${i}-${j} of ${cuts}`)
+          assert.equal(lean.toString('latin1', i, j), plain.toString('latin1', i, j))
+        }
+      }
+      // past the end, bl's own error
+      assert.throws(() => lean.readUInt8(lean.length), RangeError)
+      assert.throws(() => lean.readUInt16BE(lean.length - 1), RangeError)
+    }
+  }
+})
