@@ -21,9 +21,10 @@ import { createLogger } from '../../src/log.js'
  * delivery functions), src/mqtt/broker.ts and ops/sys-topics.ts (clients, wills, persistence, the client
  * handle() returns), src/mqtt/client-delivery.ts (deliver0/deliverQoS), src/mqtt/packet-log.ts and
  * src/mqtt/protocol-level.ts (the parser's packet and error events), src/mqtt/forget-connect.ts (the
- * parser's settings), src/mqtt/lean-parser.ts (the parser's list, and bl's own `_bufs` under it; test/unit/lean-parser.test.ts), src/mqtt/close-watch.ts (the client's
- * _eos and the socket's client; test/unit/close-watch.test.ts), src/mqtt/sign-in.ts (the will during authenticate) and src/mqtt/persistence.ts.
- * These packages are pinned exactly; an upgrade that moves any of
+ * parser's settings), src/mqtt/lean-parser.ts (the parser's list, and bl's own `_bufs` under it;
+ * test/unit/lean-parser.test.ts), src/mqtt/close-watch.ts (the client's _eos and the socket's client;
+ * test/unit/close-watch.test.ts), src/mqtt/sign-in.ts (the will during authenticate) and
+ * src/mqtt/persistence.ts. These packages, and bl, are pinned exactly; an upgrade that moves any of
  * these fails here, naming what moved, before it fails in the field.
  */
 
@@ -53,6 +54,13 @@ describe('aedes as the hub patches it', () => {
       assert.match(pkg.dependencies[name], /^\d+\.\d+\.\d+$/, `${name} must be pinned to one version in package.json`)
       assert.equal(installed(name), pkg.dependencies[name], `${name}: installed ${installed(name)}, package.json pins ${pkg.dependencies[name]} (npm ci)`)
     }
+  })
+
+  test("bl, whose list the parser's reads reach into, is pinned exactly, and mqtt-packet loads the pinned one", () => {
+    assert.match(pkg.dependencies.bl, /^\d+\.\d+\.\d+$/, 'bl must be pinned to one version in package.json')
+    const parsers = createRequire(createRequire(import.meta.url).resolve('mqtt-packet'))
+    const loaded = (JSON.parse(readFileSync(parsers.resolve('bl/package.json'), 'utf8')) as { version: string }).version
+    assert.equal(loaded, pkg.dependencies.bl, `mqtt-packet loads bl ${loaded}, package.json pins ${pkg.dependencies.bl}: check src/mqtt/lean-parser.ts against it, then pin it`)
   })
 
   let broker: Aedes
