@@ -56,8 +56,11 @@ export function table(runs: Run[], o: Shape, hist?: HistoryResult): string {
     (h, x) => times(h.steady.cpuPct, x.steady.cpuPct), `≤ 8: ${verdict(hub.steady.cpuPct <= 8)}`)
   row('steady: delivered / sent, RSS MB', (r) => `${r.steady.delivered} / ${r.steady.sent}, ${f(r.steady.rssMb)}`, () => '', '')
   // apart from the steady figures, not hidden: what phones see in the first seconds after a (re)start
-  row(`steady: its first ${o.steadyWarmup} s (each phone's first fixes, code not yet optimised): p50 / p99 ms, CPU %`,
-    (r) => `${f(r.steady.start.p50, 2)} / ${f(r.steady.start.p99, 2)}, ${f(r.steady.start.cpuPct, 1)}`, (h, x) => times(h.steady.start.p99, x.steady.start.p99), '')
+  // (with --steady-warmup 0 there are no such seconds, so no row of dashes)
+  if (o.steadyWarmup > 0) {
+    row(`steady: its first ${o.steadyWarmup} s (each phone's first fixes, code not yet optimised): p50 / p99 ms, CPU %`,
+      (r) => `${f(r.steady.start.p50, 2)} / ${f(r.steady.start.p99, 2)}, ${f(r.steady.start.cpuPct, 1)}`, (h, x) => times(h.steady.start.p99, x.steady.start.p99), '')
+  }
   row('idle RSS MB', (r) => at(f(r.idle.idleRssMb, 1), r.idle.load), (h, x) => times(h.idle.idleRssMb, x.idle.idleRssMb), `≤ 50: ${verdict(hub.idle.idleRssMb <= 50)}`)
   row(`kB RSS per idle phone (${o.idle}, each subscribed to its /cmd, after ${o.idleSeconds} s idle)`, (r) => at(f(r.idle.perPhoneKb, 1), r.idle.load),
     (h, x) => times(h.idle.perPhoneKb, x.idle.perPhoneKb), `≤ 15: ${verdict(hub.idle.perPhoneKb <= 15)}`)
